@@ -1,0 +1,86 @@
+"""AWS clients for every step: one session, explicit retries, every response kept in the step log.
+
+Region, credentials and endpoint come from boto3's own chain (profiles, SSO, AWS_REGION,
+AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>); nothing here overrides them.
+"""
+
+import json
+from pathlib import Path
+
+import boto3
+import botocore.session
+from botocore.config import Config
+
+# botocore still defaults to `legacy` retries: ask for `standard` (throttling and 5xx are retried
+# with backoff) and allow more attempts than its 3 unless AWS_MAX_ATTEMPTS or the profile says.
+DEFAULT_MAX_ATTEMPTS = 10
+
+# Classic ELB canonical hosted zone ids, published per region, for when DescribeLoadBalancers
+# does not return one (the ALIAS record needs it).
+ELB_HOSTED_ZONE_IDS = {
+    "us-east-1": "Z35SXDOTRQ7X7K", "us-east-2": "Z3AADJGX6KTTL2", "us-west-1": "Z368ELLRRE2KJ0",
+    "us-west-2": "Z1H1FL5HABSF5", "ca-central-1": "ZQSVJUPU6J1EY", "eu-west-1": "Z32O12XQLNTSW2",
+    "eu-west-2": "ZHURV8PSTC4K8", "eu-west-3": "Z3Q77PNBQS71R4", "eu-central-1": "Z215JYRZR1TBD5",
+    "eu-north-1": "Z23TAZ7KFP1KRY", "ap-south-1": "ZP97RAFLXTNZK", "ap-northeast-1": "Z14GRHDCWA56QT",
+    "ap-northeast-2": "ZWKZPGTI48KDX", "ap-southeast-1": "Z1LMS91P8CMLE5",
+    "ap-southeast-2": "Z1GM3OXH4ZPM65", "sa-east-1": "Z2P70J7HTTTPLU",
+}
+
+SECRET_FIELDS = {"KeyMaterial", "SecretAccessKey", "SessionToken"}
+
+
+class Aws:
+    """boto3 clients sharing one session; each response is written to log_dir/<service>-<Operation>.json."""
+
+    def __init__(self, log_dir: Path):
+        core = botocore.session.get_session()
+        retries = {"mode": "standard"}
+        if core.get_config_variable("max_attempts") is None:
+            retries["total_max_attempts"] = DEFAULT_MAX_ATTEMPTS
+        self.config = Config(retries=retries, connect_timeout=10, read_timeout=60)
+        self.session = boto3.Session(botocore_session=core)
+        self.log_dir = log_dir
+        self._clients = {}
+
+    @property
+    def region(self) -> str | None:
+        return self.session.region_name
+
+    def client(self, service: str):
+        if service not in self._clients:
+            client = self.session.client(service, config=self.config)
+            client.meta.events.register("after-call.*.*", self._keep_response)
+            self._clients[service] = client
+        return self._clients[service]
+
+    def _keep_response(self, parsed, model, **_):
+        service = model.service_model.service_name
+        body = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        path = self.log_dir / f"{service}-{model.name}.json"
+        path.write_text(json.dumps(_without_secrets(body), indent=2, default=str) + "\n")
+
+
+def search(client, operation: str, query: str, **params) -> list:
+    """Every page of `operation`, reduced by the JMESPath `query` (paginators, not loops by hand)."""
+    return list(client.get_paginator(operation).paginate(**params).search(query))
+
+
+def _without_secrets(value):
+    if isinstance(value, dict):
+        return {k: "<not logged>" if k in SECRET_FIELDS else _without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
+
+
+def describe_load_balancer(elb, name: str) -> dict | None:
+    """The classic load balancer called `name`, or None when there is none."""
+    try:
+        return elb.describe_load_balancers(LoadBalancerNames=[name])["LoadBalancerDescriptions"][0]
+    except elb.exceptions.AccessPointNotFoundException:
+        return None
+
+
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]

@@ -1,0 +1,41 @@
+"""setup: make the environment's ssh key (ed25519, mode 0600, in deploy/keys/, git-ignored) and
+import it as key pair $APP_NAME-$NODE_ENV, unless AWS already has that key pair."""
+
+import os
+import subprocess
+
+from aws import tag_list
+from step import Step, StepError, run
+
+
+def create_key_pair(step: Step) -> None:
+    settings, ec2 = step.settings, step.client("ec2")
+    name, key_file = settings.key_name, settings.key_file
+    shown = key_file.relative_to(key_file.parents[2])
+    if ec2.describe_key_pairs(Filters=[{"Name": "key-name", "Values": [name]}])["KeyPairs"]:
+        where = shown if key_file.exists() else "another machine (not in deploy/keys/ here)"
+        step.say(f"ssh key pair {name} already exists on aws; its private key is in {where}.")
+        return
+    if not key_file.exists():
+        step.say(f"creating ssh key {shown}...")
+        make_key(key_file, comment=name)
+    step.say(f"importing ssh key pair {name} to aws...")
+    ec2.import_key_pair(
+        KeyName=name,
+        PublicKeyMaterial=key_file.with_suffix(".pub").read_bytes(),
+        TagSpecifications=[{"ResourceType": "key-pair", "Tags": tag_list(settings.ownership_tags)}],
+    )
+
+
+def make_key(key_file, comment: str) -> None:
+    key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(key_file)],
+                       check=True, stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise StepError("ssh-keygen not found: install openssh-client") from None
+    os.chmod(key_file, 0o600)
+
+
+if __name__ == "__main__":
+    run("setup", create_key_pair)

@@ -1,0 +1,94 @@
+"""What every step script shares: its settings, AWS clients, progress lines, the hand-off state
+between steps, and one way to fail (a single line on stderr and a non-zero exit).
+
+Steps hand results to each other through deploy/log/$NODE_ENV/state.json, so a step can run alone
+(`NODE_ENV=dev01 make wait-health`) and say which earlier step to run when its input is missing.
+"""
+
+import json
+import os
+import sys
+from collections.abc import Callable
+
+import botocore.exceptions
+
+from aws import Aws
+from settings import Settings, SettingsError, load
+
+
+class StepError(Exception):
+    """The step cannot go on; the message says what is wrong and what to do."""
+
+
+class Step:
+    def __init__(self, phase: str, settings: Settings):
+        self.phase = phase
+        self.settings = settings
+        self.aws = Aws(settings.log_dir)
+        if not self.aws.region:
+            raise SettingsError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or a region in your AWS profile")
+
+    def client(self, service: str):
+        return self.aws.client(service)
+
+    def say(self, message: str) -> None:
+        print(f"{self.phase}: {message}", flush=True)
+
+    # The hand-off between steps.
+    @property
+    def state_file(self):
+        return self.settings.log_dir / "state.json"
+
+    def state(self) -> dict:
+        try:
+            return json.loads(self.state_file.read_text())
+        except FileNotFoundError:
+            return {}
+
+    def remember(self, **values) -> None:
+        state = {**self.state(), **values}
+        self.state_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.state_file.with_suffix(".tmp")
+        partial.write_text(json.dumps(state, indent=2) + "\n")
+        partial.replace(self.state_file)
+
+    def recall(self, key: str, made_by: str):
+        value = self.state().get(key)
+        if value is None:
+            raise StepError(f"no {key.replace('_', ' ')} recorded for {self.settings.node_env} yet: "
+                            f"run `NODE_ENV={self.settings.node_env} make {made_by}` first")
+        return value
+
+
+def run(phase: str, body: Callable[[Step], None]) -> None:
+    """Run one step; turn every expected failure into one line on stderr and exit 1."""
+    try:
+        body(Step(phase, load()))
+    except KeyboardInterrupt:
+        print(f"{phase}: interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as error:  # noqa: BLE001 - every failure ends the same way: one line, exit 1
+        message = describe(error)
+        if message is None:
+            raise
+        print(f"{phase}: error: {message}", file=sys.stderr, flush=True)
+        sys.exit(1)
+
+
+def describe(error: Exception) -> str | None:
+    """One line for an error a user can act on; None for a bug (which keeps its traceback)."""
+    if isinstance(error, (SettingsError, StepError)):
+        return str(error)
+    if isinstance(error, botocore.exceptions.ClientError):
+        info = error.response.get("Error", {})
+        return f"{error.operation_name} failed: {info.get('Code')}: {info.get('Message')}"
+    if isinstance(error, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)):
+        where = os.environ.get("AWS_ENDPOINT_URL") or "AWS"
+        return f"cannot reach {where} ({error}): check the network, AWS_ENDPOINT_URL and AWS_REGION"
+    if isinstance(error, botocore.exceptions.NoCredentialsError):
+        return "no AWS credentials: configure a profile (AWS_PROFILE), SSO, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+    if isinstance(error, botocore.exceptions.WaiterError):
+        return f"gave up waiting: {error}"
+    if isinstance(error, botocore.exceptions.BotoCoreError):
+        return f"AWS call failed: {error}"
+    return None
