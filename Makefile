@@ -20,23 +20,53 @@ RUN := @$(PY) scripts
 
 help: ## list the targets
 	@echo "usage: NODE_ENV=dev01 make <target>   (NODE_ENV defaults to staging)"
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-16s %s\n", $$1, $$2} /^##@/ {print substr($$0, 5)}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-24s %s\n", $$1, $$2} /^##@/ {print substr($$0, 5)}' $(MAKEFILE_LIST)
 
 ##@ setup: once per environment, idempotent
-setup: preflight create-elb enable-draining health-check dns-record key-pair ## run every setup step in order
+SETUP_STEPS := preflight create-load-balancer enable-draining configure-health-check \
+               upsert-dns-record create-key-pair
+setup: venv ## run every setup step, in this order:
+	$(RUN)/pipeline.py setup $(SETUP_STEPS)
 	@echo "setup: done."
 preflight: venv ## check region, zones and the Route 53 hosted zone before creating anything
 	$(RUN)/preflight.py
-create-elb: venv ## create the classic load balancer elb-$APP_NAME-$NODE_ENV (HTTP 80)
+create-load-balancer: venv ## create the classic load balancer elb-$APP_NAME-$NODE_ENV (HTTP 80)
 	$(RUN)/create_load_balancer.py
 enable-draining: venv ## turn on connection draining (300 s)
 	$(RUN)/enable_draining.py
-health-check: venv ## configure the health check HTTP:80/api/status/health
+configure-health-check: venv ## set the health check HTTP:80/api/status/health
 	$(RUN)/configure_health_check.py
-dns-record: venv ## upsert the Route 53 ALIAS record $NODE_ENV.$TLD to the load balancer
+upsert-dns-record: venv ## point the Route 53 ALIAS record $NODE_ENV.$TLD at the load balancer
 	$(RUN)/upsert_dns_record.py
-key-pair: venv ## create deploy/keys/$APP_NAME-$NODE_ENV and import it as a key pair
+create-key-pair: venv ## make deploy/keys/$APP_NAME-$NODE_ENV and import it as a key pair
 	$(RUN)/create_key_pair.py
+
+##@ deploy: every release, zero downtime
+DEPLOY_STEPS := check-deploy primal-image build-app copy-over deployment-image lookup-asg \
+                launch-asg wait-health cleanup-asgs cleanup-image
+deploy: venv ## run every deploy step, in this order:
+	$(RUN)/pipeline.py deploy $(DEPLOY_STEPS)
+	@echo "deploy: done."
+check-deploy: venv ## check setup ran, given images exist and packer runs; pick the release stamp
+	$(RUN)/check_deploy.py
+primal-image: venv ## bake the primal base image, unless PRIMAL_ID is set or its inputs are unchanged
+	$(RUN)/primal_image.py
+build-app: venv ## build the app for NODE_ENV with BUILD_COMMAND
+	$(RUN)/build_app.py
+copy-over: venv ## stage APP_FILES and deploy/env/$NODE_ENV.json in tmp/appserver
+	$(RUN)/copy_over.py
+deployment-image: venv ## bake the carnivore app image from primal, unless IMAGE_ID is set
+	$(RUN)/deployment_image.py
+lookup-asg: venv ## record this environment's existing groups (by tags) as outdated
+	$(RUN)/lookup_asg.py
+launch-asg: venv ## create a launch template and the new group asg-$APP_NAME-$NODE_ENV-<stamp>
+	$(RUN)/launch_asg.py
+wait-health: venv ## wait until the new group is healthy in the group and at the load balancer
+	$(RUN)/wait_health.py
+cleanup-asgs: venv ## drain, scale to 0 and delete the outdated groups and their templates
+	$(RUN)/cleanup_asgs.py
+cleanup-image: venv ## remove old app images and snapshots; keep live and rollback ones
+	$(RUN)/cleanup_image.py
 
 ##@ development
 test: dev lint ## run the test suite against the local AWS emulator and the real packer
@@ -55,4 +85,4 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-.PHONY: help setup preflight create-elb enable-draining health-check dns-record key-pair test lint venv dev
+.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) test lint venv dev

@@ -18,7 +18,7 @@ def configure_health_check(step: Step) -> None:
     name, elb = step.settings.elb_name, step.client("elb")
     balancer = describe_load_balancer(elb, name)
     if balancer is None:
-        raise StepError(f"no load balancer {name} yet: run `make create-elb` first")
+        raise StepError(f"no load balancer {name} yet: run `make setup` first")
     if balancer.get("HealthCheck") == HEALTH_CHECK:
         step.say(f"health check already {HEALTH_CHECK['Target']}.")
         return

@@ -45,6 +45,10 @@ class Settings:
     packer: str
     health_timeout: float
     poll_interval: float
+    build_command: str
+    app_files: tuple[str, ...]
+    keep_images: int
+    security_groups: tuple[str, ...]
 
     # Names of this environment's resources (the contract in DESIGN.md).
     @property
@@ -127,6 +131,9 @@ def load(environ: dict[str, str] | None = None) -> Settings:
             f"capacities must satisfy 1 <= DESIRED_CAPACITY and MIN_CAPACITY <= DESIRED_CAPACITY <= MAX_CAPACITY "
             f"(got {minimum} <= {desired} <= {maximum})")
 
+    if _integer(get, "KEEP_IMAGES") < 1:
+        raise SettingsError("KEEP_IMAGES must be at least 1: the live release's image is always kept")
+
     cleanup = (get("CLEANUP") or "yes").lower()
     if cleanup not in ("yes", "no"):
         raise SettingsError(f"CLEANUP={cleanup!r}: use yes or no")
@@ -148,6 +155,10 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         packer=_required(get, "PACKER"),
         health_timeout=_seconds(get, "HEALTH_TIMEOUT"),
         poll_interval=_seconds(get, "POLL_INTERVAL"),
+        build_command=_required(get, "BUILD_COMMAND"),
+        app_files=_project_paths(get, "APP_FILES"),
+        keep_images=_integer(get, "KEEP_IMAGES"),
+        security_groups=tuple((get("SECURITY_GROUPS") or "").split()),
     )
 
 
@@ -155,7 +166,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
 KNOWN = {
     "APP_NAME", "TLD", "HOSTED_ZONE", "AVAILABILITY_ZONES", "INSTANCE_TYPE", "MIN_CAPACITY",
     "MAX_CAPACITY", "DESIRED_CAPACITY", "PRIMAL_ID", "IMAGE_ID", "BASE_AMI", "CLEANUP", "PACKER",
-    "HEALTH_TIMEOUT", "POLL_INTERVAL",
+    "HEALTH_TIMEOUT", "POLL_INTERVAL", "BUILD_COMMAND", "APP_FILES", "KEEP_IMAGES", "SECURITY_GROUPS",
 }
 
 
@@ -188,6 +199,14 @@ def _seconds(get, key: str) -> float:
     if not seconds > 0:
         raise SettingsError(f"{key}={value!r} is not a positive number of seconds")
     return seconds
+
+
+def _project_paths(get, key: str) -> tuple[str, ...]:
+    paths = tuple(_required(get, key).split())
+    for path in paths:
+        if path.startswith("/") or ".." in Path(path).parts:
+            raise SettingsError(f"{key} has {path!r}: list paths inside the project, relative to its top")
+    return paths
 
 
 def _image(get, key: str) -> str | None:

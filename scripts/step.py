@@ -11,7 +11,6 @@ import sys
 from collections.abc import Callable
 
 import botocore.exceptions
-
 from aws import Aws
 from settings import Settings, SettingsError, load
 

@@ -2,7 +2,6 @@
 balancer, with EvaluateTargetHealth, and wait until Route 53 has applied it."""
 
 import jmespath
-
 from aws import ELB_HOSTED_ZONE_IDS, describe_load_balancer
 from step import Step, StepError, run
 
@@ -52,7 +51,7 @@ def alias_target(step: Step) -> dict:
     settings = step.settings
     balancer = describe_load_balancer(step.client("elb"), settings.elb_name)
     if balancer is None:
-        raise StepError(f"no load balancer {settings.elb_name} yet: run `make create-elb` first")
+        raise StepError(f"no load balancer {settings.elb_name} yet: run `make setup` first")
     zone = balancer.get("CanonicalHostedZoneNameID") or ELB_HOSTED_ZONE_IDS.get(step.aws.region)
     if not zone:
         raise StepError(f"no canonical hosted zone id known for load balancers in {step.aws.region}")

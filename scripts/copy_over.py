@@ -1,0 +1,35 @@
+"""deploy: stage in tmp/appserver everything the app image needs: APP_FILES and the environment's
+app config deploy/env/$NODE_ENV.json."""
+
+import shutil
+
+from settings import ROOT
+from step import Step, StepError, run
+
+STAGE = ROOT / "tmp/appserver"
+
+
+def copy_over(step: Step) -> None:
+    settings = step.settings
+    config = ROOT / "deploy/env" / f"{settings.node_env}.json"
+    missing = [path for path in settings.app_files if not (ROOT / path).exists()]
+    if missing:
+        raise StepError(f"APP_FILES lists {' '.join(missing)}, not in the project: "
+                        "run `make build-app` or fix APP_FILES")
+    if not config.is_file():
+        raise StepError(f"no app config for {settings.node_env}: create deploy/env/{settings.node_env}.json")
+    step.say("copying files over to tmp/appserver")
+    shutil.rmtree(STAGE, ignore_errors=True)
+    (STAGE / "deploy/env").mkdir(parents=True)
+    for path in settings.app_files:
+        source, target = ROOT / path, STAGE / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copy2(source, target)
+    shutil.copy2(config, STAGE / "deploy/env")
+
+
+if __name__ == "__main__":
+    run("deploy", copy_over)

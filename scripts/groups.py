@@ -1,0 +1,98 @@
+"""This environment's Auto Scaling groups: found by their tags (never by a name prefix), waited
+on, and retired without ever taking the last serving instances out of the load balancer."""
+
+import jmespath
+from aws import search
+from poll import wait_until
+from step import Step, StepError
+
+GROUPS = "AutoScalingGroups[]"
+INSTANCE_IDS = "[].Instances[].InstanceId"
+IN_SERVICE_AT_LB = "InstanceStates[?State == 'InService'].InstanceId"
+LAUNCH_TEMPLATE_IDS = ("[].[LaunchTemplate.LaunchTemplateId,"
+                       " MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateId][][]")
+
+
+def environment_groups(step: Step) -> list[dict]:
+    """Every group tagged with this app and environment, every page, filtered by AWS."""
+    tags = step.settings.ownership_tags
+    filters = [{"Name": f"tag:{key}", "Values": [value]} for key, value in tags.items()]
+    return search(step.client("autoscaling"), "describe_auto_scaling_groups", GROUPS, Filters=filters)
+
+
+def describe_groups(step: Step, names: list[str]) -> list[dict]:
+    if not names:
+        return []
+    return search(step.client("autoscaling"), "describe_auto_scaling_groups", GROUPS,
+                  AutoScalingGroupNames=names)
+
+
+def in_service_at_load_balancer(step: Step) -> set[str]:
+    health = step.client("elb").describe_instance_health(LoadBalancerName=step.settings.elb_name)
+    return set(jmespath.search(IN_SERVICE_AT_LB, health))
+
+
+def retire(step: Step, names: list[str]) -> None:
+    """Take the groups' instances out of the load balancer (waiting for connection draining), scale
+    the groups to 0, wait until their instances are gone, then delete the groups and their launch
+    templates or configurations. All groups move together: one wait, not one per group."""
+    settings, autoscaling = step.settings, step.client("autoscaling")
+    groups = describe_groups(step, names)
+    if not groups:
+        return
+    names = [group["AutoScalingGroupName"] for group in groups]
+    instances = jmespath.search(INSTANCE_IDS, groups)
+    keep_serving(step, set(instances))
+    if instances:
+        step.say(f"removing {len(instances)} instance(s) of {' '.join(names)} from {settings.elb_name}...")
+        elb = step.client("elb")
+        elb.deregister_instances_from_load_balancer(
+            LoadBalancerName=settings.elb_name, Instances=[{"InstanceId": i} for i in instances])
+        step.say("waiting for connection draining...")
+        elb.get_waiter("instance_deregistered").wait(
+            LoadBalancerName=settings.elb_name, Instances=[{"InstanceId": i} for i in instances],
+            WaiterConfig=waiter_config(settings.poll_interval, settings.health_timeout))
+    for name in names:
+        step.say(f"downscaling {name} to 0...")
+        autoscaling.update_auto_scaling_group(AutoScalingGroupName=name, MinSize=0, MaxSize=0, DesiredCapacity=0)
+
+    def terminated():
+        left = jmespath.search(INSTANCE_IDS, describe_groups(step, names))
+        return not left, f"ensuring instance(s) of {' '.join(names)} are terminated ({len(left)} left)"
+
+    wait_until(terminated, timeout=settings.health_timeout, interval=settings.poll_interval, say=step.say)
+    for name in names:
+        step.say(f"deleting {name}...")
+        autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name)
+    delete_launch_templates(step, set(jmespath.search(LAUNCH_TEMPLATE_IDS, groups)))
+    for group in groups:
+        # Only the configuration made with the group (lc-<name> beside asg-<name>): others may be shared.
+        configuration = group.get("LaunchConfigurationName")
+        if configuration and configuration == "lc-" + group["AutoScalingGroupName"].removeprefix("asg-"):
+            step.say(f"deleting launch configuration {configuration}...")
+            autoscaling.delete_launch_configuration(LaunchConfigurationName=configuration)
+
+
+def delete_launch_templates(step: Step, template_ids: set[str]) -> None:
+    """Delete the launch templates tagged as this environment's; leave any other alone."""
+    if not template_ids:
+        return
+    ec2 = step.client("ec2")
+    owned = [{"Name": f"tag:{key}", "Values": [value]} for key, value in step.settings.ownership_tags.items()]
+    found = ec2.describe_launch_templates(LaunchTemplateIds=sorted(template_ids), Filters=owned)
+    for template in found["LaunchTemplates"]:
+        step.say(f"deleting launch template {template['LaunchTemplateName']}...")
+        ec2.delete_launch_template(LaunchTemplateId=template["LaunchTemplateId"])
+
+
+def keep_serving(step: Step, leaving: set[str]) -> None:
+    """The traffic guard: refuse to take out instances that are the last ones InService at the
+    load balancer."""
+    serving = in_service_at_load_balancer(step)
+    if serving & leaving and not serving - leaving:
+        raise StepError(f"refusing to retire the last InService instances of {step.settings.elb_name} "
+                        f"({' '.join(sorted(serving))}): deploy a healthy group first")
+
+
+def waiter_config(interval: float, timeout: float) -> dict:
+    return {"Delay": interval, "MaxAttempts": max(1, int(timeout // interval))}

@@ -1,0 +1,42 @@
+"""This environment's app images (carnivore), which of them live groups use, and removing one
+with all of its snapshots."""
+
+import jmespath
+from aws import search
+from step import Step
+
+IMAGES = "Images[]"
+SNAPSHOT_IDS = "BlockDeviceMappings[].Ebs.SnapshotId"
+TEMPLATE_VERSION = "[].LaunchTemplate.[LaunchTemplateId, Version]"
+TEMPLATE_IMAGE = "LaunchTemplateVersions[0].LaunchTemplateData.ImageId"
+CONFIGURATION_IMAGES = "LaunchConfigurations[].ImageId"
+
+
+def environment_images(step: Step) -> list[dict]:
+    """This environment's carnivore images, newest first."""
+    tags = {**step.settings.ownership_tags, "Role": "carnivore"}
+    filters = [{"Name": f"tag:{key}", "Values": [value]} for key, value in tags.items()]
+    images = search(step.client("ec2"), "describe_images", IMAGES, Owners=["self"], Filters=filters)
+    return sorted(images, key=lambda image: image["CreationDate"], reverse=True)
+
+
+def images_in_use(step: Step, groups: list[dict]) -> set[str]:
+    """The images the groups launch from (their pinned template versions or configurations)."""
+    ec2, used = step.client("ec2"), set()
+    for template_id, version in jmespath.search(TEMPLATE_VERSION, groups) or []:
+        found = ec2.describe_launch_template_versions(LaunchTemplateId=template_id, Versions=[version])
+        used.add(jmespath.search(TEMPLATE_IMAGE, found))
+    configurations = [g["LaunchConfigurationName"] for g in groups if g.get("LaunchConfigurationName")]
+    if configurations:
+        found = step.client("autoscaling").describe_launch_configurations(LaunchConfigurationNames=configurations)
+        used.update(jmespath.search(CONFIGURATION_IMAGES, found))
+    return used - {None}
+
+
+def delete_image(step: Step, image: dict) -> None:
+    ec2 = step.client("ec2")
+    step.say(f"deregistering image {image['ImageId']} ({image.get('Name')})...")
+    ec2.deregister_image(ImageId=image["ImageId"])
+    for snapshot in jmespath.search(SNAPSHOT_IDS, image) or []:
+        step.say(f"deleting snapshot {snapshot}...")
+        ec2.delete_snapshot(SnapshotId=snapshot)

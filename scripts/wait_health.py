@@ -1,0 +1,115 @@
+"""deploy: wait until every new instance is InService and Healthy in the new group, then
+InService at the load balancer, within HEALTH_TIMEOUT (polling every POLL_INTERVAL). More healthy
+instances than desired is healthy too. When the time runs out, the new group is shown, then
+removed (with its launch template and a freshly baked image); the old groups keep serving."""
+
+import time
+
+import botocore.exceptions
+import jmespath
+from groups import delete_launch_templates, describe_groups, retire
+from images import delete_image, environment_images
+from poll import TimedOut, wait_until
+from step import Step, StepError, run
+
+HEALTHY_IN_GROUP = "[0].Instances[?LifecycleState == 'InService' && HealthStatus == 'Healthy'].InstanceId"
+IN_SERVICE = "InstanceStates[?State == 'InService'].InstanceId"
+
+
+def wait_health(step: Step, clock=time.monotonic, sleep=time.sleep) -> None:
+    settings = step.settings
+    group_name = step.recall("group_name", made_by="launch-asg")
+    desired, started = settings.desired_capacity, clock()
+    try:
+        healthy = wait_until_healthy_in_group(step, group_name, clock, sleep)
+        remaining = settings.health_timeout - (clock() - started)
+        wait_until_in_service_at_load_balancer(step, healthy, remaining, started, clock)
+    except TimedOut as timeout:
+        report(step, group_name)
+        roll_back_release(step)
+        raise StepError(f"{group_name} did not become healthy: {timeout}; rolled back, the previous "
+                        f"release still serves (details above, and in {settings.log_dir})") from None
+    step.say(f"{len(healthy)}/{desired} new instance(s) InService at {settings.elb_name} "
+             f"[{clock() - started:.0f}s]")
+
+
+def wait_until_healthy_in_group(step: Step, group_name: str, clock, sleep) -> list[str]:
+    settings, healthy = step.settings, []
+
+    def check():
+        groups = describe_groups(step, [group_name])
+        if not groups:
+            raise StepError(f"group {group_name} is gone: run `make launch-asg` again")
+        healthy[:] = jmespath.search(HEALTHY_IN_GROUP, groups)
+        done = len(healthy) >= settings.desired_capacity
+        counts = f"{len(healthy)}/{settings.desired_capacity}"
+        return done, f"ensuring new instance(s) are healthy at ec2 ({counts} are healthy)"
+
+    wait_until(check, timeout=settings.health_timeout, interval=settings.poll_interval,
+               say=step.say, clock=clock, sleep=sleep)
+    return healthy
+
+
+def wait_until_in_service_at_load_balancer(step: Step, instances: list[str], timeout: float, started, clock):
+    """botocore's InstanceInService waiter polls; a hook shows each answer as a progress line."""
+    settings, elb = step.settings, step.client("elb")
+
+    def progress(parsed, **_):
+        count = len(jmespath.search(IN_SERVICE, parsed) or [])
+        step.say(f"ensuring new instance(s) are healthy at elb ({count}/{len(instances)} are InService) "
+                 f"[{clock() - started:.0f}s]")
+
+    elb.meta.events.register("after-call.*.DescribeInstanceHealth", progress, unique_id="progress")
+    try:
+        elb.get_waiter("instance_in_service").wait(
+            LoadBalancerName=settings.elb_name, Instances=[{"InstanceId": i} for i in instances],
+            WaiterConfig={"Delay": settings.poll_interval,
+                          "MaxAttempts": max(1, int(timeout // settings.poll_interval))})
+    except botocore.exceptions.WaiterError as error:
+        states = error.last_response.get("InstanceStates")
+        raise TimedOut(f"not InService at {settings.elb_name} after {clock() - started:.0f}s "
+                       f"(HEALTH_TIMEOUT={settings.health_timeout:g}s): {states}") from None
+    finally:
+        elb.meta.events.unregister("after-call.*.DescribeInstanceHealth", unique_id="progress")
+
+
+def report(step: Step, group_name: str) -> None:
+    """What a person needs to see why the group is not healthy: instance states at the group and
+    the load balancer (with reason codes), and the group's latest scaling activities."""
+    settings = step.settings
+    groups = describe_groups(step, [group_name])
+    instances = jmespath.search("[0].Instances", groups) or []
+    health = step.client("elb").describe_instance_health(LoadBalancerName=settings.elb_name)
+    states = {s["InstanceId"]: s for s in health["InstanceStates"]}
+    step.say(f"{group_name} is not healthy:")
+    for instance in instances:
+        at_lb = states.get(instance["InstanceId"], {})
+        step.say(f"  {instance['InstanceId']}: group {instance['LifecycleState']}/{instance['HealthStatus']}, "
+                 f"{settings.elb_name} {at_lb.get('State', 'not registered')} "
+                 f"({at_lb.get('ReasonCode', '-')}: {at_lb.get('Description', '-')})")
+    activities = step.client("autoscaling").describe_scaling_activities(AutoScalingGroupName=group_name, MaxRecords=5)
+    for activity in activities["Activities"]:
+        step.say(f"  activity: {activity['StatusCode']}: {activity.get('Description', '')} "
+                 f"{activity.get('StatusMessage', '')}".rstrip())
+
+
+def roll_back_release(step: Step) -> None:
+    """Remove what this release added: its group and launch template, and its image when this
+    deploy baked it. The outdated groups are not touched."""
+    state = step.state()
+    step.say(f"rolling back: removing {state.get('group_name')}...")
+    retire(step, [state["group_name"]])
+    try:  # the group may never have been created; its template is removed all the same
+        delete_launch_templates(step, {state["launch_template_id"]})
+    except step.client("ec2").exceptions.ClientError as error:
+        if "NotFound" not in error.response["Error"]["Code"]:
+            raise
+    if state.get("image_baked") and state.get("image_id"):
+        for image in environment_images(step):
+            if image["ImageId"] == state["image_id"]:
+                delete_image(step, image)
+    step.remember(image_baked=False)
+
+
+if __name__ == "__main__":
+    run("deploy", wait_health)

@@ -1,0 +1,92 @@
+"""The test harness: a corrected AWS emulator (tests/emulator.py) for the whole session, reset
+before each test, and a copy of the project in which the real Make targets run as subprocesses.
+
+Running make in a copy keeps the tests away from the developer's own deploy/keys and deploy/log.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests")]
+
+from emulator import Emulator  # noqa: E402
+
+REGION = "us-east-1"
+GENERATED = ("deploy/log", "deploy/keys", "tmp", "app/dist")
+
+
+class Project:
+    """The project copy, the emulator behind it, and helpers to drive both."""
+
+    def __init__(self, path: Path, emulator: Emulator):
+        self.path = path
+        self.emulator = emulator
+
+    def env(self, node_env: str = "dev01", **settings: str) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NODE_ENV", "MAKE"))}
+        env.update(
+            NODE_ENV=node_env,
+            AWS_ENDPOINT_URL=self.emulator.url,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION=REGION,
+            AWS_CONFIG_FILE="/dev/null",
+            AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+        )
+        env.update(settings)
+        return env
+
+    def make(self, target: str, node_env: str = "dev01", **settings: str) -> subprocess.CompletedProcess:
+        """Run `make <target>`; the result carries returncode, stdout and stderr."""
+        return subprocess.run(["make", "--no-print-directory", target], cwd=self.path,
+                              env=self.env(node_env, **settings), capture_output=True, text=True,
+                              stdin=subprocess.DEVNULL, timeout=600)
+
+    def client(self, service: str):
+        return boto3.client(service, endpoint_url=self.emulator.url, region_name=REGION,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def mutating_actions(self) -> list[str]:
+        return [call.action for call in self.emulator.mutating_calls()]
+
+
+def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    """Assert that a make run succeeded, showing its output when it did not."""
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    emulator = Emulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def workspace(tmp_path_factory) -> Path:
+    subprocess.run(["make", "-s", "venv"], cwd=ROOT, check=True)
+    path = tmp_path_factory.mktemp("project") / "project"
+    shutil.copytree(ROOT, path, symlinks=True, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "log", "keys", "tmp", "dist"))
+    (path / ".venv").symlink_to(ROOT / ".venv")
+    return path
+
+
+@pytest.fixture
+def project(workspace, emulator) -> Project:
+    """A clean emulator with the example.com hosted zone, and a project copy with no generated files."""
+    emulator.reset()
+    for generated in GENERATED:
+        shutil.rmtree(workspace / generated, ignore_errors=True)
+    project = Project(workspace, emulator)
+    project.client("route53").create_hosted_zone(Name="example.com", CallerReference="tests")
+    emulator.calls.clear()
+    return project

@@ -1,0 +1,500 @@
+"""A local AWS for the tests and the demo: moto in server mode, corrected to behave like AWS.
+
+moto serves the AWS APIs in this process on a loopback port (a threaded werkzeug server around
+moto's own WSGI app, as moto's ThreadedMotoServer does). A WSGI middleware in front records every
+call, and a handful of patches of moto's backends restore what AWS does where moto differs
+(see /work/shared/notes/emulator.md). Each patch is one function below, installed once per
+process on the first start(). moto's backends are process-wide, so the patches consult the
+health script of the most recently started Emulator.
+
+    python tests/emulator.py --port 0   # prints EMULATOR_URL=http://127.0.0.1:PORT, serves until SIGTERM
+"""
+import argparse
+import io
+import re
+import signal
+import sys
+import threading
+from functools import cache
+from typing import NamedTuple
+from urllib.parse import parse_qs, unquote
+
+import botocore.exceptions
+import botocore.session
+from moto.autoscaling.exceptions import AutoscalingClientError
+from moto.autoscaling.models import AutoScalingBackend, autoscaling_backends
+from moto.autoscaling.responses import AutoScalingResponse
+from moto.core.responses import ActionResult
+from moto.ec2.models.amis import AmiBackend
+from moto.elb.exceptions import ELBClientError, LoadBalancerNotFoundError
+from moto.elb.models import ELBBackend, LoadBalancer, elb_backends
+from moto.elb.responses import ELBResponse
+from moto.moto_api._internal import moto_api_backend
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    create_backend_app,
+)
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+# The published hosted zone ids of classic load balancers (Route 53 ALIAS targets), by region.
+ELB_HOSTED_ZONE_IDS = {"us-east-1": "Z35SXDOTRQ7X7K", "us-west-2": "Z1H1FL5HABSF5", "eu-west-1": "Z32O12XQLNTSW2"}
+OUT_OF_SERVICE = "Instance has failed at least the UnhealthyThreshold number of health checks consecutively."
+READ_ONLY_PREFIXES = ("Describe", "List", "Get")
+
+
+class Call(NamedTuple):
+    service: str  # the signing name, e.g. "autoscaling", "ec2", "elasticloadbalancing", "route53"
+    action: str   # the API operation, e.g. "CreateAutoScalingGroup"
+
+
+class _Rule(NamedTuple):
+    prefix: str
+    group_polls: int
+    lb_polls: int
+    never: bool
+    earlier: frozenset  # instances already in a group when the rule was set: it does not apply to them
+
+
+class HealthScript:
+    """Health over time, counted in observations (responses that showed an instance), not seconds.
+
+    The latest rule whose prefix matches the group name wins; no rule: InService at once, as moto.
+    An instance's DescribeInstanceHealth responses count only once its group shows it InService.
+    HealthStatus stays Healthy throughout, as during a group's grace period."""
+
+    def __init__(self) -> None:
+        self._rules: list[_Rule] = []
+        self._group_seen: dict[str, int] = {}  # instance id -> DescribeAutoScalingGroups responses
+        self._lb_seen: dict[str, int] = {}     # instance id -> DescribeInstanceHealth responses
+
+    def set(self, group_prefix: str, *, group_polls: int = 0, lb_polls: int = 0, never: bool = False) -> None:
+        """Instances launched from now on in groups named group_prefix* stay Pending for group_polls
+        DescribeAutoScalingGroups responses, then OutOfService for lb_polls DescribeInstanceHealth
+        responses; never=True: forever. Instances already running keep the health they had."""
+        earlier = frozenset(state.instance.id for account in dict.values(autoscaling_backends)
+                            for backend in dict.values(account) for group in backend.autoscaling_groups.values()
+                            for state in group.instance_states)
+        self._rules.append(_Rule(group_prefix, group_polls, lb_polls, never, earlier))
+
+    def clear(self) -> None:
+        self._rules.clear()
+        self._group_seen.clear()
+        self._lb_seen.clear()
+
+    def _rule(self, group_name: str, instance_id: str) -> _Rule | None:
+        return next((r for r in reversed(self._rules)
+                     if group_name.startswith(r.prefix) and instance_id not in r.earlier), None)
+
+    def _in_group(self, rule: _Rule, instance_id: str) -> bool:
+        return not rule.never and self._group_seen.get(instance_id, 0) >= rule.group_polls
+
+    def lifecycle_state(self, group_name: str, instance_id: str, observe: bool) -> str:
+        rule = self._rule(group_name, instance_id)
+        if rule is None:
+            return "InService"
+        state = "InService" if self._in_group(rule, instance_id) else "Pending"
+        if observe:
+            self._group_seen[instance_id] = self._group_seen.get(instance_id, 0) + 1
+        return state
+
+    def in_service_at_lb(self, group_name: str, instance_id: str, observe: bool) -> bool:
+        rule = self._rule(group_name, instance_id)
+        if rule is None:
+            return True
+        if not self._in_group(rule, instance_id):
+            return False  # the load balancer's count starts once the group has it InService
+        seen = self._lb_seen.get(instance_id, 0)
+        if observe:
+            self._lb_seen[instance_id] = seen + 1
+        return seen >= rule.lb_polls
+
+
+def _health() -> HealthScript:
+    """The health script of the latest running emulator, kept process-wide (on moto's class) like
+    the patches themselves."""
+    running = ELBBackend.__dict__.get("_emulators_running")
+    return running[-1].health if running else HealthScript()
+
+
+class _View:
+    """A read-only stand-in for a moto model with some attributes overridden, for one response."""
+
+    def __init__(self, obj, **overrides):
+        self.__dict__.update(overrides, _obj=obj)
+
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self._obj, name)
+
+
+def _fail(error_class, code: str, message: str):
+    """A moto service error that reaches the client as a 400 with this AWS error code."""
+    return type(code, (error_class,), {"code": code})(message)
+
+
+def _patch_elb_hosted_zone() -> None:
+    """1. DescribeLoadBalancers (classic) carries CanonicalHostedZoneNameID, the region's published
+    zone id, and a DNSName/CanonicalHostedZoneName in the load balancer's own region (moto: no zone
+    id, and us-east-1 in every DNS name)."""
+    create = ELBBackend.create_load_balancer
+
+    def create_load_balancer(self, name, *args, **kwargs):
+        lb = create(self, name, *args, **kwargs)
+        lb.region_name, lb.dns_name = self.region_name, f"{name}.{self.region_name}.elb.amazonaws.com"
+        return lb
+
+    ELBBackend.create_load_balancer = create_load_balancer
+    LoadBalancer.canonical_hosted_zone_name_id = property(
+        lambda lb: ELB_HOSTED_ZONE_IDS.get(getattr(lb, "region_name", "")))
+
+
+def _patch_elb_name_rules() -> None:
+    """2. CreateLoadBalancer refuses names AWS refuses (moto accepts any): at most 32 characters,
+    letters, digits and hyphens only, no hyphen first or last."""
+    create = ELBBackend.create_load_balancer
+
+    def create_load_balancer(self, name, *args, **kwargs):
+        if len(name) > 32:
+            raise _fail(ELBClientError, "ValidationError",
+                        f"LoadBalancerName '{name}' must be at most 32 characters long")
+        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", name):
+            raise _fail(ELBClientError, "ValidationError", f"LoadBalancerName '{name}' must contain only "
+                        "alphanumeric characters or hyphens, and must not begin or end with a hyphen")
+        return create(self, name, *args, **kwargs)
+
+    ELBBackend.create_load_balancer = create_load_balancer
+
+
+def _patch_group_registration() -> None:
+    """3. A group registers its own new instances and deregisters only its own instances that left
+    it (moto deregisters every instance of the load balancer that is not in the syncing group, so a
+    second group on one load balancer drops the first group's instances). An explicit
+    DeregisterInstancesFromLoadBalancer takes the instances out, whoever registered them, and the
+    group does not put them back (moto ignored it for group-registered instances). Registering an
+    instance twice lists it once. Target groups: a group also deregisters its leavers (moto never did)."""
+    register, deregister = ELBBackend.register_instances, ELBBackend.deregister_instances
+
+    def register_instances(self, lb_name, instance_ids, from_autoscaling=False):
+        lb = _existing_lb(self, lb_name)
+        new = [i for i in dict.fromkeys(instance_ids) if i not in lb.instance_ids]
+        if not from_autoscaling:
+            lb.__dict__.setdefault("_emu_deregistered", set()).difference_update(new)
+        return register(self, lb_name, new, from_autoscaling)
+
+    def deregister_instances(self, lb_name, instance_ids, from_autoscaling=False):
+        lb = _existing_lb(self, lb_name)
+        instance_ids = list(instance_ids)
+        if not from_autoscaling:  # the tool asked: out of both lists, and the group must not re-add it
+            lb.__dict__.setdefault("_emu_deregistered", set()).update(instance_ids)
+            deregister(self, lb_name, instance_ids, True)
+        return deregister(self, lb_name, instance_ids, from_autoscaling)
+
+    def update_attached_elbs(self, group_name):
+        group = self.autoscaling_groups[group_name]
+        active, owned = _active_and_owned(group)
+        if not group.load_balancer_names:
+            return
+        try:
+            elbs = self.elb_backend.describe_load_balancers(names=group.load_balancer_names)
+        except LoadBalancerNotFoundError:
+            return  # ELBs can be deleted before their group
+        for elb in elbs:
+            skip = set(elb.instance_ids) | getattr(elb, "_emu_deregistered", set())
+            self.elb_backend.register_instances(elb.name, sorted(active - skip), from_autoscaling=True)
+            self.elb_backend.deregister_instances(elb.name, owned - active, from_autoscaling=True)
+
+    def update_attached_target_groups(self, group_name):
+        group = self.autoscaling_groups[group_name]
+        active, owned = _active_and_owned(group)
+        if not group.target_group_arns:
+            return
+        for tg in self.elbv2_backend.describe_target_groups(
+                target_group_arns=group.target_group_arns, load_balancer_arn=None, names=None):
+            new = active - set(tg.targets) - set(tg.deregistered_targets)
+            gone = (owned - active) & set(tg.targets)
+            if new:
+                self.elbv2_backend.register_targets(tg.arn, [{"Id": i, "Port": tg.port} for i in sorted(new)])
+            if gone:
+                self.elbv2_backend.deregister_targets(tg.arn, [{"Id": i} for i in sorted(gone)])
+
+    ELBBackend.register_instances, ELBBackend.deregister_instances = register_instances, deregister_instances
+    AutoScalingBackend.update_attached_elbs = update_attached_elbs
+    AutoScalingBackend.update_attached_target_groups = update_attached_target_groups
+
+
+def _existing_lb(elb_backend: ELBBackend, name: str) -> LoadBalancer:
+    lb = elb_backend.get_load_balancer(name)
+    if lb is None:  # moto crashed (HTTP 500) on an unknown name here
+        raise LoadBalancerNotFoundError(name)
+    return lb
+
+
+def _active_and_owned(group) -> tuple[set[str], set[str]]:
+    """The group's InService instances, and every instance it ever had (the ones it may deregister)."""
+    active = {state.instance.id for state in group.active_instances()}
+    owned = group.__dict__.setdefault("_emu_owned", set())
+    owned_before = set(owned)
+    owned |= active
+    return active, owned_before | active
+
+
+def _patch_duplicates_and_in_use() -> None:
+    """4. CreateAutoScalingGroup / CreateLaunchConfiguration with a taken name fail with
+    AlreadyExists (moto replaced the old one silently), and DeleteAutoScalingGroup of a group that
+    still has instances fails with ResourceInUse unless ForceDelete (moto deleted it anyway)."""
+    create_group = AutoScalingBackend.create_auto_scaling_group
+    create_config = AutoScalingBackend.create_launch_configuration
+    delete_group = AutoScalingResponse.delete_auto_scaling_group
+
+    def create_auto_scaling_group(self, name, *args, **kwargs):
+        if name in self.autoscaling_groups:
+            raise _fail(AutoscalingClientError, "AlreadyExists",
+                        f"AutoScalingGroup by this name already exists - A group with the name {name} already exists")
+        return create_group(self, name, *args, **kwargs)
+
+    def create_launch_configuration(self, name, *args, **kwargs):
+        if name in self.launch_configurations:
+            raise _fail(AutoscalingClientError, "AlreadyExists", "Launch Configuration by this name already "
+                        f"exists - A launch configuration already exists with the name {name}")
+        return create_config(self, name, *args, **kwargs)
+
+    def delete_auto_scaling_group(self):
+        group = self.autoscaling_backend.autoscaling_groups.get(self._get_param("AutoScalingGroupName"))
+        if group and group.instance_states and not self._get_bool_param("ForceDelete", False):
+            raise _fail(AutoscalingClientError, "ResourceInUse", "You cannot delete an AutoScalingGroup while "
+                        "there are instances or pending Spot instance request(s) still in the group.")
+        return delete_group(self)
+
+    AutoScalingBackend.create_auto_scaling_group = create_auto_scaling_group
+    AutoScalingBackend.create_launch_configuration = create_launch_configuration
+    AutoScalingResponse.delete_auto_scaling_group = delete_auto_scaling_group
+
+
+def _patch_scripted_health() -> None:
+    """5. Instances come up over time, as the HealthScript says: LifecycleState Pending in the group
+    and OutOfService at the load balancer until enough responses have shown them (moto: InService
+    at once). moto's own state stays InService underneath, so its scaling arithmetic is unchanged."""
+    describe_groups = AutoScalingResponse.describe_auto_scaling_groups
+    describe_instances = AutoScalingResponse.describe_auto_scaling_instances
+
+    def view(state, observe):
+        if state.lifecycle_state != "InService":
+            return state
+        shown = _health().lifecycle_state(state.auto_scaling_group_name, state.instance.id, observe)
+        return _View(state, lifecycle_state=shown)
+
+    def describe_auto_scaling_groups(self):
+        result = describe_groups(self)
+        groups = result.result["AutoScalingGroups"]
+        groups[:] = [_View(g, instances=[view(s, True) for s in g.instance_states]) for g in groups]
+        return result
+
+    def describe_auto_scaling_instances(self):
+        result = describe_instances(self)
+        result.result["AutoScalingInstances"] = [view(s, False) for s in result.result["AutoScalingInstances"]]
+        return result
+
+    def describe_instance_health(self):
+        name, asked = self._get_param("LoadBalancerName"), self._get_param("Instances", [])
+        # AWS answers InvalidInstance for an instance the load balancer does not have (moto:
+        # Unknown); botocore's InstanceDeregistered waiter relies on it.
+        registered = set(_existing_lb(self.elb_backend, name).instance_ids)
+        missing = [i["InstanceId"] for i in asked if i["InstanceId"] not in registered]
+        if missing:
+            raise _fail(ELBClientError, "InvalidInstance", f"Could not find EC2 instance {missing[0]}.")
+        states = instance_health(self.elb_backend, name, asked, observe=True)
+        return ActionResult({"InstanceStates": states})
+
+    AutoScalingResponse.describe_auto_scaling_groups = describe_auto_scaling_groups
+    AutoScalingResponse.describe_auto_scaling_instances = describe_auto_scaling_instances
+    ELBResponse.describe_instance_health = describe_instance_health
+
+
+def instance_health(elb_backend: ELBBackend, lb_name: str, instances: list, observe: bool) -> list[dict]:
+    """DescribeInstanceHealth as the tool sees it: moto's answer (Unknown when not registered,
+    OutOfService when not running), then a group instance stays OutOfService until the script says."""
+    groups = autoscaling_backends[elb_backend.account_id][elb_backend.region_name].autoscaling_groups
+    group_of = {s.instance.id: g.name for g in groups.values() for s in g.instance_states}
+    states = []
+    for moto_state in elb_backend.describe_instance_health(lb_name, instances):
+        state = {"InstanceId": moto_state["InstanceId"], "State": moto_state["State"],
+                 "ReasonCode": "N/A", "Description": "N/A"}
+        group = group_of.get(state["InstanceId"])
+        if state["State"] == "InService" and group and not _health().in_service_at_lb(
+                group, state["InstanceId"], observe):
+            state.update(State="OutOfService", ReasonCode="Instance", Description=OUT_OF_SERVICE)
+        states.append(state)
+    return states
+
+
+def _patch_ebs_images() -> None:
+    """6. An image made from an EBS-backed instance is EBS-backed (moto: RootDeviceType standard,
+    which Packer refuses as a source image, so carnivore could not be baked from primal)."""
+    create = AmiBackend.create_image
+
+    def create_image(self, *args, **kwargs):
+        image = create(self, *args, **kwargs)
+        image.root_device_type = "ebs"
+        return image
+
+    AmiBackend.create_image = create_image
+
+
+_PATCHES = (_patch_ebs_images, _patch_elb_hosted_zone, _patch_elb_name_rules, _patch_group_registration,
+            _patch_duplicates_and_in_use, _patch_scripted_health)
+
+
+def _install_patches() -> None:
+    """Once per process, even if this file is imported under two module names."""
+    if "_emulators_running" not in ELBBackend.__dict__:
+        for patch in _PATCHES:
+            patch()
+        ELBBackend._emulators_running = []
+
+
+@cache
+def _rest_routes(service: str) -> tuple:
+    """(method, path regex, required query keys, literal length, operation) from botocore's model."""
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except botocore.exceptions.DataNotFoundError:  # not a service botocore knows
+        return ()
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        uri, _, query = http["requestUri"].partition("?")
+        parts = re.split(r"(\{[^}]+\})", uri.rstrip("/"))
+        regex = "".join((".+" if p.endswith("+}") else "[^/]+") if p.startswith("{") else re.escape(p)
+                        for p in parts)
+        keys = tuple(k.split("=")[0] for k in query.split("&") if k)
+        literal = sum(len(p) for p in parts if not p.startswith("{"))
+        routes.append((http["method"], re.compile(regex + "/?$"), keys, literal, name))
+    return tuple(routes)
+
+
+def _rest_action(service: str, method: str, path: str, query: dict) -> str:
+    """The operation of a REST request (Route 53, S3...): the most specific matching route."""
+    matches = [(len(keys), literal, name) for m, regex, keys, literal, name in _rest_routes(service)
+               if m == method and regex.match(path) and all(k in query for k in keys)]
+    return max(matches)[2] if matches else f"{method} {path}"
+
+
+def identify(environ: dict) -> Call:
+    """The service (credential scope of the signature) and action of one request."""
+    signature = unquote(environ.get("HTTP_AUTHORIZATION", "") + " " + environ.get("QUERY_STRING", ""))
+    scope = re.search(r"Credential=[^/\s]+/\d{8}/[^/]+/([^/]+)/aws4_request", signature)  # key/date/region/service
+    service = scope.group(1) if scope else "unknown"
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    if environ.get("HTTP_X_AMZ_TARGET"):  # JSON protocol: "DynamoDB_20120810.PutItem"
+        return Call(service, environ["HTTP_X_AMZ_TARGET"].rsplit(".", 1)[-1])
+    if "Action" in query:
+        return Call(service, query["Action"][0])
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        length = environ.get("CONTENT_LENGTH")
+        body = environ["wsgi.input"].read(int(length)) if length else environ["wsgi.input"].read()
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
+        if action:
+            return Call(service, action[0])
+    return Call(service, _rest_action(service, environ.get("REQUEST_METHOD", "GET"),
+                                      environ.get("PATH_INFO", "/"), query))
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:  # no access log line per AWS call
+        pass
+
+
+class Emulator:
+    """moto on a loopback port, corrected to behave like AWS, with a log of the calls it served."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host, self.port = host, port
+        self.url = ""
+        self.calls: list[Call] = []
+        self.health = HealthScript()
+        self._history: dict[str, list[int]] = {}
+        self._lock = threading.RLock()  # one request at a time: moto is not thread-safe
+        self._app = DomainDispatcherApplication(create_backend_app)
+        self._server = self._thread = None
+
+    def start(self) -> "Emulator":
+        _install_patches()
+        ELBBackend.__dict__["_emulators_running"].append(self)
+        self._server = make_server(self.host, self.port, self._wsgi, threaded=True,
+                                   request_handler=_QuietHandler)
+        self.port = self._server.server_address[1]
+        self.url = f"http://{self.host}:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._thread.join()
+            self._server.server_close()
+            self._server = None
+        running = ELBBackend.__dict__.get("_emulators_running", [])
+        if self in running:
+            running.remove(self)
+
+    def reset(self) -> None:
+        """Empty every moto backend, the call log, the health script and the load balancer history."""
+        with self._lock:
+            moto_api_backend.reset()
+            self._forget()
+
+    def _forget(self) -> None:
+        self.calls.clear()
+        self.health.clear()
+        self._history.clear()
+
+    def mutating_calls(self) -> list[Call]:
+        return [c for c in self.calls if not c.action.startswith(READ_ONLY_PREFIXES)]
+
+    def lb_inservice_history(self, lb_name: str) -> list[int]:
+        return list(self._history.get(lb_name, []))
+
+    def _record_lb_counts(self) -> None:
+        for account in dict.values(elb_backends):
+            for backend in dict.values(account):
+                for lb in backend.load_balancers.values():
+                    states = instance_health(backend, lb.name, [], observe=False)
+                    count = sum(s["State"] == "InService" for s in states)
+                    self._history.setdefault(lb.name, []).append(count)
+
+    def _wsgi(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/moto-api/"):
+            with self._lock:
+                body = list(self._app(environ, start_response))
+                if environ["PATH_INFO"].rstrip("/") == "/moto-api/reset" and environ["REQUEST_METHOD"] == "POST":
+                    self._forget()
+                return body
+        with self._lock:
+            self.calls.append(call := identify(environ))
+            body = list(self._app(environ, start_response))
+            if not call.action.startswith(READ_ONLY_PREFIXES):
+                self._record_lb_counts()
+            return body
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve the corrected AWS emulator until SIGTERM/SIGINT.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    args = parser.parse_args(argv)
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    emulator = Emulator(args.host, args.port).start()
+    print(f"EMULATOR_URL={emulator.url}", flush=True)
+    while not stopping.wait(0.2):
+        pass
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

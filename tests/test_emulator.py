@@ -1,0 +1,273 @@
+"""The emulator's corrections, each proved through boto3 against a started Emulator."""
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from emulator import Call, Emulator
+
+AMI = "ami-1e749f67"  # shipped with moto
+LB = "elb-app-dev01"
+
+
+@pytest.fixture(scope="module")
+def server():
+    emulator = Emulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def emu(server):
+    server.reset()
+    return server
+
+
+@pytest.fixture
+def aws(emu):
+    def client(service, region="us-east-1"):
+        return boto3.client(service, endpoint_url=emu.url, region_name=region,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+    return client
+
+
+def create_lb(elb, name=LB):
+    return elb.create_load_balancer(LoadBalancerName=name, AvailabilityZones=["us-east-1a"],
+                                    Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}])
+
+
+def create_group(asg, name, size=2, lb=LB):
+    if not asg.describe_launch_configurations(LaunchConfigurationNames=[name])["LaunchConfigurations"]:
+        asg.create_launch_configuration(LaunchConfigurationName=name, ImageId=AMI, InstanceType="t3.micro")
+    asg.create_auto_scaling_group(AutoScalingGroupName=name, LaunchConfigurationName=name, MinSize=size,
+                                  MaxSize=size, DesiredCapacity=size, AvailabilityZones=["us-east-1a"],
+                                  LoadBalancerNames=[lb], HealthCheckType="ELB", HealthCheckGracePeriod=300)
+    return group_instances(asg, name)
+
+
+def group_instances(asg, name):
+    group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    return {i["InstanceId"]: i["LifecycleState"] for i in group["Instances"]}
+
+
+def lb_instances(elb, name=LB):
+    return {i["InstanceId"] for i in elb.describe_load_balancers(LoadBalancerNames=[name])
+            ["LoadBalancerDescriptions"][0]["Instances"]}
+
+
+def lb_states(elb, name=LB):
+    return {s["InstanceId"]: s["State"] for s in elb.describe_instance_health(LoadBalancerName=name)["InstanceStates"]}
+
+
+def error_code(excinfo):
+    return excinfo.value.response["Error"]["Code"]
+
+
+@pytest.mark.parametrize("region, zone_id", [("us-east-1", "Z35SXDOTRQ7X7K"), ("us-west-2", "Z1H1FL5HABSF5"),
+                                             ("eu-west-1", "Z32O12XQLNTSW2"), ("ap-south-1", None)])
+def test_classic_lb_has_its_regions_canonical_hosted_zone(aws, region, zone_id):
+    elb = aws("elb", region)
+    elb.create_load_balancer(LoadBalancerName=LB, AvailabilityZones=[f"{region}a"],
+                             Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}])
+    lb = elb.describe_load_balancers()["LoadBalancerDescriptions"][0]
+    assert lb.get("CanonicalHostedZoneNameID") == zone_id
+    assert lb["CanonicalHostedZoneName"] == lb["DNSName"] and region in lb["DNSName"]
+
+
+@pytest.mark.parametrize("name", ["x" * 33, "-elb", "elb-", "elb_app", "elb.app"])
+def test_lb_names_aws_refuses_are_refused(aws, name):
+    elb = aws("elb")
+    with pytest.raises(ClientError) as excinfo:
+        create_lb(elb, name)
+    assert error_code(excinfo) == "ValidationError" and "LoadBalancerName" in str(excinfo.value)
+    assert excinfo.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert elb.describe_load_balancers()["LoadBalancerDescriptions"] == []
+    create_lb(elb, "x" * 32)  # the longest name AWS takes
+
+
+def test_each_group_registers_and_deregisters_only_its_own_instances(aws):
+    elb, asg = aws("elb"), aws("autoscaling")
+    create_lb(elb)
+    old = create_group(asg, "asg-app-dev01-1")
+    new = create_group(asg, "asg-app-dev01-2")
+    assert lb_instances(elb) == set(old) | set(new)  # moto: the old group's instances were dropped
+    asg.update_auto_scaling_group(AutoScalingGroupName="asg-app-dev01-1", MinSize=0, DesiredCapacity=0)
+    assert lb_instances(elb) == set(new)  # moto: 0 instances left
+    assert set(lb_states(elb).values()) == {"InService"}
+
+
+def test_explicit_deregistration_takes_group_instances_out_and_they_stay_out(aws):
+    elb, asg = aws("elb"), aws("autoscaling")
+    create_lb(elb)
+    first, *rest = create_group(asg, "asg-app-dev01-1", size=3)
+    elb.deregister_instances_from_load_balancer(LoadBalancerName=LB, Instances=[{"InstanceId": first}])
+    assert lb_instances(elb) == set(rest)
+    create_group(asg, "asg-app-dev01-2")  # another group's sync must not bring it back
+    assert first not in lb_instances(elb)
+    elb.register_instances_with_load_balancer(LoadBalancerName=LB, Instances=[{"InstanceId": first}] * 2)
+    assert sorted(lb_states(elb)).count(first) == 1
+
+
+def test_target_groups_lose_the_instances_a_group_no_longer_has(aws):
+    ec2, elbv2, asg = aws("ec2"), aws("elbv2"), aws("autoscaling")
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    tg = elbv2.create_target_group(Name="tg", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
+    asg.create_launch_configuration(LaunchConfigurationName="lc", ImageId=AMI, InstanceType="t3.micro")
+    for name in ("asg-1", "asg-2"):
+        asg.create_auto_scaling_group(AutoScalingGroupName=name, LaunchConfigurationName="lc", MinSize=1,
+                                      MaxSize=1, AvailabilityZones=["us-east-1a"], TargetGroupARNs=[tg])
+    asg.update_auto_scaling_group(AutoScalingGroupName="asg-1", MinSize=0, DesiredCapacity=0)
+    targets = {t["Target"]["Id"] for t in elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]}
+    assert targets == set(group_instances(asg, "asg-2"))
+
+
+def test_duplicate_group_and_launch_configuration_names_are_refused(aws):
+    elb, asg = aws("elb"), aws("autoscaling")
+    create_lb(elb)
+    before = create_group(asg, "asg-app-dev01-1")
+    with pytest.raises(ClientError) as excinfo:
+        create_group(asg, "asg-app-dev01-1", size=1)
+    assert error_code(excinfo) == "AlreadyExists"
+    assert group_instances(asg, "asg-app-dev01-1") == before
+    with pytest.raises(ClientError) as excinfo:
+        asg.create_launch_configuration(LaunchConfigurationName="asg-app-dev01-1", ImageId=AMI, InstanceType="t3.nano")
+    assert error_code(excinfo) == "AlreadyExists"
+
+
+def test_deleting_a_group_with_instances_needs_force_delete(aws):
+    elb, asg = aws("elb"), aws("autoscaling")
+    create_lb(elb)
+    create_group(asg, "asg-a")
+    with pytest.raises(ClientError) as excinfo:
+        asg.delete_auto_scaling_group(AutoScalingGroupName="asg-a")
+    assert error_code(excinfo) == "ResourceInUse" and "still in the group" in str(excinfo.value)
+    asg.delete_auto_scaling_group(AutoScalingGroupName="asg-a", ForceDelete=True)
+    create_group(asg, "asg-b")
+    asg.update_auto_scaling_group(AutoScalingGroupName="asg-b", MinSize=0, DesiredCapacity=0)
+    asg.delete_auto_scaling_group(AutoScalingGroupName="asg-b")  # empty: allowed
+    assert asg.describe_auto_scaling_groups()["AutoScalingGroups"] == []
+
+
+def test_scripted_health_pending_then_in_service_in_the_group_then_at_the_lb(emu, aws):
+    elb, asg = aws("elb"), aws("autoscaling")
+    create_lb(elb)
+    emu.health.set("asg-app-dev01-", group_polls=2, lb_polls=1)
+    create_group(asg, "asg-app-dev01-1")  # poll 1 (inside create_group)
+    assert set(lb_states(elb).values()) == {"OutOfService"}  # not yet InService in its group
+    states = asg.describe_auto_scaling_instances()["AutoScalingInstances"]
+    assert {s["LifecycleState"] for s in states} == {"Pending"}
+    assert set(group_instances(asg, "asg-app-dev01-1").values()) == {"Pending"}  # poll 2
+    assert set(group_instances(asg, "asg-app-dev01-1").values()) == {"InService"}  # poll 3
+    health = elb.describe_instance_health(LoadBalancerName=LB)["InstanceStates"]
+    assert {(s["State"], s["ReasonCode"]) for s in health} == {("OutOfService", "Instance")}
+    assert health[0]["Description"].startswith("Instance has failed at least the UnhealthyThreshold")
+    assert set(lb_states(elb).values()) == {"InService"}
+    group = asg.describe_auto_scaling_groups()["AutoScalingGroups"][0]
+    assert {i["HealthStatus"] for i in group["Instances"]} == {"Healthy"}
+
+
+def test_scripted_health_never_and_unscripted_groups(emu, aws):
+    elb, asg = aws("elb"), aws("autoscaling")
+    create_lb(elb)
+    emu.health.set("asg-app-dev01-", never=True)
+    emu.health.set("asg-app-dev01-ok", group_polls=0)  # the latest matching rule wins
+    bad = create_group(asg, "asg-app-dev01-bad")
+    good = create_group(asg, "asg-app-dev01-ok")
+    other = create_group(asg, "asg-other")
+    for _ in range(5):
+        assert set(group_instances(asg, "asg-app-dev01-bad").values()) == {"Pending"}
+        states = lb_states(elb)
+    assert {states[i] for i in bad} == {"OutOfService"}
+    assert {states[i] for i in [*good, *other]} == {"InService"}
+    group = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["asg-app-dev01-bad"])["AutoScalingGroups"][0]
+    assert {i["HealthStatus"] for i in group["Instances"]} == {"Healthy"}
+    emu.health.clear()
+    assert set(group_instances(asg, "asg-app-dev01-bad").values()) == {"InService"}
+
+
+def test_stopped_instances_are_out_of_service_and_unregistered_ones_invalid(aws):
+    elb, asg, ec2 = aws("elb"), aws("autoscaling"), aws("ec2")
+    create_lb(elb)
+    first, second = create_group(asg, "asg-a")
+    loose = ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    ec2.stop_instances(InstanceIds=[first])
+    states = elb.describe_instance_health(LoadBalancerName=LB, Instances=[
+        {"InstanceId": i} for i in (first, second)])["InstanceStates"]
+    assert [s["State"] for s in states] == ["OutOfService", "InService"]
+    with pytest.raises(elb.exceptions.ClientError, match="InvalidInstance"):
+        elb.describe_instance_health(LoadBalancerName=LB, Instances=[{"InstanceId": loose}])
+
+
+def test_images_made_from_instances_are_ebs_backed(aws):
+    ec2 = aws("ec2")
+    instance = ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    image = ec2.create_image(InstanceId=instance, Name="primal")["ImageId"]
+    assert ec2.describe_images(ImageIds=[image])["Images"][0]["RootDeviceType"] == "ebs"
+
+
+def test_calls_are_recorded_with_service_and_action(emu, aws):
+    elb, asg, ec2, route53 = aws("elb"), aws("autoscaling"), aws("ec2"), aws("route53")
+    create_lb(elb)
+    create_group(asg, "asg-a")
+    ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1)
+    zone = route53.create_hosted_zone(Name="example.com", CallerReference="1")["HostedZone"]["Id"]
+    route53.list_hosted_zones_by_name(DNSName="example.com")
+    change = route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+        "Action": "UPSERT", "ResourceRecordSet": {"Name": "dev01.example.com.", "Type": "A", "TTL": 60,
+                                                  "ResourceRecords": [{"Value": "192.0.2.1"}]}}]})
+    route53.get_change(Id=change["ChangeInfo"]["Id"])
+    route53.list_resource_record_sets(HostedZoneId=zone)
+    route53.list_hosted_zones()
+    aws("dynamodb").list_tables()
+    assert emu.calls == [
+        ("elasticloadbalancing", "CreateLoadBalancer"),
+        ("autoscaling", "DescribeLaunchConfigurations"), ("autoscaling", "CreateLaunchConfiguration"),
+        ("autoscaling", "CreateAutoScalingGroup"), ("autoscaling", "DescribeAutoScalingGroups"),
+        ("ec2", "RunInstances"),
+        ("route53", "CreateHostedZone"), ("route53", "ListHostedZonesByName"),
+        ("route53", "ChangeResourceRecordSets"), ("route53", "GetChange"),
+        ("route53", "ListResourceRecordSets"), ("route53", "ListHostedZones"),
+        ("dynamodb", "ListTables")]
+    assert emu.mutating_calls() == [
+        Call("elasticloadbalancing", "CreateLoadBalancer"), Call("autoscaling", "CreateLaunchConfiguration"),
+        Call("autoscaling", "CreateAutoScalingGroup"), Call("ec2", "RunInstances"),
+        Call("route53", "CreateHostedZone"), Call("route53", "ChangeResourceRecordSets")]
+    emu.reset()
+    assert emu.calls == [] and aws("elb").describe_load_balancers()["LoadBalancerDescriptions"] == []
+
+
+def test_lb_inservice_history_follows_a_zero_downtime_swap(emu, aws):
+    elb, asg = aws("elb"), aws("autoscaling")
+    asg.create_launch_configuration(LaunchConfigurationName="early", ImageId=AMI, InstanceType="t3.micro")
+    create_lb(elb)
+    create_group(asg, "asg-app-dev01-1")
+    emu.health.set("asg-app-dev01-", group_polls=1)  # for instances launched from now on
+    new = create_group(asg, "asg-app-dev01-2")  # 1 poll seen: InService in the group, so at the LB too
+    elb.deregister_instances_from_load_balancer(LoadBalancerName=LB, Instances=[
+        {"InstanceId": i} for i in lb_instances(elb) - set(new)])
+    asg.update_auto_scaling_group(AutoScalingGroupName="asg-app-dev01-1", MinSize=0, DesiredCapacity=0)
+    asg.delete_auto_scaling_group(AutoScalingGroupName="asg-app-dev01-1")
+    # CreateLoadBalancer, CreateLaunchConfiguration x2 and CreateAutoScalingGroup x2, deregister, update, delete
+    assert emu.lb_inservice_history(LB) == [0, 0, 2, 2, 2, 2, 2, 2]
+    assert emu.lb_inservice_history("elb-unknown") == []
+
+
+def test_main_prints_the_url_and_stops_cleanly_on_sigterm():
+    process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("emulator.py")), "--port", "0"],
+                               stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = process.stdout.readline().strip()
+        assert line.startswith("EMULATOR_URL=http://127.0.0.1:")
+        elb = boto3.client("elb", endpoint_url=line.split("=", 1)[1], region_name="us-east-1",
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        assert elb.describe_load_balancers()["LoadBalancerDescriptions"] == []
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+    finally:
+        process.kill()
