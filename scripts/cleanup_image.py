@@ -1,6 +1,7 @@
 """deploy: remove this environment's old app images and all their snapshots, but never an image a
 live group launches from (the original deleted the one just deployed, breaking every later
-scale-out), nor one of the KEEP_IMAGES newest (the live and the previous release, for rollback).
+scale-out), nor one of the KEEP_IMAGES most recently released (the live and the previous release,
+for rollback). The release order is kept on the images as the tag Released=<stamp>.
 CLEANUP=no keeps every image."""
 
 from groups import environment_groups
@@ -10,16 +11,31 @@ from step import Step, run
 
 def cleanup_image(step: Step) -> None:
     settings = step.settings
+    images = environment_images(step)
+    released = mark_released(step, images)
     if not settings.cleanup:
         step.say("CLEANUP=no: keeping every image.")
         return
+    by_release = sorted(images, key=lambda image: (released.get(image["ImageId"], ""), image["CreationDate"]),
+                        reverse=True)
     in_use = images_in_use(step, environment_groups(step))
-    images = environment_images(step)
-    keep = {image["ImageId"] for image in images[:settings.keep_images]} | in_use | {settings.image_id}
-    outdated = [image for image in images if image["ImageId"] not in keep]
+    keep = {image["ImageId"] for image in by_release[:settings.keep_images]} | in_use | {settings.image_id}
+    outdated = [image for image in by_release if image["ImageId"] not in keep]
     step.say(f"keeping image(s) {' '.join(sorted(keep - {None})) or 'none'}; {len(outdated)} to remove")
     for image in outdated:
         delete_image(step, image)
+
+
+def mark_released(step: Step, images: list[dict]) -> dict[str, str]:
+    """Tag this release's image Released=<stamp>; return every image's release stamp."""
+    state = step.state()
+    released = {image["ImageId"]: tag["Value"] for image in images
+                for tag in image.get("Tags", []) if tag["Key"] == "Released"}
+    image_id, stamp = state.get("image_id"), state.get("stamp")
+    if image_id in {image["ImageId"] for image in images} and stamp and released.get(image_id) != stamp:
+        step.client("ec2").create_tags(Resources=[image_id], Tags=[{"Key": "Released", "Value": stamp}])
+        released[image_id] = stamp
+    return released
 
 
 if __name__ == "__main__":

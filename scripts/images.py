@@ -13,11 +13,10 @@ CONFIGURATION_IMAGES = "LaunchConfigurations[].ImageId"
 
 
 def environment_images(step: Step) -> list[dict]:
-    """This environment's carnivore images, newest first."""
+    """This environment's carnivore images."""
     tags = {**step.settings.ownership_tags, "Role": "carnivore"}
     filters = [{"Name": f"tag:{key}", "Values": [value]} for key, value in tags.items()]
-    images = search(step.client("ec2"), "describe_images", IMAGES, Owners=["self"], Filters=filters)
-    return sorted(images, key=lambda image: image["CreationDate"], reverse=True)
+    return search(step.client("ec2"), "describe_images", IMAGES, Owners=["self"], Filters=filters)
 
 
 def images_in_use(step: Step, groups: list[dict]) -> set[str]:

@@ -19,6 +19,7 @@ sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests")]
 from emulator import Emulator  # noqa: E402
 
 REGION = "us-east-1"
+BASE_AMI = "ami-1e749f67"
 GENERATED = ("deploy/log", "deploy/keys", "tmp", "app/dist")
 
 
@@ -39,6 +40,8 @@ class Project:
             AWS_DEFAULT_REGION=REGION,
             AWS_CONFIG_FILE="/dev/null",
             AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+            BASE_AMI=BASE_AMI,  # the Ubuntu image the emulator ships
+            POLL_INTERVAL="0.1",  # health is scripted by polls, not time: no need to wait long
         )
         env.update(settings)
         return env

@@ -1,0 +1,201 @@
+"""`make deploy` end to end: the real packer bakes against the corrected emulator, the real Make
+targets run, and health over time is scripted in the emulator."""
+
+import pytest
+from conftest import ok
+
+GROUP_PREFIX = "asg-app-dev01-"
+
+
+def groups_of(project, node_env="dev01", app="app"):
+    filters = [{"Name": "tag:App", "Values": [app]}, {"Name": "tag:Environment", "Values": [node_env]}]
+    pages = project.client("autoscaling").get_paginator("describe_auto_scaling_groups").paginate(Filters=filters)
+    return [group for page in pages for group in page["AutoScalingGroups"]]
+
+
+def in_service(project, lb="elb-app-dev01"):
+    states = project.client("elb").describe_instance_health(LoadBalancerName=lb)["InstanceStates"]
+    return sorted(s["InstanceId"] for s in states if s["State"] == "InService")
+
+
+def images(project, role="carnivore"):
+    found = project.client("ec2").describe_images(
+        Owners=["self"], Filters=[{"Name": "tag:Role", "Values": [role]}])["Images"]
+    return {image["ImageId"]: image for image in found}
+
+
+def templates(project):
+    return project.client("ec2").describe_launch_templates()["LaunchTemplates"]
+
+
+@pytest.fixture
+def ready(project):
+    """An environment after `make setup`."""
+    ok(project.make("setup"))
+    project.emulator.calls.clear()
+    return project
+
+
+def test_first_deploy_serves_from_one_healthy_group(ready):
+    project = ready
+    result = ok(project.make("deploy", DESIRED_CAPACITY="2"))
+    assert "deploy: ensuring new instance(s) are healthy at elb (2/2 are InService)" in result.stdout
+
+    [group] = groups_of(project)
+    assert group["AutoScalingGroupName"].startswith(GROUP_PREFIX)
+    assert (group["HealthCheckType"], group["HealthCheckGracePeriod"]) == ("ELB", 300)
+    assert group["LoadBalancerNames"] == ["elb-app-dev01"]
+    assert (group["MinSize"], group["DesiredCapacity"], group["MaxSize"]) == (1, 2, 2)
+    tags = {t["Key"]: t["Value"] for t in group["Tags"]}
+    [image_id] = images(project)
+    assert tags == {"App": "app", "Environment": "dev01", "Name": "app-dev01", "Role": "web", "Image": image_id}
+    assert group["LaunchTemplate"]["Version"] == "1"  # pinned, never $Latest
+    version = project.client("ec2").describe_launch_template_versions(
+        LaunchTemplateId=group["LaunchTemplate"]["LaunchTemplateId"], Versions=["1"])["LaunchTemplateVersions"][0]
+    data = version["LaunchTemplateData"]
+    assert (data["ImageId"], data["InstanceType"], data["KeyName"]) == (image_id, "t3.micro", "app-dev01")
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+    assert in_service(project) == sorted(i["InstanceId"] for i in group["Instances"])
+    assert "CreateLaunchConfiguration" not in project.mutating_actions()
+    # the AMI id came from the machine-readable artifact line
+    log = (project.path / "deploy/log/dev01/packer-carnivore.log").read_text()
+    assert f"artifact,0,id,us-east-1:{image_id}" in log
+
+
+def test_second_deploy_replaces_the_group_without_ever_dropping_to_zero(ready):
+    project = ready
+    ok(project.make("deploy", DESIRED_CAPACITY="2"))
+    [old] = groups_of(project)
+    project.emulator.calls.clear()
+    before = len(project.emulator.lb_inservice_history("elb-app-dev01"))
+    project.emulator.health.set(GROUP_PREFIX, group_polls=3, lb_polls=2)  # new instances take a while
+    result = ok(project.make("deploy", DESIRED_CAPACITY="2"))
+    assert "(0/2 are healthy)" in result.stdout and "(0/2 are InService)" in result.stdout
+
+    [new] = groups_of(project)
+    assert new["AutoScalingGroupName"] != old["AutoScalingGroupName"]
+    assert in_service(project) == sorted(i["InstanceId"] for i in new["Instances"])
+    history = project.emulator.lb_inservice_history("elb-app-dev01")[before:]
+    assert len(history) > 10 and min(history) >= 2, history  # after every call of the deploy
+    assert [t["LaunchTemplateId"] for t in templates(project)] == [new["LaunchTemplate"]["LaunchTemplateId"]]
+    # the primal image was reused: only the app image was baked
+    assert project.mutating_actions().count("CreateImage") == 1
+    assert len(images(project, "primal")) == 1
+
+
+def test_outdated_groups_are_found_by_ownership_among_hundreds(ready):
+    project = ready
+    autoscaling = project.client("autoscaling")
+    (project.path / "deploy/env/dev.json").write_text('{"port": 80, "greeting": "dev"}\n')
+    ok(project.make("setup", node_env="dev"))
+    ok(project.make("deploy", node_env="dev01"))  # a neighbour whose names share the prefix asg-app-dev
+    ok(project.make("deploy", node_env="dev"))
+    template = {"LaunchTemplateName": "filler", "LaunchTemplateData": {"ImageId": "ami-1e749f67"}}
+    template_id = project.client("ec2").create_launch_template(**template)["LaunchTemplate"]["LaunchTemplateId"]
+    for number in range(260):  # other apps' groups, some named like this environment's
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=f"asg-app-dev-{number}", MinSize=0, MaxSize=0, DesiredCapacity=0,
+            LaunchTemplate={"LaunchTemplateId": template_id}, AvailabilityZones=["us-east-1a"],
+            Tags=[{"Key": "App", "Value": "shop"}, {"Key": "Environment", "Value": "dev"}])
+    [neighbour] = groups_of(project, "dev01")
+    [old] = groups_of(project, "dev")
+    project.emulator.calls.clear()
+
+    ok(project.make("deploy", node_env="dev"))
+    describes = [c for c in project.emulator.calls if c.action == "DescribeAutoScalingGroups"]
+    [new] = groups_of(project, "dev")
+    assert new["AutoScalingGroupName"] != old["AutoScalingGroupName"]
+    assert groups_of(project, "dev01") == [neighbour]  # untouched
+    assert len(groups_of(project, "dev", app="shop")) == 260
+    assert len(describes) <= 6, len(describes)  # a tag filter: no listing of the 260 (3 pages at least)
+
+
+def test_cleanup_keeps_the_live_and_previous_images_and_deletes_older_ones_with_snapshots(ready):
+    project = ready
+    baked = []
+    for _ in range(3):
+        ok(project.make("deploy"))
+        baked.append(next(iter(set(images(project)) - set(baked))))
+    first, second, live = baked
+    assert set(images(project)) == {second, live}
+    ec2 = project.client("ec2")
+    snapshots = ec2.describe_snapshots(Filters=[{"Name": "tag:Role", "Values": ["carnivore"]}])["Snapshots"]
+    assert len(snapshots) == 2  # the first image's snapshot went with it
+
+    ok(project.make("deploy", KEEP_IMAGES="1", IMAGE_ID=second))  # roll back to `second` by id
+    assert set(images(project)) == {second}  # the live image is kept even with KEEP_IMAGES=1
+    [group] = groups_of(project)
+    assert {t["Key"]: t["Value"] for t in group["Tags"]}["Image"] == second
+
+    ok(project.make("deploy", CLEANUP="no"))
+    assert second in images(project)
+
+
+def test_a_failing_bake_changes_no_group(ready):
+    project = ready
+    ok(project.make("deploy"))
+    [group] = groups_of(project)
+    project.emulator.calls.clear()
+    result = project.make("deploy", BASE_AMI="ami-00000000deadbeef", PRIMAL_ID="")
+    assert result.returncode != 0
+    assert "InvalidAMIID" in result.stderr and "Traceback" not in result.stderr
+    assert groups_of(project) == [group]
+    assert not [c for c in project.emulator.mutating_calls() if c.service == "autoscaling"]
+
+
+def test_an_unhealthy_release_is_rolled_back_and_the_old_group_keeps_serving(ready):
+    project = ready
+    ok(project.make("deploy"))
+    [old] = groups_of(project)
+    serving = in_service(project)
+    before = len(project.emulator.lb_inservice_history("elb-app-dev01"))
+    project.emulator.health.set(GROUP_PREFIX, never=True)
+    result = project.make("deploy", HEALTH_TIMEOUT="1", POLL_INTERVAL="0.2")
+    assert result.returncode != 0
+    assert "did not become healthy" in result.stderr and "rolled back" in result.stderr
+    assert "OutOfService (Instance: Instance has failed at least the UnhealthyThreshold" in result.stdout
+    assert groups_of(project) == [old]
+    assert in_service(project) == serving
+    assert len(templates(project)) == 1
+    assert len(images(project)) == 1  # the image baked for the failed release is gone
+    assert min(project.emulator.lb_inservice_history("elb-app-dev01")[before:]) >= 1
+
+
+@pytest.mark.parametrize("settings, says", [
+    ({"IMAGE_ID": "ami-0000000000000dead"}, "IMAGE_ID=ami-0000000000000dead is not an available image"),
+    ({"PRIMAL_ID": "ami-0000000000000dead"}, "PRIMAL_ID=ami-0000000000000dead is not an available image"),
+    ({"PACKER": "no-such-packer"}, "packer not found"),
+    ({"DESIRED_CAPACITY": "5"}, "MIN_CAPACITY <= DESIRED_CAPACITY <= MAX_CAPACITY"),
+])
+def test_bad_deploy_input_changes_nothing(ready, settings, says):
+    result = ready.make("deploy", **settings)
+    assert result.returncode != 0 and says in result.stderr and "Traceback" not in result.stderr
+    assert ready.mutating_actions() == []
+
+
+def test_deploy_before_setup_says_to_run_setup(project):
+    result = project.make("deploy")
+    assert result.returncode != 0
+    assert "no load balancer elb-app-dev01: run `NODE_ENV=dev01 make setup` first" in result.stderr
+    assert project.mutating_actions() == []
+
+
+@pytest.mark.parametrize("target, says", [
+    ("launch-asg", "make check-deploy"),
+    ("wait-health", "make launch-asg"),
+    ("cleanup-asgs", "make lookup-asg"),
+    ("deployment-image", "make primal-image"),
+])
+def test_a_step_run_alone_names_the_step_it_needs(ready, target, says):
+    if target == "deployment-image":
+        ok(ready.make("check-deploy"))
+    result = ready.make(target)
+    assert result.returncode != 0 and says in result.stderr
+    assert ready.mutating_actions() == []
+
+
+def test_steps_run_alone_make_a_whole_deploy(ready):
+    for target in ["check-deploy", "primal-image", "build-app", "copy-over", "deployment-image", "lookup-asg",
+                   "launch-asg", "wait-health", "cleanup-asgs", "cleanup-image"]:
+        ok(ready.make(target))
+    assert len(groups_of(ready)) == 1 and in_service(ready)
