@@ -24,7 +24,7 @@ help: ## list the targets
 
 ##@ setup: once per environment, idempotent
 SETUP_STEPS := preflight create-load-balancer enable-draining configure-health-check \
-               upsert-dns-record create-key-pair
+               upsert-dns-record create-key-pair create-lock-table
 setup: venv ## run every setup step, in this order:
 	$(RUN)/pipeline.py setup $(SETUP_STEPS)
 	@echo "setup: done."
@@ -40,12 +40,14 @@ upsert-dns-record: venv ## point the Route 53 ALIAS record $NODE_ENV.$TLD at the
 	$(RUN)/upsert_dns_record.py
 create-key-pair: venv ## make deploy/keys/$APP_NAME-$NODE_ENV and import it as a key pair
 	$(RUN)/create_key_pair.py
+create-lock-table: venv ## create the DynamoDB table that lets one deploy of an environment run at a time
+	$(RUN)/create_lock_table.py
 
 ##@ deploy: every release, zero downtime
 DEPLOY_STEPS := check-deploy primal-image build-app copy-over deployment-image lookup-asg \
                 launch-asg wait-health cleanup-asgs cleanup-image
-deploy: venv ## run every deploy step, in this order:
-	$(RUN)/pipeline.py deploy $(DEPLOY_STEPS)
+deploy: venv ## run every deploy step, in this order, holding the lock; roll back on failure:
+	$(RUN)/pipeline.py deploy --lock --rollback $(DEPLOY_STEPS)
 	@echo "deploy: done."
 check-deploy: venv ## check setup ran, given images exist and packer runs; pick the release stamp
 	$(RUN)/check_deploy.py
@@ -68,6 +70,16 @@ cleanup-asgs: venv ## drain, scale to 0 and delete the outdated groups and their
 cleanup-image: venv ## remove old app images and snapshots; keep live and rollback ones
 	$(RUN)/cleanup_image.py
 
+##@ rollback: put the previous release back, through the same safe path
+ROLLBACK_STEPS := previous-release lookup-asg launch-asg wait-health cleanup-asgs cleanup-image
+rollback: venv ## launch the previous release's image again (no bake), in this order:
+	$(RUN)/pipeline.py rollback --lock --rollback $(ROLLBACK_STEPS)
+	@echo "rollback: done."
+previous-release: venv ## start a release of the previous release's image
+	$(RUN)/previous_release.py
+unlock: venv ## break a deploy lock older than LOCK_TIMEOUT (its deploy died)
+	$(RUN)/unlock.py
+
 ##@ development
 test: dev lint ## run the test suite against the local AWS emulator and the real packer
 	$(PY) -m pytest -q tests
@@ -85,4 +97,4 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) test lint venv dev
+.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock test lint venv dev

@@ -1,6 +1,6 @@
 """deploy: check, before anything is baked or launched, that setup has run for this environment
 (its load balancer exists and is its own), that images given as PRIMAL_ID or IMAGE_ID exist, and
-that what a bake needs is there. Picks the release stamp the other steps use."""
+that what a bake needs is there. Starts the release: picks the stamp the other steps use."""
 
 import shutil
 import time
@@ -13,9 +13,7 @@ from step import Step, StepError, run
 def check_deploy(step: Step) -> None:
     settings = step.settings
     step.say(f"checking {settings.elb_name} and the images to use...")
-    if describe_load_balancer(step.client("elb"), settings.elb_name) is None:
-        raise StepError(f"no load balancer {settings.elb_name}: run `NODE_ENV={settings.node_env} make setup` first")
-    check_ownership(step)
+    check_load_balancer(step)
     for key, image in (("PRIMAL_ID", settings.primal_id), ("IMAGE_ID", settings.image_id)):
         if image:
             require_image(step, image, key)
@@ -24,11 +22,23 @@ def check_deploy(step: Step) -> None:
             raise StepError("BASE_AMI is not set: name the image primal is baked from, or set PRIMAL_ID")
         if not shutil.which(settings.packer):
             raise StepError(f"packer not found ({settings.packer}): install it (apt-get install packer) or set PACKER")
+    begin_release(step)
+
+
+def check_load_balancer(step: Step) -> None:
+    settings = step.settings
+    if describe_load_balancer(step.client("elb"), settings.elb_name) is None:
+        raise StepError(f"no load balancer {settings.elb_name}: run `NODE_ENV={settings.node_env} make setup` first")
+    check_ownership(step)
+
+
+def begin_release(step: Step) -> None:
+    """Pick this release's stamp (its group and image names carry it; never the last one again)."""
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    if stamp <= step.state().get("stamp", ""):  # names carry the stamp: never reuse the last one
+    if stamp <= step.state().get("stamp", ""):
         time.sleep(1)
         stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    step.remember(stamp=stamp)
+    step.begin_release(stamp)
     step.say(f"release {stamp}: ok")
 
 

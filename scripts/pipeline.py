@@ -1,29 +1,46 @@
 """Run a list of steps in one process, in the order the Makefile gives them.
 
-`make setup` and `make deploy` use this so a whole run shares one AWS session and pays Python's
-start-up once; each step is still the same function its own target runs alone
+`make setup`, `make deploy` and `make rollback` use this so a whole run shares one AWS session and
+pays Python's start-up once; each step is still the same function its own target runs alone
 (`make wait-health` runs scripts/wait_health.py, whose function wait_health is called here).
+
+  --lock      hold the environment's deploy lock for the whole run (scripts/lock.py)
+  --rollback  when a step fails or the run is interrupted before the new group serves, remove
+              what this release added (scripts/release.py); the old groups keep serving
 """
 
+import argparse
+import contextlib
 import importlib
 import re
-import sys
 
-from step import Step, run
+from lock import deploy_lock
+from release import in_flight, roll_back
+from step import Step, run, uninterrupted
 
 STEP_NAME = re.compile(r"^[a-z][a-z-]*$")
 
 
-def pipeline(steps: list[str]):
+def pipeline(steps: list[str], lock: bool, rollback: bool):
     def run_steps(step: Step) -> None:
-        for name in steps:
-            function = name.replace("-", "_")
-            getattr(importlib.import_module(function), function)(step)
+        with deploy_lock(step) if lock else contextlib.nullcontext():
+            try:
+                for name in steps:
+                    function = name.replace("-", "_")
+                    getattr(importlib.import_module(function), function)(step)
+            except BaseException:
+                if rollback and in_flight(step):
+                    with uninterrupted():
+                        roll_back(step)
+                raise
     return run_steps
 
 
 if __name__ == "__main__":
-    phase, steps = sys.argv[1], sys.argv[2:]
-    if not all(STEP_NAME.match(name) for name in steps):
-        sys.exit(f"{phase}: error: step names are lowercase words joined by hyphens, got {steps}")
-    run(phase, pipeline(steps))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("phase")
+    parser.add_argument("--lock", action="store_true")
+    parser.add_argument("--rollback", action="store_true")
+    parser.add_argument("steps", nargs="+", type=lambda name: name if STEP_NAME.match(name) else parser.error(name))
+    arguments = parser.parse_args()
+    run(arguments.phase, pipeline(arguments.steps, arguments.lock, arguments.rollback))

@@ -48,6 +48,7 @@ class Settings:
     build_command: str
     app_files: tuple[str, ...]
     keep_images: int
+    lock_timeout: float
     security_groups: tuple[str, ...]
 
     # Names of this environment's resources (the contract in DESIGN.md).
@@ -158,6 +159,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         build_command=_required(get, "BUILD_COMMAND"),
         app_files=_project_paths(get, "APP_FILES"),
         keep_images=_integer(get, "KEEP_IMAGES"),
+        lock_timeout=_seconds(get, "LOCK_TIMEOUT"),
         security_groups=tuple((get("SECURITY_GROUPS") or "").split()),
     )
 
@@ -167,6 +169,7 @@ KNOWN = {
     "APP_NAME", "TLD", "HOSTED_ZONE", "AVAILABILITY_ZONES", "INSTANCE_TYPE", "MIN_CAPACITY",
     "MAX_CAPACITY", "DESIRED_CAPACITY", "PRIMAL_ID", "IMAGE_ID", "BASE_AMI", "CLEANUP", "PACKER",
     "HEALTH_TIMEOUT", "POLL_INTERVAL", "BUILD_COMMAND", "APP_FILES", "KEEP_IMAGES", "SECURITY_GROUPS",
+    "LOCK_TIMEOUT",
 }
 
 

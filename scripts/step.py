@@ -7,8 +7,10 @@ Steps hand results to each other through deploy/log/$NODE_ENV/state.json, so a s
 
 import json
 import os
+import signal
 import sys
 from collections.abc import Callable
+from contextlib import contextmanager
 
 import botocore.exceptions
 from aws import Aws
@@ -45,7 +47,13 @@ class Step:
             return {}
 
     def remember(self, **values) -> None:
-        state = {**self.state(), **values}
+        self._write({**self.state(), **values})
+
+    def begin_release(self, stamp: str) -> None:
+        """Start the hand-off of a new release: nothing of an earlier one carries over."""
+        self._write({"stamp": stamp})
+
+    def _write(self, state: dict) -> None:
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         partial = self.state_file.with_suffix(".tmp")
         partial.write_text(json.dumps(state, indent=2) + "\n")
@@ -60,7 +68,9 @@ class Step:
 
 
 def run(phase: str, body: Callable[[Step], None]) -> None:
-    """Run one step; turn every expected failure into one line on stderr and exit 1."""
+    """Run one step; turn every expected failure into one line on stderr and exit 1. SIGTERM is
+    handled like Ctrl-C, so an interrupted step can still undo what it started."""
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         body(Step(phase, load()))
     except KeyboardInterrupt:
@@ -72,6 +82,21 @@ def run(phase: str, body: Callable[[Step], None]) -> None:
             raise
         print(f"{phase}: error: {message}", file=sys.stderr, flush=True)
         sys.exit(1)
+
+
+def interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def uninterrupted():
+    """Finish what is inside (a rollback) even if Ctrl-C or SIGTERM comes again."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])
 
 
 def describe(error: Exception) -> str | None:

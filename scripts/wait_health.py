@@ -7,10 +7,10 @@ import time
 
 import botocore.exceptions
 import jmespath
-from groups import delete_launch_templates, describe_groups, retire
-from images import delete_image, environment_images
+from groups import describe_groups
 from poll import TimedOut, wait_until
-from step import Step, StepError, run
+from release import roll_back
+from step import Step, StepError, run, uninterrupted
 
 HEALTHY_IN_GROUP = "[0].Instances[?LifecycleState == 'InService' && HealthStatus == 'Healthy'].InstanceId"
 IN_SERVICE = "InstanceStates[?State == 'InService'].InstanceId"
@@ -26,9 +26,11 @@ def wait_health(step: Step, clock=time.monotonic, sleep=time.sleep) -> None:
         wait_until_in_service_at_load_balancer(step, healthy, remaining, started, clock)
     except TimedOut as timeout:
         report(step, group_name)
-        roll_back_release(step)
+        with uninterrupted():
+            roll_back(step)
         raise StepError(f"{group_name} did not become healthy: {timeout}; rolled back, the previous "
                         f"release still serves (details above, and in {settings.log_dir})") from None
+    step.remember(serving=group_name)
     step.say(f"{len(healthy)}/{desired} new instance(s) InService at {settings.elb_name} "
              f"[{clock() - started:.0f}s]")
 
@@ -91,24 +93,6 @@ def report(step: Step, group_name: str) -> None:
     for activity in activities["Activities"]:
         step.say(f"  activity: {activity['StatusCode']}: {activity.get('Description', '')} "
                  f"{activity.get('StatusMessage', '')}".rstrip())
-
-
-def roll_back_release(step: Step) -> None:
-    """Remove what this release added: its group and launch template, and its image when this
-    deploy baked it. The outdated groups are not touched."""
-    state = step.state()
-    step.say(f"rolling back: removing {state.get('group_name')}...")
-    retire(step, [state["group_name"]])
-    try:  # the group may never have been created; its template is removed all the same
-        delete_launch_templates(step, {state["launch_template_id"]})
-    except step.client("ec2").exceptions.ClientError as error:
-        if "NotFound" not in error.response["Error"]["Code"]:
-            raise
-    if state.get("image_baked") and state.get("image_id"):
-        for image in environment_images(step):
-            if image["ImageId"] == state["image_id"]:
-                delete_image(step, image)
-    step.remember(image_baked=False)
 
 
 if __name__ == "__main__":

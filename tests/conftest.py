@@ -20,6 +20,7 @@ from emulator import Emulator  # noqa: E402
 
 REGION = "us-east-1"
 BASE_AMI = "ami-1e749f67"
+LOCK_BOOKKEEPING = {("dynamodb", "PutItem"), ("dynamodb", "DeleteItem")}
 GENERATED = ("deploy/log", "deploy/keys", "tmp", "app/dist")
 
 
@@ -57,7 +58,13 @@ class Project:
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def mutating_actions(self) -> list[str]:
-        return [call.action for call in self.emulator.mutating_calls()]
+        """What changed AWS, less the deploy lock's own take-and-release (see lock_holder)."""
+        return [call.action for call in self.emulator.mutating_calls()
+                if (call.service, call.action) not in LOCK_BOOKKEEPING]
+
+    def lock_holder(self, node_env: str = "dev01", app: str = "app") -> dict | None:
+        return self.client("dynamodb").get_item(
+            TableName=f"deploy-lock-{app}-{node_env}", Key={"Environment": {"S": node_env}}).get("Item")
 
 
 def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:

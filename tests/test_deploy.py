@@ -171,12 +171,13 @@ def test_bad_deploy_input_changes_nothing(ready, settings, says):
     result = ready.make("deploy", **settings)
     assert result.returncode != 0 and says in result.stderr and "Traceback" not in result.stderr
     assert ready.mutating_actions() == []
+    assert ready.lock_holder() is None
 
 
 def test_deploy_before_setup_says_to_run_setup(project):
     result = project.make("deploy")
     assert result.returncode != 0
-    assert "no load balancer elb-app-dev01: run `NODE_ENV=dev01 make setup` first" in result.stderr
+    assert "run `NODE_ENV=dev01 make setup` first" in result.stderr
     assert project.mutating_actions() == []
 
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import ok
 
 SETUP_CHANGES = ["CreateLoadBalancer", "ModifyLoadBalancerAttributes", "ConfigureHealthCheck",
-                 "ChangeResourceRecordSets", "ImportKeyPair"]
+                 "ChangeResourceRecordSets", "ImportKeyPair", "CreateTable"]
 
 
 def record(project, name):

@@ -1,0 +1,30 @@
+"""setup: create the DynamoDB table deploy-lock-$APP_NAME-$NODE_ENV that keeps two deploys of this
+environment (from any machine) from running at once. On demand billing: an idle table costs
+nothing."""
+
+from aws import tag_list
+from lock import table_name
+from step import Step, run
+
+
+def create_lock_table(step: Step) -> None:
+    dynamodb, name = step.client("dynamodb"), table_name(step)
+    try:
+        dynamodb.describe_table(TableName=name)
+        step.say(f"lock table {name} already exists.")
+        return
+    except dynamodb.exceptions.ResourceNotFoundException:
+        pass
+    step.say(f"creating lock table {name}...")
+    dynamodb.create_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "Environment", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "Environment", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+        Tags=tag_list(step.settings.ownership_tags),
+    )
+    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 60})
+
+
+if __name__ == "__main__":
+    run("setup", create_lock_table)

@@ -1,0 +1,60 @@
+"""One deploy per environment at a time, across machines: a DynamoDB item written with a
+conditional put (only if no one holds it), in the table deploy-lock-$APP_NAME-$NODE_ENV that
+`make setup` creates. `make unlock` breaks a lock older than LOCK_TIMEOUT."""
+
+import getpass
+import os
+import socket
+import time
+from contextlib import contextmanager
+
+from step import Step, StepError
+
+
+def table_name(step: Step) -> str:
+    return f"deploy-lock-{step.settings.name}"
+
+
+@contextmanager
+def deploy_lock(step: Step):
+    """Hold the environment's lock for the duration of the block; say who holds it otherwise."""
+    dynamodb, key = step.client("dynamodb"), {"Environment": {"S": step.settings.node_env}}
+    me = {"Owner": {"S": f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}"},
+          "Since": {"N": str(int(time.time()))}}
+    try:
+        dynamodb.put_item(TableName=table_name(step), Item={**key, **me},
+                          ConditionExpression="attribute_not_exists(Environment)")
+    except dynamodb.exceptions.ConditionalCheckFailedException:
+        raise StepError(f"{step.settings.node_env} is locked: {held_by(step)}; wait for that run to end, "
+                        f"or `make unlock` once the lock is older than LOCK_TIMEOUT") from None
+    except dynamodb.exceptions.ResourceNotFoundException:
+        raise StepError(f"no lock table {table_name(step)}: run `NODE_ENV={step.settings.node_env} "
+                        "make setup` first") from None
+    try:
+        yield
+    finally:
+        remove_lock(step, me)
+
+
+def remove_lock(step: Step, holder: dict) -> None:
+    """Delete the lock item, only if it is still the one `holder` (Owner and Since) took."""
+    step.client("dynamodb").delete_item(
+        TableName=table_name(step), Key={"Environment": {"S": step.settings.node_env}},
+        ConditionExpression="#owner = :owner AND #since = :since",
+        ExpressionAttributeNames={"#owner": "Owner", "#since": "Since"},
+        ExpressionAttributeValues={":owner": holder["Owner"], ":since": holder["Since"]})
+
+
+def current_lock(step: Step) -> dict | None:
+    item = step.client("dynamodb").get_item(
+        TableName=table_name(step), Key={"Environment": {"S": step.settings.node_env}}, ConsistentRead=True)
+    return item.get("Item")
+
+
+def held_by(step: Step) -> str:
+    lock = current_lock(step)
+    if lock is None:
+        return "by no one"
+    since = int(lock["Since"]["N"])
+    return (f"held by {lock['Owner']['S']} since {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(since))} "
+            f"({int(time.time()) - since} s ago)")
