@@ -7,6 +7,7 @@ from poll import wait_until
 from step import Step, StepError
 
 GROUPS = "AutoScalingGroups[]"
+TEMPLATES = "LaunchTemplates[]"
 INSTANCE_IDS = "[].Instances[].InstanceId"
 IN_SERVICE_AT_LB = "InstanceStates[?State == 'InService'].InstanceId"
 LAUNCH_TEMPLATE_IDS = ("[].[LaunchTemplate.LaunchTemplateId,"
@@ -39,6 +40,7 @@ def retire(step: Step, names: list[str]) -> None:
     settings, autoscaling = step.settings, step.client("autoscaling")
     groups = describe_groups(step, names)
     if not groups:
+        delete_unused_launch_templates(step)
         return
     names = [group["AutoScalingGroupName"] for group in groups]
     instances = jmespath.search(INSTANCE_IDS, groups)
@@ -64,7 +66,7 @@ def retire(step: Step, names: list[str]) -> None:
     for name in names:
         step.say(f"deleting {name}...")
         autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name)
-    delete_launch_templates(step, set(jmespath.search(LAUNCH_TEMPLATE_IDS, groups)))
+    delete_unused_launch_templates(step)
     for group in groups:
         # Only the configuration made with the group (lc-<name> beside asg-<name>): others may be shared.
         configuration = group.get("LaunchConfigurationName")
@@ -73,16 +75,17 @@ def retire(step: Step, names: list[str]) -> None:
             autoscaling.delete_launch_configuration(LaunchConfigurationName=configuration)
 
 
-def delete_launch_templates(step: Step, template_ids: set[str]) -> None:
-    """Delete the launch templates tagged as this environment's; leave any other alone."""
-    if not template_ids:
-        return
+def delete_unused_launch_templates(step: Step) -> None:
+    """Delete this environment's launch templates (by tags) that none of its groups launches from:
+    those of retired groups, and any a killed run left behind. Runs hold the deploy lock, so no
+    other run's template is between creation and its group."""
     ec2 = step.client("ec2")
+    in_use = set(jmespath.search(LAUNCH_TEMPLATE_IDS, environment_groups(step)))
     owned = [{"Name": f"tag:{key}", "Values": [value]} for key, value in step.settings.ownership_tags.items()]
-    found = ec2.describe_launch_templates(LaunchTemplateIds=sorted(template_ids), Filters=owned)
-    for template in found["LaunchTemplates"]:
-        step.say(f"deleting launch template {template['LaunchTemplateName']}...")
-        ec2.delete_launch_template(LaunchTemplateId=template["LaunchTemplateId"])
+    for template in search(ec2, "describe_launch_templates", TEMPLATES, Filters=owned):
+        if template["LaunchTemplateId"] not in in_use:
+            step.say(f"deleting launch template {template['LaunchTemplateName']}...")
+            ec2.delete_launch_template(LaunchTemplateId=template["LaunchTemplateId"])
 
 
 def keep_serving(step: Step, leaving: set[str]) -> None:

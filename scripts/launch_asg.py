@@ -18,6 +18,7 @@ def launch_asg(step: Step) -> None:
         raise StepError(f"no load balancer {settings.elb_name}: run `make setup` first")
     tags = {**settings.ownership_tags, "Name": settings.name, "Role": "web", "Image": image_id}
 
+    step.remember(group_name=group_name)  # before creating anything, so a rollback finds it all
     step.say(f"creating launch template {template_name} using {image_id}...")
     data = {
         "ImageId": image_id,
@@ -32,7 +33,6 @@ def launch_asg(step: Step) -> None:
         LaunchTemplateName=template_name, LaunchTemplateData=data,
         TagSpecifications=[{"ResourceType": "launch-template", "Tags": tag_list(settings.ownership_tags)}],
     )["LaunchTemplate"]
-    step.remember(group_name=group_name, launch_template_id=template["LaunchTemplateId"])
 
     step.say(f"creating {group_name} autoscaling group ({settings.desired_capacity} instance(s))...")
     try:

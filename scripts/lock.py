@@ -8,7 +8,7 @@ import socket
 import time
 from contextlib import contextmanager
 
-from step import Step, StepError
+from step import Step, StepError, uninterrupted
 
 
 def table_name(step: Step) -> str:
@@ -21,19 +21,20 @@ def deploy_lock(step: Step):
     dynamodb, key = step.client("dynamodb"), {"Environment": {"S": step.settings.node_env}}
     me = {"Owner": {"S": f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}"},
           "Since": {"N": str(int(time.time()))}}
-    try:
-        dynamodb.put_item(TableName=table_name(step), Item={**key, **me},
-                          ConditionExpression="attribute_not_exists(Environment)")
-    except dynamodb.exceptions.ConditionalCheckFailedException:
-        raise StepError(f"{step.settings.node_env} is locked: {held_by(step)}; wait for that run to end, "
-                        f"or `make unlock` once the lock is older than LOCK_TIMEOUT") from None
-    except dynamodb.exceptions.ResourceNotFoundException:
-        raise StepError(f"no lock table {table_name(step)}: run `NODE_ENV={step.settings.node_env} "
-                        "make setup` first") from None
-    try:
-        yield
-    finally:
-        remove_lock(step, me)
+    with uninterrupted():  # taken and released whole, even under Ctrl-C: the steps run interruptible()
+        try:
+            dynamodb.put_item(TableName=table_name(step), Item={**key, **me},
+                              ConditionExpression="attribute_not_exists(Environment)")
+        except dynamodb.exceptions.ConditionalCheckFailedException:
+            raise StepError(f"{step.settings.node_env} is locked: {held_by(step)}; wait for that run to end, "
+                            f"or `make unlock` once the lock is older than LOCK_TIMEOUT") from None
+        except dynamodb.exceptions.ResourceNotFoundException:
+            raise StepError(f"no lock table {table_name(step)}: run `NODE_ENV={step.settings.node_env} "
+                            "make setup` first") from None
+        try:
+            yield
+        finally:
+            remove_lock(step, me)
 
 
 def remove_lock(step: Step, holder: dict) -> None:

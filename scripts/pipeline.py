@@ -16,7 +16,7 @@ import re
 
 from lock import deploy_lock
 from release import in_flight, roll_back
-from step import Step, run, uninterrupted
+from step import Step, interruptible, run, uninterrupted
 
 STEP_NAME = re.compile(r"^[a-z][a-z-]*$")
 
@@ -25,9 +25,10 @@ def pipeline(steps: list[str], lock: bool, rollback: bool):
     def run_steps(step: Step) -> None:
         with deploy_lock(step) if lock else contextlib.nullcontext():
             try:
-                for name in steps:
-                    function = name.replace("-", "_")
-                    getattr(importlib.import_module(function), function)(step)
+                with interruptible():
+                    for name in steps:
+                        function = name.replace("-", "_")
+                        getattr(importlib.import_module(function), function)(step)
             except BaseException:
                 if rollback and in_flight(step):
                     with uninterrupted():

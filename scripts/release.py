@@ -1,7 +1,7 @@
 """The release in flight: the new group (and image) a deploy has launched but that does not
 serve yet. Undoing it is the rollback every failure and interruption before cutover gets."""
 
-from groups import delete_launch_templates, retire
+from groups import retire
 from images import delete_image, environment_images
 from step import Step
 
@@ -18,17 +18,11 @@ def roll_back(step: Step) -> None:
     """Remove what this release added: its group and launch template, and its image when this
     deploy baked it. The outdated groups are not touched: they still serve."""
     state = step.state()
-    if state.get("group_name"):
+    if state.get("group_name"):  # written before the group is created: it may not exist
         step.say(f"rolling back: removing {state['group_name']}...")
-        retire(step, [state["group_name"]])
-    if state.get("launch_template_id"):  # the group may never have been created
-        try:
-            delete_launch_templates(step, {state["launch_template_id"]})
-        except step.client("ec2").exceptions.ClientError as error:
-            if "NotFound" not in error.response["Error"]["Code"]:
-                raise
+        retire(step, [state["group_name"]])  # and its launch template, even without the group
     if state.get("image_baked") and state.get("image_id"):
         for image in environment_images(step):
             if image["ImageId"] == state["image_id"]:
                 delete_image(step, image)
-    step.remember(group_name=None, launch_template_id=None, image_baked=False)
+    step.remember(group_name=None, image_baked=False)

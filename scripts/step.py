@@ -70,6 +70,7 @@ class Step:
 def run(phase: str, body: Callable[[Step], None]) -> None:
     """Run one step; turn every expected failure into one line on stderr and exit 1. SIGTERM is
     handled like Ctrl-C, so an interrupted step can still undo what it started."""
+    signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
     try:
         body(Step(phase, load()))
@@ -84,19 +85,40 @@ def run(phase: str, body: Callable[[Step], None]) -> None:
         sys.exit(1)
 
 
+class _Signals:
+    shielded = 0  # > 0 inside uninterrupted(): Ctrl-C and SIGTERM wait
+    pending = False
+
+
 def interrupt(*_) -> None:
-    raise KeyboardInterrupt
+    if _Signals.shielded:
+        _Signals.pending = True
+    else:
+        raise KeyboardInterrupt
 
 
 @contextmanager
 def uninterrupted():
-    """Finish what is inside (a rollback) even if Ctrl-C or SIGTERM comes again."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    """Finish what is inside (taking or releasing the lock, a rollback) even if Ctrl-C or SIGTERM
+    comes; the signal then stops the next interruptible() block."""
+    _Signals.shielded += 1
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous[0])
-        signal.signal(signal.SIGTERM, previous[1])
+        _Signals.shielded -= 1
+
+
+@contextmanager
+def interruptible():
+    """Let Ctrl-C and SIGTERM stop what is inside, even within an uninterrupted() block."""
+    shielded, _Signals.shielded = _Signals.shielded, 0
+    try:
+        if _Signals.pending:
+            _Signals.pending = False
+            raise KeyboardInterrupt
+        yield
+    finally:
+        _Signals.shielded = shielded
 
 
 def describe(error: Exception) -> str | None:

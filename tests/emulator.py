@@ -11,10 +11,12 @@ health script of the most recently started Emulator.
 """
 import argparse
 import io
+import json
 import re
 import signal
 import sys
 import threading
+import time
 from functools import cache
 from typing import NamedTuple
 from urllib.parse import parse_qs, unquote
@@ -406,6 +408,60 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+class Faults:
+    """Scripted AWS trouble in front of moto: errors (throttling, 5xx) and delays. A faulted request
+    never reaches moto, so a retried call acts once, as a throttled call on AWS does."""
+
+    def __init__(self) -> None:
+        self._rules: list[dict] = []
+
+    def add(self, *, service: str | None = None, action: str | None = None, code: str = "Throttling",
+            status: int = 400, every: int = 1, times: int | None = None, delay: float = 0.0) -> None:
+        """Fail (or, with code=None, delay) every `every`-th matching request of the tool's own
+        (botocore) clients, at most `times` times."""
+        self._rules.append({"service": service, "action": action, "code": code, "status": status,
+                            "every": every, "times": times, "delay": delay, "seen": 0, "fired": 0})
+
+    def clear(self) -> None:
+        self._rules.clear()
+
+    @property
+    def fired(self) -> int:
+        return sum(rule["fired"] for rule in self._rules)
+
+    def strike(self, call: Call, environ: dict) -> dict | None:
+        """The rule that hits this request, if any (after sleeping its delay)."""
+        if "Botocore" not in environ.get("HTTP_USER_AGENT", ""):
+            return None  # packer's own SDK calls are left alone
+        for rule in self._rules:
+            if rule["service"] not in (None, call.service) or rule["action"] not in (None, call.action):
+                continue
+            rule["seen"] += 1
+            if rule["seen"] % rule["every"] or (rule["times"] is not None and rule["fired"] >= rule["times"]):
+                continue
+            rule["fired"] += 1
+            time.sleep(rule["delay"])
+            if rule["code"]:
+                return rule
+        return None
+
+
+def error_response(call: Call, code: str, status: int, start_response) -> list[bytes]:
+    """An AWS error in the protocol of the service (EC2 query, other query/REST XML, JSON)."""
+    message = "Rate exceeded" if status < 500 else "We encountered an internal error. Please try again."
+    if call.service == "dynamodb":
+        body, kind = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}), \
+            "application/x-amz-json-1.0"
+    elif call.service == "ec2":
+        body, kind = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
+                      "<RequestID>fault</RequestID></Response>"), "text/xml"
+    else:
+        body, kind = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+                      "</Error><RequestId>fault</RequestId></ErrorResponse>"), "text/xml"
+    start_response(f"{status} Error", [("Content-Type", kind), ("Content-Length", str(len(body)))])
+    return [body.encode()]
+
+
 class Emulator:
     """moto on a loopback port, corrected to behave like AWS, with a log of the calls it served."""
 
@@ -414,6 +470,7 @@ class Emulator:
         self.url = ""
         self.calls: list[Call] = []
         self.health = HealthScript()
+        self.faults = Faults()
         self._history: dict[str, list[int]] = {}
         self._lock = threading.RLock()  # one request at a time: moto is not thread-safe
         self._app = DomainDispatcherApplication(create_backend_app)
@@ -441,7 +498,8 @@ class Emulator:
             running.remove(self)
 
     def reset(self) -> None:
-        """Empty every moto backend, the call log, the health script and the load balancer history."""
+        """Empty every moto backend, the call log, the health script, the faults and the load
+        balancer history."""
         with self._lock:
             moto_api_backend.reset()
             self._forget()
@@ -449,6 +507,7 @@ class Emulator:
     def _forget(self) -> None:
         self.calls.clear()
         self.health.clear()
+        self.faults.clear()
         self._history.clear()
 
     def mutating_calls(self) -> list[Call]:
@@ -474,6 +533,9 @@ class Emulator:
                 return body
         with self._lock:
             self.calls.append(call := identify(environ))
+            fault = self.faults.strike(call, environ)
+            if fault:
+                return error_response(call, fault["code"], fault["status"], start_response)
             body = list(self._app(environ, start_response))
             if not call.action.startswith(READ_ONLY_PREFIXES):
                 self._record_lb_counts()

@@ -1,0 +1,193 @@
+"""Safe by default, proven with faults injected in the emulator: throttling, 5xx and delays on the
+tool's calls, failing and interrupted deploys, two deploys at once, the traffic guard and
+`make rollback`. After every scenario, nothing of a failed release is left behind and the load
+balancer never had zero InService instances."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+from conftest import ok
+from test_deploy import GROUP_PREFIX, groups_of, images, in_service, templates
+
+LB = "elb-app-dev01"
+
+
+@pytest.fixture
+def serving(project):
+    """dev01 set up and serving one release; the load balancer history starts here."""
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+    project.emulator.calls.clear()
+    project.history_start = len(project.emulator.lb_inservice_history(LB))
+    return project
+
+
+def assert_nothing_left_behind(project, groups=1):
+    """Exactly `groups` groups of dev01, only their launch templates, only kept images with their
+    snapshots, the lock free, and never zero InService instances since the scenario began."""
+    live = groups_of(project)
+    assert len(live) == groups, [g["AutoScalingGroupName"] for g in live]
+    assert sorted(t["LaunchTemplateId"] for t in templates(project)) == sorted(
+        g["LaunchTemplate"]["LaunchTemplateId"] for g in live)
+    kept = images(project)
+    assert 1 <= len(kept) <= 2
+    snapshots = project.client("ec2").describe_snapshots(
+        Filters=[{"Name": "tag:Role", "Values": ["carnivore"]}])["Snapshots"]
+    assert sorted(s["SnapshotId"] for s in snapshots) == sorted(
+        i["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"] for i in kept.values())
+    assert project.lock_holder() is None
+    history = project.emulator.lb_inservice_history(LB)[getattr(project, "history_start", 0):]
+    assert min(history, default=1) >= 1, history
+    assert in_service(project)
+
+
+def test_throttling_5xx_and_delays_on_every_service_are_survived(project):
+    faults = project.emulator.faults
+    for service, code in [("ec2", "RequestLimitExceeded"), ("autoscaling", "Throttling"),
+                          ("elasticloadbalancing", "Throttling"), ("route53", "PriorRequestNotComplete"),
+                          ("route53", "Throttling"), ("dynamodb", "ThrottlingException")]:
+        faults.add(service=service, code=code, every=3)
+    faults.add(code="ServiceUnavailable", status=503, every=7)
+    faults.add(action="DescribeInstanceHealth", code=None, delay=0.3)
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+    project.history_start = len(project.emulator.lb_inservice_history(LB))
+    ok(project.make("deploy"))
+    assert faults.fired > 20
+    assert_nothing_left_behind(project)
+
+
+def test_polling_is_one_describe_per_poll(serving):
+    serving.emulator.health.set(GROUP_PREFIX, group_polls=6, lb_polls=4)
+    ok(serving.make("deploy", DESIRED_CAPACITY="2"))
+    actions = [c.action for c in serving.emulator.calls]
+    # 7 polls for two instances, lookup 1, retirement 2, template sweep 1, image retention 1
+    assert actions.count("DescribeAutoScalingGroups") <= 7 + 1 + 2 + 1 + 1
+    assert actions.count("DescribeInstanceHealth") <= 4 + 1 + 3  # polls, traffic guard, draining
+
+
+def test_a_failing_launch_leaves_nothing_behind(serving):
+    serving.emulator.faults.add(action="CreateAutoScalingGroup", code="ValidationError", times=1)
+    result = serving.make("deploy")
+    assert result.returncode != 0 and "CreateAutoScalingGroup failed: ValidationError" in result.stderr
+    assert_nothing_left_behind(serving)
+
+
+def test_a_failing_cleanup_converges_on_the_next_deploy(serving):
+    serving.emulator.faults.add(action="DeleteAutoScalingGroup", code="ValidationError", times=1)
+    result = serving.make("deploy")
+    assert result.returncode != 0 and "DeleteAutoScalingGroup failed" in result.stderr
+    assert len(groups_of(serving)) == 2 and in_service(serving)  # the new release serves
+    ok(serving.make("deploy"))
+    assert_nothing_left_behind(serving)
+
+
+# The first line each step prints in a second deploy: a SIGTERM sent when it appears lands on
+# (or just after) that step boundary.
+STEP_STARTS = [
+    "deploy: checking elb-app-dev01", "deploy: reusing primal image", "deploy: building app",
+    "deploy: copying files over", "deploy: building carnivore image", "deploy: pulling down list",
+    "deploy: creating launch template", "deploy: creating asg-", "deploy: ensuring new instance(s) are healthy at ec2",
+    "deploy: ensuring new instance(s) are healthy at elb", "deploy: removing 1 instance(s)", "deploy: keeping image(s)",
+]
+
+
+@pytest.mark.parametrize("start", STEP_STARTS)
+def test_an_interrupted_deploy_keeps_serving_and_the_next_deploy_converges(serving, start):
+    serving.emulator.health.set(GROUP_PREFIX, group_polls=3, lb_polls=3)
+    deploy = subprocess.Popen(["make", "--no-print-directory", "deploy"], cwd=serving.path, env=serving.env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    seen = []
+    for line in deploy.stdout:
+        seen.append(line)
+        if line.startswith(start):
+            os.killpg(deploy.pid, signal.SIGTERM)  # as Ctrl-C would, to make and the step alike
+            break
+    rest, errors = deploy.communicate(timeout=120)
+    output = "".join(seen) + rest
+    interrupted = deploy.returncode != 0
+    if interrupted:
+        assert "interrupted" in errors
+        assert in_service(serving)
+        assert serving.lock_holder() is None
+        if "new instance(s) InService at" not in output:  # before cutover: rolled back at once
+            assert_nothing_left_behind(serving)
+    serving.emulator.health.clear()
+    ok(serving.make("deploy"))
+    assert_nothing_left_behind(serving)
+
+
+def test_a_second_deploy_or_rollback_while_one_runs_is_refused_naming_the_holder(serving):
+    serving.emulator.health.set(GROUP_PREFIX, group_polls=25)
+    first = subprocess.Popen(["make", "--no-print-directory", "deploy"], cwd=serving.path,
+                             env=serving.env(POLL_INTERVAL="0.2"), stdout=subprocess.PIPE, text=True)
+    for line in first.stdout:
+        if "healthy at ec2" in line:
+            break
+    changes = len(serving.mutating_actions())
+    for target in ("deploy", "rollback"):
+        second = serving.make(target)
+        assert second.returncode != 0
+        assert "dev01 is locked: held by" in second.stderr and " pid " in second.stderr and "since" in second.stderr
+    assert len(serving.mutating_actions()) == changes
+    first.communicate(timeout=120)
+    assert first.returncode == 0
+    assert_nothing_left_behind(serving)
+
+
+def test_unlock_breaks_only_a_lock_older_than_the_timeout(serving):
+    dynamodb = serving.client("dynamodb")
+    stale = {"Environment": {"S": "dev01"}, "Owner": {"S": "ana@laptop pid 42"},
+             "Since": {"N": str(int(time.time()) - 7200)}}
+    dynamodb.put_item(TableName="deploy-lock-app-dev01", Item=stale)
+    refused = serving.make("deploy")
+    assert refused.returncode != 0 and "held by ana@laptop pid 42" in refused.stderr
+    young = serving.make("unlock", LOCK_TIMEOUT="10000")
+    assert young.returncode != 0 and "younger than LOCK_TIMEOUT" in young.stderr
+    ok(serving.make("unlock"))
+    assert serving.lock_holder() is None
+    ok(serving.make("deploy"))
+
+
+def test_make_rollback_puts_the_previous_release_back(serving):
+    [first_image] = images(serving)
+    ok(serving.make("deploy"))
+    [second_image] = set(images(serving)) - {first_image}
+    serving.emulator.calls.clear()
+    result = ok(serving.make("rollback"))
+    assert f"rolling back to {first_image}" in result.stdout
+    [group] = groups_of(serving)
+    assert {t["Key"]: t["Value"] for t in group["Tags"]}["Image"] == first_image
+    assert set(images(serving)) == {first_image, second_image}  # the rolled-back release stays for roll-forward
+    assert "CreateImage" not in serving.mutating_actions()
+    assert_nothing_left_behind(serving)
+
+
+def test_the_traffic_guard_never_retires_the_last_serving_group(serving):
+    [live] = groups_of(serving)
+    state_file = serving.path / "deploy/log/dev01/state.json"
+    state = json.loads(state_file.read_text())
+    state_file.write_text(json.dumps({**state, "outdated_groups": [live["AutoScalingGroupName"]]}))
+    result = serving.make("cleanup-asgs")
+    assert result.returncode != 0 and "refusing to retire the last InService instances" in result.stderr
+    assert groups_of(serving) == [live]
+    assert serving.mutating_actions() == []
+
+
+def test_a_load_balancer_of_another_app_is_refused_by_deploy(project):
+    project.client("elb").create_load_balancer(
+        LoadBalancerName=LB, AvailabilityZones=["us-east-1a"],
+        Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}],
+        Tags=[{"Key": "App", "Value": "shop"}, {"Key": "Environment", "Value": "dev01"}])
+    project.client("dynamodb").create_table(
+        TableName="deploy-lock-app-dev01", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "Environment", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "Environment", "KeyType": "HASH"}])
+    project.emulator.calls.clear()
+    result = project.make("deploy")
+    assert result.returncode != 0 and "belongs to {'App': 'shop'}" in result.stderr
+    assert project.mutating_actions() == []
