@@ -80,6 +80,16 @@ previous-release: venv ## start a release of the previous release's image
 unlock: venv ## break a deploy lock older than LOCK_TIMEOUT (its deploy died)
 	$(RUN)/unlock.py
 
+##@ operations and the local demo
+status: venv ## one environment at a glance: load balancer, record, groups, instances, images, last deploy
+	$(RUN)/status.py
+destroy: venv ## remove everything of one environment, after typing its name (or with CONFIRM=yes)
+	$(RUN)/destroy.py
+demo: dev ## setup and two deploys of the example app on a local AWS emulator: no account needed
+	$(RUN)/demo.py
+bench: dev ## time setup and deploys on the emulator and count their API calls (prints a table)
+	$(RUN)/bench.py
+
 ##@ development
 test: dev lint ## run the test suite against the local AWS emulator and the real packer
 	$(PY) -m pytest -q tests
@@ -97,4 +107,4 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
-.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock test lint venv dev
+.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock status destroy demo bench test lint venv dev

@@ -84,3 +84,8 @@ def describe_load_balancer(elb, name: str) -> dict | None:
 
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+def tag_filters(tags: dict[str, str]) -> list[dict]:
+    """Describe filters that match resources carrying every one of `tags`."""
+    return [{"Name": f"tag:{key}", "Values": [value]} for key, value in tags.items()]

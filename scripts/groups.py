@@ -2,7 +2,8 @@
 on, and retired without ever taking the last serving instances out of the load balancer."""
 
 import jmespath
-from aws import search
+
+from aws import search, tag_filters
 from poll import wait_until
 from step import Step, StepError
 
@@ -16,9 +17,8 @@ LAUNCH_TEMPLATE_IDS = ("[].[LaunchTemplate.LaunchTemplateId,"
 
 def environment_groups(step: Step) -> list[dict]:
     """Every group tagged with this app and environment, every page, filtered by AWS."""
-    tags = step.settings.ownership_tags
-    filters = [{"Name": f"tag:{key}", "Values": [value]} for key, value in tags.items()]
-    return search(step.client("autoscaling"), "describe_auto_scaling_groups", GROUPS, Filters=filters)
+    return search(step.client("autoscaling"), "describe_auto_scaling_groups", GROUPS,
+                  Filters=tag_filters(step.settings.ownership_tags))
 
 
 def describe_groups(step: Step, names: list[str]) -> list[dict]:
@@ -81,8 +81,8 @@ def delete_unused_launch_templates(step: Step) -> None:
     other run's template is between creation and its group."""
     ec2 = step.client("ec2")
     in_use = set(jmespath.search(LAUNCH_TEMPLATE_IDS, environment_groups(step)))
-    owned = [{"Name": f"tag:{key}", "Values": [value]} for key, value in step.settings.ownership_tags.items()]
-    for template in search(ec2, "describe_launch_templates", TEMPLATES, Filters=owned):
+    for template in search(ec2, "describe_launch_templates", TEMPLATES,
+                           Filters=tag_filters(step.settings.ownership_tags)):
         if template["LaunchTemplateId"] not in in_use:
             step.say(f"deleting launch template {template['LaunchTemplateName']}...")
             ec2.delete_launch_template(LaunchTemplateId=template["LaunchTemplateId"])

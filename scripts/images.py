@@ -2,7 +2,8 @@
 with all of its snapshots."""
 
 import jmespath
-from aws import search
+
+from aws import search, tag_filters
 from step import Step
 
 IMAGES = "Images[]"
@@ -14,8 +15,7 @@ CONFIGURATION_IMAGES = "LaunchConfigurations[].ImageId"
 
 def environment_images(step: Step) -> list[dict]:
     """This environment's carnivore images."""
-    tags = {**step.settings.ownership_tags, "Role": "carnivore"}
-    filters = [{"Name": f"tag:{key}", "Values": [value]} for key, value in tags.items()]
+    filters = tag_filters({**step.settings.ownership_tags, "Role": "carnivore"})
     return search(step.client("ec2"), "describe_images", IMAGES, Owners=["self"], Filters=filters)
 
 

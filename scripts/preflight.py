@@ -3,6 +3,7 @@ the region and zones exist, and the Route 53 hosted zone for TLD is there (HOSTE
 one public zone named TLD)."""
 
 import jmespath
+
 from step import Step, StepError, run
 from upsert_dns_record import hosted_zone_id
 

@@ -3,6 +3,7 @@ to go through the same safe path as a deploy, without baking: new group, wait un
 the load balancer, then retire the current one."""
 
 import jmespath
+
 from check_deploy import begin_release, check_load_balancer
 from groups import environment_groups
 from images import environment_images, images_in_use

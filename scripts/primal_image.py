@@ -5,6 +5,7 @@ PrimalFingerprint), means no bake."""
 import hashlib
 import os
 
+from aws import search, tag_filters
 from check_deploy import require_image
 from packer import bake
 from settings import ROOT
@@ -47,9 +48,8 @@ def inputs_fingerprint(base_ami: str) -> str:
 
 def primal_images(step: Step, fingerprint: str) -> list[dict]:
     tags = {"App": step.settings.app_name, "Role": "primal", "PrimalFingerprint": fingerprint}
-    filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items()]
-    filters.append({"Name": "state", "Values": ["available"]})
-    images = step.client("ec2").describe_images(Owners=["self"], Filters=filters)["Images"]
+    filters = [*tag_filters(tags), {"Name": "state", "Values": ["available"]}]
+    images = search(step.client("ec2"), "describe_images", "Images[]", Owners=["self"], Filters=filters)
     return sorted(images, key=lambda image: image["CreationDate"], reverse=True)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 import botocore.exceptions
+
 from aws import Aws
 from settings import Settings, SettingsError, load
 

@@ -2,6 +2,7 @@
 balancer, with EvaluateTargetHealth, and wait until Route 53 has applied it."""
 
 import jmespath
+
 from aws import ELB_HOSTED_ZONE_IDS, describe_load_balancer
 from step import Step, StepError, run
 

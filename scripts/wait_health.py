@@ -7,6 +7,7 @@ import time
 
 import botocore.exceptions
 import jmespath
+
 from groups import describe_groups
 from poll import TimedOut, wait_until
 from release import roll_back

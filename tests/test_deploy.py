@@ -2,6 +2,7 @@
 targets run, and health over time is scripted in the emulator."""
 
 import pytest
+
 from conftest import ok
 
 GROUP_PREFIX = "asg-app-dev01-"

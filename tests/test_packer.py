@@ -6,6 +6,7 @@ import os
 from datetime import datetime
 
 import pytest
+
 from conftest import ROOT as REPO
 from packer import BakeError, bake, parse_machine_readable
 

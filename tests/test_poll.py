@@ -1,6 +1,7 @@
 """The one polling loop, with a fake clock: it stops when done and gives up at the timeout."""
 
 import pytest
+
 from poll import TimedOut, wait_until
 
 

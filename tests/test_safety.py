@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import pytest
+
 from conftest import ok
 from test_deploy import GROUP_PREFIX, groups_of, images, in_service, templates
 

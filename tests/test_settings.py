@@ -1,6 +1,7 @@
 """Settings and naming, without AWS: layering of env files, validation, derived names."""
 
 import pytest
+
 import settings
 from settings import SettingsError, load
 

@@ -4,6 +4,7 @@ bad input changes nothing."""
 import stat
 
 import pytest
+
 from conftest import ok
 
 SETUP_CHANGES = ["CreateLoadBalancer", "ModifyLoadBalancerAttributes", "ConfigureHealthCheck",

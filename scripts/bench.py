@@ -1,0 +1,90 @@
+"""bench: what setup and deploys cost on the AWS emulator; prints figures (a benchmark, not a test).
+
+The demo environment (env/demo.env, NODE_ENV=demo) against tests/emulator.py running in this
+process, which counts every call it serves (the real packer's included):
+- the wall time of `make setup`, a first and a second `make deploy` of the example app, and their
+  API calls by action;
+- the DescribeAutoScalingGroups calls of a deploy with 0, 100 and 500 unrelated groups in the
+  account (another app's, desired 0): they must not grow with them.
+make's output goes to deploy/log/demo/bench.log; like the demo, the bench first clears
+deploy/log/demo and deploy/keys/demo-demo*, which belong to a throwaway emulator."""
+
+import os
+import sys
+from collections import Counter
+
+from aws import tag_list
+from demo import create_hosted_zone, forget_earlier_demo, make, use_only_the_emulator
+from settings import ROOT
+from step import Step, run
+
+sys.path.insert(0, str(ROOT / "tests"))
+from emulator import Emulator  # noqa: E402
+
+RUNS = (("setup", "setup"), ("deploy 1", "deploy"), ("deploy 2", "deploy"))
+UNRELATED = (100, 500)  # groups in the account besides the demo's, for the last two deploys
+OTHER_APP = {"App": "bench-other", "Environment": "demo"}
+DESCRIBE_GROUPS = ("autoscaling", "DescribeAutoScalingGroups")
+LABEL_WIDTH = 60
+
+
+def bench(step: Step) -> None:
+    forget_earlier_demo(step)
+    step.settings.log_dir.mkdir(parents=True)
+    emulator = Emulator().start()
+    try:
+        os.environ["AWS_ENDPOINT_URL"] = emulator.url
+        create_hosted_zone(step)
+        with open(step.settings.log_dir / "bench.log", "w") as log:
+            runs = {label: measure(step, emulator, target, log) for label, target in RUNS}
+            scaling = {0: runs["deploy 2"]}
+            for count in UNRELATED:
+                add_unrelated_groups(step, range(max(scaling), count))
+                scaling[count] = measure(step, emulator, "deploy", log)
+    finally:
+        emulator.stop()
+    show(runs, scaling)
+
+
+def measure(step: Step, emulator: Emulator, target: str, log) -> tuple[float, Counter]:
+    """Wall time of `make <target>`, and its API calls by (service, action)."""
+    emulator.calls.clear()
+    seconds = make(step, target, output=log)
+    return seconds, Counter((call.service, call.action) for call in emulator.calls)
+
+
+def add_unrelated_groups(step: Step, numbers: range) -> None:
+    step.say(f"adding {len(numbers)} groups of another app...")
+    autoscaling, ec2 = step.client("autoscaling"), step.client("ec2")
+    template = ec2.create_launch_template(
+        LaunchTemplateName=f"lt-bench-other-{numbers.start}", LaunchTemplateData={"ImageId": step.settings.base_ami},
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": tag_list(OTHER_APP)}])["LaunchTemplate"]
+    for number in numbers:
+        autoscaling.create_auto_scaling_group(
+            AutoScalingGroupName=f"asg-bench-other-{number}", MinSize=0, MaxSize=0, DesiredCapacity=0,
+            LaunchTemplate={"LaunchTemplateId": template["LaunchTemplateId"]},
+            AvailabilityZones=list(step.settings.availability_zones), Tags=tag_list(OTHER_APP))
+
+
+def show(runs: dict, scaling: dict) -> None:
+    actions = sorted(set().union(*(calls for _, calls in runs.values())))
+    print(f"\nbench: on the emulator, NODE_ENV=demo (env/demo.env), the real packer\n"
+          f"  {'':<{LABEL_WIDTH}}" + "".join(f"{label:>10}" for label in runs))
+    row("wall time (s)", [f"{seconds:.1f}" for seconds, _ in runs.values()])
+    row("API calls", [sum(calls.values()) for _, calls in runs.values()])
+    for service, action in actions:
+        row(f"  {service} {action}", [calls[service, action] or "" for _, calls in runs.values()])
+    print("\nbench: a deploy among unrelated groups (another app's, desired 0)")
+    row("unrelated groups in the account", list(scaling))
+    row("DescribeAutoScalingGroups calls", [calls[DESCRIBE_GROUPS] for _, calls in scaling.values()])
+    row("API calls", [sum(calls.values()) for _, calls in scaling.values()])
+    row("wall time (s)", [f"{seconds:.1f}" for seconds, _ in scaling.values()])
+
+
+def row(label: str, values: list) -> None:
+    print(f"  {label:<{LABEL_WIDTH}}" + "".join(f"{value:>10}" for value in values))
+
+
+if __name__ == "__main__":
+    use_only_the_emulator()
+    run("bench", bench)

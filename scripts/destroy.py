@@ -1,0 +1,209 @@
+"""destroy: remove everything of one environment: its DNS record (when it points at this
+environment's load balancer), its groups with their instances, its launch templates, the load
+balancer, the key pair and its files in deploy/keys/, its app (carnivore) images with their
+snapshots, and its deploy lock table. Primal images are shared by the app's environments and stay,
+as does the log folder deploy/log/$NODE_ENV.
+
+What goes is found by exact names and ownership tags, listed first, and removed only once
+confirmed: by typing the environment's name on a terminal, or with CONFIRM=yes. Nothing keeps
+serving here, so unlike a deploy's cleanup the groups are force-deleted (their instances
+terminate with them) without draining: the load balancer goes too."""
+
+import os
+import sys
+from collections.abc import Callable
+
+import jmespath
+
+from aws import describe_load_balancer, search, tag_filters
+from create_load_balancer import check_ownership
+from groups import delete_unused_launch_templates, describe_groups, environment_groups
+from images import SNAPSHOT_IDS, delete_image, environment_images
+from lock import current_lock, held_by, table_name
+from poll import TimedOut, wait_until
+from settings import ROOT
+from step import Step, StepError, run
+from upsert_dns_record import alias_target, current_alias, hosted_zone_id
+
+GROUP_NAMES = "[].AutoScalingGroupName"
+INSTANCE_COUNT = "length([].Instances[])"
+TEMPLATE_NAMES = "LaunchTemplates[].LaunchTemplateName"
+IMAGE_SNAPSHOTS = "[]." + SNAPSHOT_IDS
+SNAPSHOTS = "Snapshots[].SnapshotId"
+KEY_PAIRS = "KeyPairs[].KeyName"
+
+Removal = tuple[str, Callable[[], None]]  # what goes (for the list), and the call that removes it
+
+
+def destroy(step: Step) -> None:
+    settings = step.settings
+    removals = plan(step)
+    if not removals:
+        step.say(f"nothing of environment {settings.node_env} of app {settings.app_name} is left.")
+        return
+    step.say(f"this removes environment {settings.node_env} of app {settings.app_name}:")
+    for what, _ in removals:
+        step.say(f"  {what}")
+    confirm(step)
+    for _, remove in removals:
+        remove()
+    step.say(f"{settings.node_env} is gone; its log folder {settings.log_dir.relative_to(ROOT)}/ stays.")
+
+
+def plan(step: Step) -> list[Removal]:
+    """What this environment has, in the order it goes: the record first (no more traffic), the
+    lock table last. Reads only."""
+    settings = step.settings
+    balancer = describe_load_balancer(step.client("elb"), settings.elb_name)
+    if balancer:
+        check_ownership(step)
+    lock_table = existing_lock_table(step)
+    removals = record_removal(step, balancer) + group_removals(step)
+    if balancer:
+        removals.append((f"load balancer {settings.elb_name}", lambda: delete_load_balancer(step)))
+    removals += key_removals(step) + image_removals(step)
+    if lock_table:
+        removals.append((f"lock table {lock_table}", lambda: delete_lock_table(step)))
+    return removals
+
+
+def record_removal(step: Step, balancer: dict | None) -> list[Removal]:
+    """The record, only when it points at this environment's load balancer."""
+    settings = step.settings
+    zone = hosted_zone_id(step)
+    alias = current_alias(step, zone)
+    if alias and balancer and alias == alias_target(step):
+        return [(f"record {settings.record_name}", lambda: delete_record(step, zone, alias))]
+    if alias:
+        step.say(f"leaving record {settings.record_name} alone: it points at {alias['DNSName']}, "
+                 f"not at {settings.elb_name}")
+    return []
+
+
+def group_removals(step: Step) -> list[Removal]:
+    """The groups (by their tags), then the launch templates tagged as this environment's: once the
+    groups are gone, no template is in use."""
+    removals, groups = [], environment_groups(step)
+    if groups:
+        names = jmespath.search(GROUP_NAMES, groups)
+        removals.append((f"group(s) {' '.join(names)} and their {jmespath.search(INSTANCE_COUNT, groups)} "
+                         "instance(s)", lambda: delete_groups(step, names)))
+    owned = tag_filters(step.settings.ownership_tags)
+    templates = search(step.client("ec2"), "describe_launch_templates", TEMPLATE_NAMES, Filters=owned)
+    if templates:
+        removals.append((f"launch template(s) {' '.join(sorted(templates))}",
+                         lambda: delete_unused_launch_templates(step)))
+    return removals
+
+
+def key_removals(step: Step) -> list[Removal]:
+    """The key pair $APP_NAME-$NODE_ENV, and exactly its two files in deploy/keys/."""
+    settings, removals = step.settings, []
+    key_pairs = step.client("ec2").describe_key_pairs(Filters=[{"Name": "key-name", "Values": [settings.key_name]}])
+    if jmespath.search(KEY_PAIRS, key_pairs):
+        removals.append((f"key pair {settings.key_name}", lambda: delete_key_pair(step)))
+    key_files = [path for path in (settings.key_file, settings.key_file.with_suffix(".pub")) if path.exists()]
+    if key_files:
+        removals.append((f"key file(s) {' '.join(path.name for path in key_files)} in deploy/keys",
+                         lambda: delete_files(step, key_files)))
+    return removals
+
+
+def image_removals(step: Step) -> list[Removal]:
+    """The app images with their snapshots, and any snapshot an interrupted removal left behind."""
+    images = environment_images(step)
+    removals = [(f"image {image['ImageId']} ({image.get('Name')}) and its snapshot(s)",
+                 lambda image=image: delete_image(step, image)) for image in images]
+    carnivore = tag_filters({**step.settings.ownership_tags, "Role": "carnivore"})
+    leftover = set(search(step.client("ec2"), "describe_snapshots", SNAPSHOTS, OwnerIds=["self"], Filters=carnivore))
+    leftover -= set(jmespath.search(IMAGE_SNAPSHOTS, images))
+    if leftover:
+        removals.append((f"snapshot(s) {' '.join(sorted(leftover))} of removed images",
+                         lambda: delete_snapshots(step, sorted(leftover))))
+    return removals
+
+
+def confirm(step: Step) -> None:
+    """CONFIRM=yes, or the environment's name typed on a terminal; else nothing is removed."""
+    node_env = step.settings.node_env
+    if os.environ.get("CONFIRM") == "yes":
+        return
+    if not sys.stdin.isatty():
+        raise StepError(f"not confirmed, nothing removed: run `NODE_ENV={node_env} make destroy` on a terminal, "
+                        "or with CONFIRM=yes")
+    try:
+        answer = input(f"destroy: type the environment name to confirm ({node_env}): ").strip()
+    except EOFError:
+        answer = ""
+    if answer != node_env:
+        raise StepError(f"not confirmed ({answer!r} is not {node_env!r}), nothing removed")
+
+
+def existing_lock_table(step: Step) -> str | None:
+    """The deploy lock table, when setup made one. A deploy holding the lock is running: refuse."""
+    dynamodb, name = step.client("dynamodb"), table_name(step)
+    try:
+        dynamodb.describe_table(TableName=name)
+    except dynamodb.exceptions.ResourceNotFoundException:
+        return None
+    if current_lock(step):
+        raise StepError(f"{step.settings.node_env} is locked, a deploy may be running: {held_by(step)}; "
+                        "wait for it to end (or `make unlock` a dead one's lock), then destroy")
+    return name
+
+
+def delete_record(step: Step, zone: str, alias: dict) -> None:
+    name = step.settings.record_name
+    step.say(f"deleting record {name.rstrip('.')}...")
+    step.client("route53").change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+        "Action": "DELETE",
+        "ResourceRecordSet": {"Name": name, "Type": "A", "AliasTarget": alias},
+    }]})
+
+
+def delete_groups(step: Step, names: list[str]) -> None:
+    """Force-delete the groups (their instances terminate with them) and wait until they are gone."""
+    settings, autoscaling = step.settings, step.client("autoscaling")
+    for name in names:
+        step.say(f"deleting {name} and its instances...")
+        autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+
+    def gone():
+        left = jmespath.search(GROUP_NAMES, describe_groups(step, names))
+        return not left, f"waiting until the group(s) are gone ({len(left)} left)"
+
+    try:
+        wait_until(gone, timeout=settings.health_timeout, interval=settings.poll_interval, say=step.say)
+    except TimedOut as error:
+        raise StepError(f"the groups are still being deleted: {error}; run `make destroy` again later") from None
+
+
+def delete_load_balancer(step: Step) -> None:
+    step.say(f"deleting load balancer {step.settings.elb_name}...")
+    step.client("elb").delete_load_balancer(LoadBalancerName=step.settings.elb_name)
+
+
+def delete_key_pair(step: Step) -> None:
+    step.say(f"deleting key pair {step.settings.key_name}...")
+    step.client("ec2").delete_key_pair(KeyName=step.settings.key_name)
+
+
+def delete_files(step: Step, paths: list) -> None:
+    for path in paths:
+        step.say(f"deleting deploy/keys/{path.name}...")
+        path.unlink()
+
+
+def delete_snapshots(step: Step, snapshot_ids: list[str]) -> None:
+    for snapshot in snapshot_ids:
+        step.say(f"deleting snapshot {snapshot}...")
+        step.client("ec2").delete_snapshot(SnapshotId=snapshot)
+
+
+def delete_lock_table(step: Step) -> None:
+    step.say(f"deleting lock table {table_name(step)}...")
+    step.client("dynamodb").delete_table(TableName=table_name(step))
+
+
+if __name__ == "__main__":
+    run("destroy", destroy)

@@ -1,0 +1,81 @@
+"""status: one environment at a glance, read-only: its load balancer and how many instances are
+InService there, the DNS record, the live group(s) with each instance's state and the image they
+launch from, the app images kept (with their release stamps), and the last deploy's log folder.
+
+Its own AWS responses go to deploy/log/$NODE_ENV/status/, so the last deploy's stay as they were."""
+
+import jmespath
+
+from aws import Aws, describe_load_balancer
+from groups import environment_groups
+from images import environment_images, images_in_use
+from settings import ROOT
+from step import Step, StepError, run
+from upsert_dns_record import alias_target, current_alias, hosted_zone_id
+
+LB_STATES = "InstanceStates[].[InstanceId, State]"
+IMAGE_TAG = "Tags[?Key == 'Image'].Value | [0]"
+RELEASED_TAG = "Tags[?Key == 'Released'].Value | [0]"
+TIME = "%Y-%m-%d %H:%M:%S %Z"
+
+
+def status(step: Step) -> None:
+    settings = step.settings
+    step.aws = Aws(settings.log_dir / "status")  # the last deploy's responses stay as they were
+    if describe_load_balancer(step.client("elb"), settings.elb_name) is None:
+        raise StepError(f"no load balancer {settings.elb_name}: run `NODE_ENV={settings.node_env} make setup` first")
+    health = step.client("elb").describe_instance_health(LoadBalancerName=settings.elb_name)
+    at_lb = dict(jmespath.search(LB_STATES, health))
+    serving = sum(state == "InService" for state in at_lb.values())
+
+    rows = [("load balancer", f"{settings.elb_name}: {serving}/{len(at_lb)} instance(s) InService"),
+            ("record", record(step))]
+    groups = environment_groups(step)
+    launched_from = {group["AutoScalingGroupName"]: group_image(step, group) for group in groups}
+    for group in groups:
+        rows += group_rows(group, launched_from[group["AutoScalingGroupName"]], at_lb)
+    if not groups:
+        rows.append(("group", f"none: run `NODE_ENV={settings.node_env} make deploy`"))
+    rows += image_rows(step, live=set(launched_from.values()))
+    rows.append(("last deploy", f"{step.state().get('stamp') or 'none yet'}, "
+                                f"log in {settings.log_dir.relative_to(ROOT)}/"))
+
+    step.say(f"environment {settings.node_env} of app {settings.app_name}")
+    for label, value in rows:
+        print(f"  {label:<22} {value}")
+
+
+def group_image(step: Step, group: dict) -> str:
+    """The image a group launches from: its Image tag, or else its launch template's."""
+    return jmespath.search(IMAGE_TAG, group) or " ".join(sorted(images_in_use(step, [group]))) or "unknown"
+
+
+def group_rows(group: dict, image: str, at_lb: dict[str, str]) -> list[tuple[str, str]]:
+    """The group, and each instance's state in the group and at the load balancer."""
+    rows = [("group", f"{group['AutoScalingGroupName']} since {group['CreatedTime'].strftime(TIME)}, image {image}")]
+    for instance in group["Instances"]:
+        rows.append((f"  {instance['InstanceId']}",
+                     f"{instance['LifecycleState']}/{instance['HealthStatus']} in {instance['AvailabilityZone']}, "
+                     f"{at_lb.get(instance['InstanceId'], 'not registered')} at the load balancer"))
+    return rows
+
+
+def image_rows(step: Step, live: set[str]) -> list[tuple[str, str]]:
+    """The app images kept, the latest release first."""
+    released = {image["ImageId"]: jmespath.search(RELEASED_TAG, image) or "" for image in environment_images(step)}
+    return [("image", f"{image_id} released {stamp or 'not yet'}{', live' if image_id in live else ''}")
+            for image_id, stamp in sorted(released.items(), key=lambda item: item[1], reverse=True)]
+
+
+def record(step: Step) -> str:
+    """The record and its alias target, flagged when it does not point at this load balancer."""
+    settings = step.settings
+    alias = current_alias(step, hosted_zone_id(step))
+    if alias is None:
+        return f"{settings.record_name} missing: run `NODE_ENV={settings.node_env} make upsert-dns-record`"
+    elsewhere = "" if alias == alias_target(step) else f" (not {settings.elb_name}!)"
+    return f"{settings.record_name} -> {alias['DNSName']}{elsewhere}"
+
+
+if __name__ == "__main__":
+    run("status", status)

@@ -1,0 +1,199 @@
+"""`make status`, `make destroy` and `make demo` end to end, through make: status reads and changes
+nothing, destroy removes exactly one environment once confirmed, and the demo runs through on its
+own emulator and leaves no process behind."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ok
+from test_deploy import groups_of, images, in_service
+
+OTHER_APP = [{"Key": "App", "Value": "shop"}, {"Key": "Environment", "Value": "dev01"}]
+
+
+@pytest.fixture
+def ready(project):
+    """An environment after `make setup`."""
+    ok(project.make("setup"))
+    project.emulator.calls.clear()
+    return project
+
+
+def owned(project, describe: str, key: str, node_env: str = "dev01", **params) -> list:
+    """What `describe` lists with the tags of app `app` and environment `node_env`."""
+    filters = [{"Name": "tag:App", "Values": ["app"]}, {"Name": "tag:Environment", "Values": [node_env]}]
+    return getattr(project.client("ec2"), describe)(Filters=filters, **params)[key]
+
+
+def errors(result: subprocess.CompletedProcess) -> list[str]:
+    """The lines on stderr, but make's own `make: *** [...] Error 1`."""
+    return [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
+
+
+def load_balancers(project) -> list[str]:
+    found = project.client("elb").describe_load_balancers()["LoadBalancerDescriptions"]
+    return sorted(balancer["LoadBalancerName"] for balancer in found)
+
+
+def records(project) -> list[str]:
+    zone = project.client("route53").list_hosted_zones_by_name(DNSName="example.com")["HostedZones"][0]["Id"]
+    sets = project.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    return sorted(s["Name"] for s in sets if s["Type"] == "A")
+
+
+def key_pairs(project) -> list[str]:
+    return sorted(pair["KeyName"] for pair in project.client("ec2").describe_key_pairs()["KeyPairs"])
+
+
+def tables(project) -> list[str]:
+    return project.client("dynamodb").list_tables()["TableNames"]
+
+
+def test_status_shows_the_live_group_its_image_and_in_service_count_and_changes_nothing(ready):
+    project = ready
+    ok(project.make("deploy", DESIRED_CAPACITY="2"))
+    [group] = groups_of(project)
+    [image_id] = images(project)
+    log_dir = project.path / "deploy/log/dev01"
+    deploy_log = {path.name: path.read_text() for path in log_dir.iterdir() if path.is_file()}
+    project.emulator.calls.clear()
+
+    output = ok(project.make("status")).stdout
+    assert "elb-app-dev01: 2/2 instance(s) InService" in output
+    assert "dev01.example.com. -> elb-app-dev01.us-east-1.elb.amazonaws.com." in output
+    assert re.search(rf"group +{group['AutoScalingGroupName']} since .+ UTC, image {image_id}\n", output)
+    for instance in group["Instances"]:
+        assert re.search(rf"{instance['InstanceId']} +InService/Healthy in us-east-1\w, InService at the load balancer",
+                         output)
+    assert re.search(rf"image +{image_id} released \d{{14}}, live\n", output)
+    assert "last deploy" in output and "log in deploy/log/dev01/" in output
+    assert project.mutating_actions() == []
+    assert [c.action for c in project.emulator.calls].count("DescribeInstanceHealth") == 1
+    assert {path.name: path.read_text() for path in log_dir.iterdir() if path.is_file()} == deploy_log
+
+
+def test_status_before_setup_says_to_run_setup(project):
+    result = project.make("status")
+    assert result.returncode != 0
+    assert errors(result) == ["status: error: no load balancer elb-app-dev01: run `NODE_ENV=dev01 make setup` first"]
+    assert project.mutating_actions() == []
+
+
+@pytest.mark.parametrize("confirm", [None, "no"])
+def test_destroy_without_confirmation_changes_nothing(ready, confirm):
+    project = ready
+    ok(project.make("deploy"))
+    project.emulator.calls.clear()
+    result = project.make("destroy", **({"CONFIRM": confirm} if confirm else {}))
+    assert result.returncode != 0
+    [error] = errors(result)
+    assert error.startswith("destroy: error: not confirmed, nothing removed")
+    assert "destroy:   group(s) asg-app-dev01-" in result.stdout  # what would go is listed
+    assert project.mutating_actions() == []
+    assert (project.path / "deploy/keys/app-dev01").exists()
+
+
+def test_destroy_removes_everything_of_one_environment_and_nothing_else(ready):
+    project = ready
+    ok(project.make("deploy"))
+    ok(project.make("deploy"))
+    (project.path / "deploy/env/dev.json").write_text('{"port": 80, "greeting": "dev"}\n')
+    ok(project.make("setup", node_env="dev"))  # a neighbour whose names share the prefix of dev01's
+    ok(project.make("deploy", node_env="dev"))
+    ec2, autoscaling = project.client("ec2"), project.client("autoscaling")
+    template = ec2.create_launch_template(  # another app's dev01, with a group named like this app's
+        LaunchTemplateName="lt-shop-dev01", LaunchTemplateData={"ImageId": "ami-1e749f67"},
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": OTHER_APP}])["LaunchTemplate"]
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="asg-app-dev01-shop", MinSize=0, MaxSize=0, DesiredCapacity=0,
+        LaunchTemplate={"LaunchTemplateId": template["LaunchTemplateId"]}, AvailabilityZones=["us-east-1a"],
+        Tags=OTHER_APP)
+    [neighbour], serving = groups_of(project, "dev"), in_service(project, "elb-app-dev")
+    primal = images(project, "primal")
+    [halfway, _] = owned(project, "describe_images", "Images", Owners=["self"])
+    ec2.deregister_image(ImageId=halfway["ImageId"])  # an image removal that stopped before its snapshot
+    project.emulator.calls.clear()
+
+    result = ok(project.make("destroy", CONFIRM="yes"))
+    assert re.search(r"^destroy: deleting asg-app-dev01-\d{14} and its instances\.\.\.$", result.stdout, re.M)
+    assert "destroy: deleting load balancer elb-app-dev01..." in result.stdout
+    assert f"destroy: deleting snapshot {halfway['BlockDeviceMappings'][0]['Ebs']['SnapshotId']}..." in result.stdout
+
+    assert groups_of(project) == []
+    assert owned(project, "describe_launch_templates", "LaunchTemplates") == []
+    assert owned(project, "describe_images", "Images", Owners=["self"]) == []
+    assert owned(project, "describe_snapshots", "Snapshots") == []
+    assert load_balancers(project) == ["elb-app-dev"]
+    assert records(project) == ["dev.example.com."]
+    assert key_pairs(project) == ["app-dev"]
+    assert sorted(path.name for path in (project.path / "deploy/keys").iterdir()) == ["app-dev", "app-dev.pub"]
+    assert tables(project) == ["deploy-lock-app-dev"]
+    # the neighbour environment, the other app and the shared primal image are untouched
+    assert groups_of(project, "dev") == [neighbour] and in_service(project, "elb-app-dev") == serving
+    assert len(owned(project, "describe_images", "Images", node_env="dev", Owners=["self"])) == 1
+    assert [g["AutoScalingGroupName"] for g in groups_of(project, "dev01", app="shop")] == ["asg-app-dev01-shop"]
+    assert sorted(t["LaunchTemplateName"] for t in ec2.describe_launch_templates()["LaunchTemplates"]) == sorted(
+        [neighbour["LaunchTemplate"]["LaunchTemplateName"], "lt-shop-dev01"])
+    assert images(project, "primal") == primal
+
+    project.emulator.calls.clear()
+    again = ok(project.make("destroy"))  # nothing left: no confirmation needed, nothing done
+    assert "destroy: nothing of environment dev01 of app app is left." in again.stdout
+    assert project.mutating_actions() == []
+
+
+def processes_of(path: Path) -> list[str]:
+    """Processes running in the project copy, or running its emulator."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cwd, command = proc.joinpath("cwd").resolve(), proc.joinpath("cmdline").read_bytes()
+        except OSError:  # it ended, or is not ours to see
+            continue
+        if cwd == path or str(path / "tests/emulator.py").encode() in command:
+            found.append(command.replace(b"\0", b" ").decode(errors="replace"))
+    return found
+
+
+def assert_stopped(project, output: str) -> None:
+    [port] = re.findall(r"^demo: emulator at http://127\.0\.0\.1:(\d+)$", output, re.M)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", int(port)), timeout=5).close()
+    assert processes_of(project.path) == []
+
+
+def test_demo_runs_through_on_its_own_emulator_and_leaves_no_process_behind(project):
+    result = ok(project.make("demo"))  # the project's env points AWS at the test emulator: the demo ignores it
+    output = result.stdout
+    assert output.count("status: environment demo of app demo") == 2
+    assert "demo: record demo.demo.example. -> elb-demo-demo.us-east-1.elb.amazonaws.com." in output
+    assert re.search(r"^demo: live group asg-demo-demo-\d{14} \(1 instance\(s\)\), image ami-[0-9a-f]+$", output, re.M)
+    assert project.emulator.calls == []
+    assert sorted(path.name for path in (project.path / "deploy/log").iterdir()) == ["demo"]
+    assert_stopped(project, output)
+
+
+@pytest.mark.parametrize("interrupt", ["SIGTERM to make", "Ctrl-C"])
+def test_an_interrupted_demo_leaves_no_process_behind(project, interrupt):
+    demo = subprocess.Popen(["make", "--no-print-directory", "demo"], cwd=project.path, env=project.env(),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)
+    seen = []
+    for line in demo.stdout:  # interrupt while packer bakes
+        seen.append(line)
+        if line.startswith("deploy: building primal image with packer"):
+            break
+    if interrupt == "Ctrl-C":  # the terminal signals its foreground process group
+        os.killpg(demo.pid, signal.SIGINT)
+    else:
+        demo.send_signal(signal.SIGTERM)
+    rest, _ = demo.communicate(timeout=60)
+    assert demo.returncode != 0
+    assert "demo: interrupted" in rest
+    assert_stopped(project, "".join(seen) + rest)
