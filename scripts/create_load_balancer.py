@@ -1,5 +1,5 @@
-"""setup: create the classic load balancer elb-$APP_NAME-$NODE_ENV, HTTP 80 -> 80, in
-AVAILABILITY_ZONES, tagged with its app and environment. An existing one of this environment is
+"""setup: create the classic load balancer elb-$APP_NAME-$NODE_ENV, HTTP 80 -> 80, in SUBNETS
+(or AVAILABILITY_ZONES of the default VPC), tagged with its app and environment. An existing one of this environment is
 kept as it is; one that belongs to another app or environment is refused."""
 
 from aws import describe_load_balancer, tag_list
@@ -16,13 +16,13 @@ def create_load_balancer(step: Step) -> None:
         check_ownership(step)
         step.say(f"{name} load balancer already exists.")
         return
-    step.say(f"creating {name} load balancer ({zones})...")
-    elb.create_load_balancer(
-        LoadBalancerName=name,
-        Listeners=[LISTENER],
-        AvailabilityZones=list(settings.availability_zones),
-        Tags=tag_list(settings.ownership_tags),
-    )
+    where = {"AvailabilityZones": list(settings.availability_zones)}
+    if settings.subnets:  # a VPC of your own: its subnets, and its security groups when given by id
+        where = {"Subnets": list(settings.subnets),
+                 **({"SecurityGroups": list(settings.security_groups)} if settings.security_groups else {})}
+    step.say(f"creating {name} load balancer ({' '.join(settings.subnets) or zones})...")
+    elb.create_load_balancer(LoadBalancerName=name, Listeners=[LISTENER], **where,
+                             Tags=tag_list(settings.ownership_tags))
 
 
 def check_ownership(step: Step) -> None:

@@ -17,7 +17,7 @@ import jmespath
 
 from aws import describe_load_balancer, search, tag_filters
 from create_load_balancer import check_ownership
-from groups import delete_unused_launch_templates, describe_groups, environment_groups
+from groups import delete_unused_launch_settings, describe_groups, environment_groups
 from images import SNAPSHOT_IDS, delete_image, environment_images
 from lock import current_lock, held_by, table_name
 from poll import TimedOut, wait_until
@@ -90,9 +90,9 @@ def group_removals(step: Step) -> list[Removal]:
                          "instance(s)", lambda: delete_groups(step, names)))
     owned = tag_filters(step.settings.ownership_tags)
     templates = search(step.client("ec2"), "describe_launch_templates", TEMPLATE_NAMES, Filters=owned)
-    if templates:
-        removals.append((f"launch template(s) {' '.join(sorted(templates))}",
-                         lambda: delete_unused_launch_templates(step)))
+    if templates or step.settings.launch_kind == "configuration":
+        removals.append((f"launch template(s) {' '.join(sorted(templates)) or 'none'} and configurations",
+                         lambda: delete_unused_launch_settings(step, configurations=True)))
     return removals
 
 

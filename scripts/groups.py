@@ -1,6 +1,8 @@
 """This environment's Auto Scaling groups: found by their tags (never by a name prefix), waited
 on, and retired without ever taking the last serving instances out of the load balancer."""
 
+import re
+
 import jmespath
 
 from aws import search, tag_filters
@@ -9,6 +11,7 @@ from step import Step, StepError
 
 GROUPS = "AutoScalingGroups[]"
 TEMPLATES = "LaunchTemplates[]"
+CONFIGURATION_NAMES = "LaunchConfigurations[].LaunchConfigurationName"
 INSTANCE_IDS = "[].Instances[].InstanceId"
 IN_SERVICE_AT_LB = "InstanceStates[?State == 'InService'].InstanceId"
 LAUNCH_TEMPLATE_IDS = ("[].[LaunchTemplate.LaunchTemplateId,"
@@ -40,7 +43,7 @@ def retire(step: Step, names: list[str]) -> None:
     settings, autoscaling = step.settings, step.client("autoscaling")
     groups = describe_groups(step, names)
     if not groups:
-        delete_unused_launch_templates(step)
+        delete_unused_launch_settings(step)
         return
     names = [group["AutoScalingGroupName"] for group in groups]
     instances = jmespath.search(INSTANCE_IDS, groups)
@@ -66,26 +69,38 @@ def retire(step: Step, names: list[str]) -> None:
     for name in names:
         step.say(f"deleting {name}...")
         autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name)
-    delete_unused_launch_templates(step)
-    for group in groups:
-        # Only the configuration made with the group (lc-<name> beside asg-<name>): others may be shared.
-        configuration = group.get("LaunchConfigurationName")
-        if configuration and configuration == "lc-" + group["AutoScalingGroupName"].removeprefix("asg-"):
-            step.say(f"deleting launch configuration {configuration}...")
-            autoscaling.delete_launch_configuration(LaunchConfigurationName=configuration)
+    delete_unused_launch_settings(step, configurations=any(g.get("LaunchConfigurationName") for g in groups))
 
 
-def delete_unused_launch_templates(step: Step) -> None:
-    """Delete this environment's launch templates (by tags) that none of its groups launches from:
-    those of retired groups, and any a killed run left behind. Runs hold the deploy lock, so no
-    other run's template is between creation and its group."""
+def delete_unused_launch_settings(step: Step, configurations: bool = False) -> None:
+    """Delete this environment's launch templates and configurations that none of its groups
+    launches from: those of retired groups, and any a killed run left behind. Runs hold the deploy
+    lock, so no other run's template is between its creation and its group's."""
+    groups = environment_groups(step)
+    delete_unused_launch_templates(step, set(jmespath.search(LAUNCH_TEMPLATE_IDS, groups)))
+    if configurations or step.settings.launch_kind == "configuration":
+        delete_unused_launch_configurations(step, {g.get("LaunchConfigurationName") for g in groups})
+
+
+def delete_unused_launch_templates(step: Step, in_use: set[str]) -> None:
+    """Templates are this environment's by their tags."""
     ec2 = step.client("ec2")
-    in_use = set(jmespath.search(LAUNCH_TEMPLATE_IDS, environment_groups(step)))
     for template in search(ec2, "describe_launch_templates", TEMPLATES,
                            Filters=tag_filters(step.settings.ownership_tags)):
         if template["LaunchTemplateId"] not in in_use:
             step.say(f"deleting launch template {template['LaunchTemplateName']}...")
             ec2.delete_launch_template(LaunchTemplateId=template["LaunchTemplateId"])
+
+
+def delete_unused_launch_configurations(step: Step, in_use: set[str]) -> None:
+    """Configurations cannot be tagged: they are this environment's by their exact name
+    lc-$APP_NAME-$NODE_ENV-<stamp> (the original scripts' names too), never by a prefix."""
+    autoscaling = step.client("autoscaling")
+    own = re.compile(rf"^lc-{re.escape(step.settings.name)}-\d{{14}}$")
+    for name in search(autoscaling, "describe_launch_configurations", CONFIGURATION_NAMES):
+        if own.match(name) and name not in in_use:
+            step.say(f"deleting launch configuration {name}...")
+            autoscaling.delete_launch_configuration(LaunchConfigurationName=name)
 
 
 def keep_serving(step: Step, leaving: set[str]) -> None:

@@ -1,57 +1,84 @@
-"""deploy: launch the new group asg-$APP_NAME-$NODE_ENV-<stamp> from a new launch template
-(pinned to its version 1, IMDSv2 required), in the load balancer's zones, attached to it, with
-health check type ELB and a 300 s grace period, tagged with app, environment, role and image."""
+"""deploy: launch the new group asg-$APP_NAME-$NODE_ENV-<stamp> from a new launch template (pinned
+to its version 1, IMDSv2 required) or, with LAUNCH_KIND=configuration, a launch configuration
+lc-$APP_NAME-$NODE_ENV-<stamp>; in SUBNETS (or the load balancer's zones), attached to the load
+balancer, with health check type ELB and a 300 s grace period, tagged with app, environment, role
+and image."""
 
 from aws import describe_load_balancer, tag_list
 from step import Step, StepError, run
 
 GRACE_PERIOD = 300
+IMDS_V2 = {"HttpTokens": "required", "HttpEndpoint": "enabled"}
 
 
 def launch_asg(step: Step) -> None:
-    settings, ec2 = step.settings, step.client("ec2")
+    settings = step.settings
     stamp = step.recall("stamp", made_by="check-deploy")
     image_id = step.recall("image_id", made_by="deployment-image")
-    group_name, template_name = f"{settings.group_prefix}{stamp}", f"lt-{settings.name}-{stamp}"
+    group_name = f"{settings.group_prefix}{stamp}"
     balancer = describe_load_balancer(step.client("elb"), settings.elb_name)
     if balancer is None:
         raise StepError(f"no load balancer {settings.elb_name}: run `make setup` first")
     tags = {**settings.ownership_tags, "Name": settings.name, "Role": "web", "Image": image_id}
 
     step.remember(group_name=group_name)  # before creating anything, so a rollback finds it all
-    step.say(f"creating launch template {template_name} using {image_id}...")
-    data = {
-        "ImageId": image_id,
-        "InstanceType": settings.instance_type,
-        "KeyName": settings.key_name,
-        "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
-        "TagSpecifications": [{"ResourceType": "instance", "Tags": tag_list(tags)}],
-    }
-    if settings.security_groups:
-        data["SecurityGroups"] = list(settings.security_groups)
-    template = ec2.create_launch_template(
-        LaunchTemplateName=template_name, LaunchTemplateData=data,
+    launch = (launch_configuration if settings.launch_kind == "configuration" else launch_template)(
+        step, f"{settings.name}-{stamp}", image_id, tags)
+    where = ({"VPCZoneIdentifier": ",".join(settings.subnets)} if settings.subnets
+             else {"AvailabilityZones": balancer["AvailabilityZones"]})
+    step.say(f"creating {group_name} autoscaling group ({settings.desired_capacity} instance(s))...")
+    step.client("autoscaling").create_auto_scaling_group(
+        AutoScalingGroupName=group_name,
+        **launch,
+        **where,
+        HealthCheckType="ELB",
+        HealthCheckGracePeriod=GRACE_PERIOD,
+        LoadBalancerNames=[settings.elb_name],
+        MinSize=settings.min_capacity,
+        MaxSize=settings.max_capacity,
+        DesiredCapacity=settings.desired_capacity,
+        Tags=[{**tag, "ResourceId": group_name, "ResourceType": "auto-scaling-group", "PropagateAtLaunch": True}
+              for tag in tag_list(tags)],
+    )
+
+
+def launch_template(step: Step, name: str, image_id: str, tags: dict) -> dict:
+    settings = step.settings
+    step.say(f"creating launch template lt-{name} using {image_id}...")
+    data = {"ImageId": image_id, "InstanceType": settings.instance_type, "KeyName": settings.key_name,
+            "MetadataOptions": IMDS_V2, **security_groups(settings.security_groups),
+            "TagSpecifications": [{"ResourceType": "instance", "Tags": tag_list(tags)}]}
+    template = step.client("ec2").create_launch_template(
+        LaunchTemplateName=f"lt-{name}", LaunchTemplateData=data,
         TagSpecifications=[{"ResourceType": "launch-template", "Tags": tag_list(settings.ownership_tags)}],
     )["LaunchTemplate"]
+    return {"LaunchTemplate": {"LaunchTemplateId": template["LaunchTemplateId"], "Version": "1"}}
 
-    step.say(f"creating {group_name} autoscaling group ({settings.desired_capacity} instance(s))...")
+
+def launch_configuration(step: Step, name: str, image_id: str, _tags: dict) -> dict:
+    """Launch configurations cannot be tagged: they are this environment's by their exact name."""
+    settings, autoscaling = step.settings, step.client("autoscaling")
+    step.say(f"creating launch configuration lc-{name} using {image_id}...")
     try:
-        step.client("autoscaling").create_auto_scaling_group(
-            AutoScalingGroupName=group_name,
-            LaunchTemplate={"LaunchTemplateId": template["LaunchTemplateId"], "Version": "1"},
-            AvailabilityZones=balancer["AvailabilityZones"],
-            HealthCheckType="ELB",
-            HealthCheckGracePeriod=GRACE_PERIOD,
-            LoadBalancerNames=[settings.elb_name],
-            MinSize=settings.min_capacity,
-            MaxSize=settings.max_capacity,
-            DesiredCapacity=settings.desired_capacity,
-            Tags=[{**tag, "ResourceId": group_name, "ResourceType": "auto-scaling-group",
-                   "PropagateAtLaunch": True} for tag in tag_list(tags)],
-        )
-    except Exception:
-        ec2.delete_launch_template(LaunchTemplateId=template["LaunchTemplateId"])  # leave nothing behind
+        autoscaling.create_launch_configuration(
+            LaunchConfigurationName=f"lc-{name}", ImageId=image_id, InstanceType=settings.instance_type,
+            KeyName=settings.key_name, MetadataOptions=IMDS_V2,
+            SecurityGroups=list(settings.security_groups))
+    except autoscaling.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "UnsupportedOperation":
+            raise StepError("this account cannot create launch configurations (AWS stopped them for new "
+                            "accounts): set LAUNCH_KIND=template") from None
         raise
+    return {"LaunchConfigurationName": f"lc-{name}"}
+
+
+def security_groups(groups: tuple[str, ...]) -> dict:
+    """Ids go to SecurityGroupIds (any VPC); names to SecurityGroups (the default VPC only)."""
+    if not groups:
+        return {}
+    if all(group.startswith("sg-") for group in groups):
+        return {"SecurityGroupIds": list(groups)}
+    return {"SecurityGroups": list(groups)}
 
 
 if __name__ == "__main__":

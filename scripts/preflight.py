@@ -1,6 +1,7 @@
 """setup: check, before anything is created, that the account can do what the settings ask:
-the region and zones exist, and the Route 53 hosted zone for TLD is there (HOSTED_ZONE, or the
-one public zone named TLD)."""
+the region and zones exist, SUBNETS exist, launch configurations are allowed when LAUNCH_KIND asks
+for them, and the Route 53 hosted zone for TLD is there (HOSTED_ZONE, or the one public zone
+named TLD)."""
 
 import jmespath
 
@@ -8,6 +9,7 @@ from step import Step, StepError, run
 from upsert_dns_record import hosted_zone_id
 
 ZONE_NAMES = "AvailabilityZones[].ZoneName"
+SUBNET_IDS = "Subnets[].SubnetId"
 
 
 def preflight(step: Step) -> None:
@@ -18,8 +20,39 @@ def preflight(step: Step) -> None:
     if unknown:
         raise StepError(f"AVAILABILITY_ZONES has {' '.join(unknown)}, not in {step.aws.region} "
                         f"(its zones: {' '.join(known)}); fix AVAILABILITY_ZONES or AWS_REGION")
+    if settings.subnets:
+        check_subnets(step)
+    if settings.launch_kind == "configuration":
+        check_launch_configurations_allowed(step)
     zone = hosted_zone_id(step)
     step.say(f"ok: zones {' '.join(settings.availability_zones)}, hosted zone {zone}")
+
+
+def check_subnets(step: Step) -> None:
+    ec2, subnets = step.client("ec2"), step.settings.subnets
+    found = jmespath.search(SUBNET_IDS, ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": list(subnets)}]))
+    unknown = [subnet for subnet in subnets if subnet not in found]
+    if unknown:
+        raise StepError(f"SUBNETS has {' '.join(unknown)}, not in {step.aws.region}: fix SUBNETS")
+
+
+def check_launch_configurations_allowed(step: Step) -> None:
+    """AWS has no read-only way to ask; a launch configuration named lc-<app>-<env>-probe is
+    created and deleted at once. Accounts made after 2024-10-01 refuse it (UnsupportedOperation)."""
+    autoscaling, probe = step.client("autoscaling"), f"lc-{step.settings.name}-probe"
+    image = step.settings.base_ami or step.settings.primal_id or step.settings.image_id
+    if not image:
+        raise StepError("LAUNCH_KIND=configuration needs an image to probe with: set BASE_AMI")
+    try:
+        autoscaling.create_launch_configuration(LaunchConfigurationName=probe, ImageId=image,
+                                                InstanceType=step.settings.instance_type)
+    except autoscaling.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "UnsupportedOperation":
+            raise StepError("this account cannot create launch configurations (AWS stopped them for new "
+                            "accounts): set LAUNCH_KIND=template") from None
+        if error.response["Error"]["Code"] != "AlreadyExists":
+            raise
+    autoscaling.delete_launch_configuration(LaunchConfigurationName=probe)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,9 @@ ZONE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
 IMAGE = re.compile(r"^ami-[0-9a-f]{8,17}$")
 HOSTED_ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+SECURITY_GROUP = re.compile(r"^(sg-[0-9a-f]{8,17}|[A-Za-z0-9._-]{1,255})$")
+LAUNCH_KINDS = ("template", "configuration")
 CLASSIC_LB_NAME_MAX = 32
 
 
@@ -50,6 +53,8 @@ class Settings:
     keep_images: int
     lock_timeout: float
     security_groups: tuple[str, ...]
+    subnets: tuple[str, ...]
+    launch_kind: str
 
     # Names of this environment's resources (the contract in DESIGN.md).
     @property
@@ -160,7 +165,9 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         app_files=_project_paths(get, "APP_FILES"),
         keep_images=_integer(get, "KEEP_IMAGES"),
         lock_timeout=_seconds(get, "LOCK_TIMEOUT"),
-        security_groups=tuple((get("SECURITY_GROUPS") or "").split()),
+        security_groups=_listed(get, "SECURITY_GROUPS", SECURITY_GROUP, "a security group id like sg-0123abcd or name"),
+        subnets=_listed(get, "SUBNETS", SUBNET, "a subnet id like subnet-0123abcd"),
+        launch_kind=_one_of(get, "LAUNCH_KIND", LAUNCH_KINDS),
     )
 
 
@@ -169,7 +176,7 @@ KNOWN = {
     "APP_NAME", "TLD", "HOSTED_ZONE", "AVAILABILITY_ZONES", "INSTANCE_TYPE", "MIN_CAPACITY",
     "MAX_CAPACITY", "DESIRED_CAPACITY", "PRIMAL_ID", "IMAGE_ID", "BASE_AMI", "CLEANUP", "PACKER",
     "HEALTH_TIMEOUT", "POLL_INTERVAL", "BUILD_COMMAND", "APP_FILES", "KEEP_IMAGES", "SECURITY_GROUPS",
-    "LOCK_TIMEOUT",
+    "LOCK_TIMEOUT", "SUBNETS", "LAUNCH_KIND",
 }
 
 
@@ -210,6 +217,21 @@ def _project_paths(get, key: str) -> tuple[str, ...]:
         if path.startswith("/") or ".." in Path(path).parts:
             raise SettingsError(f"{key} has {path!r}: list paths inside the project, relative to its top")
     return paths
+
+
+def _listed(get, key: str, pattern: re.Pattern, what: str) -> tuple[str, ...]:
+    values = tuple((get(key) or "").split())
+    for value in values:
+        if not pattern.match(value):
+            raise SettingsError(f"{key} has {value!r}, not {what}")
+    return values
+
+
+def _one_of(get, key: str, choices: tuple[str, ...]) -> str:
+    value = _required(get, key)
+    if value not in choices:
+        raise SettingsError(f"{key}={value!r}: use one of {', '.join(choices)}")
+    return value
 
 
 def _image(get, key: str) -> str | None:

@@ -30,7 +30,7 @@ class Project:
     def __init__(self, path: Path, emulator: Emulator):
         self.path = path
         self.emulator = emulator
-
+        self.settings: dict[str, str] = {}  # given to every make run, before its own
     def env(self, node_env: str = "dev01", **settings: str) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NODE_ENV", "MAKE"))}
         env.update(
@@ -44,6 +44,7 @@ class Project:
             BASE_AMI=BASE_AMI,  # the Ubuntu image the emulator ships
             POLL_INTERVAL="0.1",  # health is scripted by polls, not time: no need to wait long
         )
+        env.update(self.settings)
         env.update(settings)
         return env
 

@@ -29,9 +29,27 @@ def templates(project):
     return project.client("ec2").describe_launch_templates()["LaunchTemplates"]
 
 
+def launch_settings(project):
+    """Every launch template and configuration in the account, by name."""
+    configurations = project.client("autoscaling").describe_launch_configurations()["LaunchConfigurations"]
+    return sorted([t["LaunchTemplateName"] for t in templates(project)] +
+                  [c["LaunchConfigurationName"] for c in configurations])
+
+
+def launch_of(group):
+    return group.get("LaunchConfigurationName") or group["LaunchTemplate"]["LaunchTemplateName"]
+
+
+@pytest.fixture(params=["template", "configuration"])
+def launch_kind(request):
+    """Launch templates (the default) and launch configurations (LAUNCH_KIND=configuration)."""
+    return request.param
+
+
 @pytest.fixture
-def ready(project):
-    """An environment after `make setup`."""
+def ready(project, launch_kind):
+    """An environment after `make setup`, launching with `launch_kind`."""
+    project.settings["LAUNCH_KIND"] = launch_kind
     ok(project.make("setup"))
     project.emulator.calls.clear()
     return project
@@ -50,14 +68,21 @@ def test_first_deploy_serves_from_one_healthy_group(ready):
     tags = {t["Key"]: t["Value"] for t in group["Tags"]}
     [image_id] = images(project)
     assert tags == {"App": "app", "Environment": "dev01", "Name": "app-dev01", "Role": "web", "Image": image_id}
-    assert group["LaunchTemplate"]["Version"] == "1"  # pinned, never $Latest
-    version = project.client("ec2").describe_launch_template_versions(
-        LaunchTemplateId=group["LaunchTemplate"]["LaunchTemplateId"], Versions=["1"])["LaunchTemplateVersions"][0]
-    data = version["LaunchTemplateData"]
+    if "LaunchTemplate" in group:
+        assert group["LaunchTemplate"]["Version"] == "1"  # pinned, never $Latest
+        data = project.client("ec2").describe_launch_template_versions(
+            LaunchTemplateId=group["LaunchTemplate"]["LaunchTemplateId"],
+            Versions=["1"])["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+        assert "CreateLaunchConfiguration" not in project.mutating_actions()  # the default makes none
+    else:
+        [data] = project.client("autoscaling").describe_launch_configurations(
+            LaunchConfigurationNames=[group["LaunchConfigurationName"]])["LaunchConfigurations"]
+        assert "CreateLaunchTemplate" not in project.mutating_actions()
+    assert launch_of(group) == {"template": "lt-", "configuration": "lc-"}[project.settings["LAUNCH_KIND"]] + \
+        group["AutoScalingGroupName"].removeprefix("asg-")
     assert (data["ImageId"], data["InstanceType"], data["KeyName"]) == (image_id, "t3.micro", "app-dev01")
     assert data["MetadataOptions"]["HttpTokens"] == "required"
     assert in_service(project) == sorted(i["InstanceId"] for i in group["Instances"])
-    assert "CreateLaunchConfiguration" not in project.mutating_actions()
     # the AMI id came from the machine-readable artifact line
     log = (project.path / "deploy/log/dev01/packer-carnivore.log").read_text()
     assert f"artifact,0,id,us-east-1:{image_id}" in log
@@ -78,7 +103,7 @@ def test_second_deploy_replaces_the_group_without_ever_dropping_to_zero(ready):
     assert in_service(project) == sorted(i["InstanceId"] for i in new["Instances"])
     history = project.emulator.lb_inservice_history("elb-app-dev01")[before:]
     assert len(history) > 10 and min(history) >= 2, history  # after every call of the deploy
-    assert [t["LaunchTemplateId"] for t in templates(project)] == [new["LaunchTemplate"]["LaunchTemplateId"]]
+    assert launch_settings(project) == [launch_of(new)]
     # the primal image was reused: only the app image was baked
     assert project.mutating_actions().count("CreateImage") == 1
     assert len(images(project, "primal")) == 1
@@ -157,7 +182,7 @@ def test_an_unhealthy_release_is_rolled_back_and_the_old_group_keeps_serving(rea
     assert "OutOfService (Instance: Instance has failed at least the UnhealthyThreshold" in result.stdout
     assert groups_of(project) == [old]
     assert in_service(project) == serving
-    assert len(templates(project)) == 1
+    assert launch_settings(project) == [launch_of(old)]
     assert len(images(project)) == 1  # the image baked for the failed release is gone
     assert min(project.emulator.lb_inservice_history("elb-app-dev01")[before:]) >= 1
 
@@ -201,3 +226,32 @@ def test_steps_run_alone_make_a_whole_deploy(ready):
                    "launch-asg", "wait-health", "cleanup-asgs", "cleanup-image"]:
         ok(ready.make(target))
     assert len(groups_of(ready)) == 1 and in_service(ready)
+
+
+def test_a_vpc_of_your_own_is_used_through_subnets_and_security_group_ids(project):
+    ec2 = project.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    subnets = sorted(ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.1.{n}.0/24", AvailabilityZone=zone)["Subnet"]
+                     ["SubnetId"] for n, zone in enumerate(["us-east-1a", "us-east-1b"]))
+    web = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
+    project.settings.update(SUBNETS=" ".join(subnets), SECURITY_GROUPS=web)
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+
+    balancer = project.client("elb").describe_load_balancers(LoadBalancerNames=["elb-app-dev01"])
+    assert sorted(balancer["LoadBalancerDescriptions"][0]["Subnets"]) == subnets
+    [group] = groups_of(project)
+    assert sorted(group["VPCZoneIdentifier"].split(",")) == subnets
+    data = ec2.describe_launch_template_versions(LaunchTemplateId=group["LaunchTemplate"]["LaunchTemplateId"],
+                                                 Versions=["1"])["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+    assert data["SecurityGroupIds"] == [web]
+    [instance] = ec2.describe_instances(InstanceIds=[group["Instances"][0]["InstanceId"]])["Reservations"][0][
+        "Instances"]
+    assert instance["SubnetId"] in subnets
+    assert in_service(project)
+
+
+def test_an_unknown_subnet_is_refused_before_anything_is_created(project):
+    result = project.make("setup", SUBNETS="subnet-0000000000dead")
+    assert result.returncode != 0 and "SUBNETS has subnet-0000000000dead, not in us-east-1" in result.stderr
+    assert project.mutating_actions() == []
