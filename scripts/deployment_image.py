@@ -5,12 +5,8 @@ before any group changes."""
 
 from check_deploy import require_image
 from copy_over import STAGE
-from packer import bake
-from primal_image import packer_builder, packer_variables
-from settings import ROOT
+from packer import bake_image
 from step import Step, StepError, run
-
-TEMPLATE = ROOT / "deploy/templates/carnivore.json"
 
 
 def deployment_image(step: Step) -> None:
@@ -23,14 +19,8 @@ def deployment_image(step: Step) -> None:
     primal_id = step.recall("primal_id", made_by="primal-image")
     if not STAGE.is_dir():
         raise StepError("nothing staged in tmp/appserver: run `make build-app copy-over` first")
-    step.say("building carnivore image with packer...")
-    image_id = bake(settings.packer, TEMPLATE, {
-        **packer_variables(step), "NODE_ENV": settings.node_env, "SOURCE_ID": primal_id,
-    }, only=packer_builder(), log_file=settings.log_dir / "packer-carnivore.log")
-    step.remember(image_id=image_id, image_baked=True)
-    step.client("ec2").get_waiter("image_available").wait(
-        ImageIds=[image_id], WaiterConfig={"Delay": 15, "MaxAttempts": 120})
-    step.say(f"built image {image_id}")
+    bake_image(step, "carnivore", {"NODE_ENV": settings.node_env, "SOURCE_ID": primal_id},
+               remember=lambda image_id: step.remember(image_id=image_id, image_baked=True))
 
 
 if __name__ == "__main__":

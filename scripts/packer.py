@@ -4,7 +4,8 @@
 keeps Packer's whole machine-readable output in a log file, prints one progress line per Packer
 message, and returns the AMI id from the `artifact,0,id` line. Every way a bake can fail (no
 packer, a bad template or variable, an AWS error, no image at the end) becomes a BakeError whose
-message is one line naming what failed and the log to read.
+message is one line naming what failed and the log to read. `bake_image` is what the deploy
+steps call: one image of the release, from deploy/templates/<role>.json.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
-from step import StepError
+from settings import ROOT
+from step import Step, StepError
 
 PACKER_COMMA = "%!(PACKER_COMMA)"  # how -machine-readable escapes a comma inside a field
 
@@ -99,3 +101,37 @@ def bake(packer: str, template: Path, variables: dict[str, str], only: str, log_
         found = ", ".join(output.image_ids) or "no AMI id"
         raise BakeError(f"{what} finished with {found}, expected exactly one AMI (full log: {log_file})")
     return output.image_ids[0]
+
+
+# Baking one image of a release: the variables both templates take, and the builder to use.
+
+def bake_image(step: Step, role: str, variables: dict[str, str], remember: Callable[[str], None]) -> str:
+    """Bake deploy/templates/<role>.json, hand the AMI id to `remember` at once (so a rollback can
+    find it), then wait until the image is available."""
+    settings = step.settings
+    step.say(f"building {role} image with packer...")
+    image_id = bake(settings.packer, ROOT / "deploy/templates" / f"{role}.json",
+                    {**packer_variables(step), **variables}, only=packer_builder(),
+                    log_file=settings.log_dir / f"packer-{role}.log")
+    remember(image_id)
+    step.client("ec2").get_waiter("image_available").wait(
+        ImageIds=[image_id], WaiterConfig={"Delay": 15, "MaxAttempts": 120})
+    step.say(f"built image {image_id}")
+    return image_id
+
+
+def packer_variables(step: Step) -> dict[str, str]:
+    """What both templates need: where to bake, with which instance type, named by the release."""
+    settings = step.settings
+    return {
+        "region": step.aws.region,
+        "endpoint": os.environ.get("AWS_ENDPOINT_URL_EC2") or os.environ.get("AWS_ENDPOINT_URL", ""),
+        "instance_type": settings.instance_type,
+        "app_name": settings.app_name,
+        "stamp": step.recall("stamp", made_by="check-deploy"),
+    }
+
+
+def packer_builder() -> str:
+    """An emulator (AWS_ENDPOINT_URL set) runs no machines: bake there without ssh or provisioners."""
+    return "emulator" if os.environ.get("AWS_ENDPOINT_URL") else "aws"
