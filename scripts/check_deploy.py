@@ -5,8 +5,7 @@ that what a bake needs is there. Starts the release: picks the stamp the other s
 import shutil
 import time
 
-from aws import describe_load_balancer
-from create_load_balancer import check_ownership
+from balancer import load_balancer
 from step import Step, StepError, run
 
 
@@ -26,10 +25,9 @@ def check_deploy(step: Step) -> None:
 
 
 def check_load_balancer(step: Step) -> None:
-    settings = step.settings
-    if describe_load_balancer(step.client("elb"), settings.elb_name) is None:
-        raise StepError(f"no load balancer {settings.elb_name}: run `NODE_ENV={settings.node_env} make setup` first")
-    check_ownership(step)
+    balancer = load_balancer(step)
+    balancer.require()
+    balancer.check_ownership()
 
 
 def begin_release(step: Step) -> None:

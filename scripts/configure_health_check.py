@@ -1,29 +1,18 @@
-"""setup: configure the load balancer's health check: GET /api/status/health on port 80 must
-answer 200 within 4 s; checked every 30 s; 2 failures make an instance unhealthy, 2 successes
-healthy again."""
+"""setup: configure the health check: GET /api/status/health on port 80 must answer 200 within
+4 s; checked every 30 s; 2 failures make an instance unhealthy, 2 successes healthy again (on the
+classic load balancer, or on the ALB's target group)."""
 
-from aws import describe_load_balancer
-from step import Step, StepError, run
-
-HEALTH_CHECK = {
-    "Target": "HTTP:80/api/status/health",
-    "Interval": 30,
-    "Timeout": 4,
-    "UnhealthyThreshold": 2,
-    "HealthyThreshold": 2,
-}
+from balancer import HEALTH_PATH, load_balancer
+from step import Step, run
 
 
 def configure_health_check(step: Step) -> None:
-    name, elb = step.settings.elb_name, step.client("elb")
-    balancer = describe_load_balancer(elb, name)
-    if balancer is None:
-        raise StepError(f"no load balancer {name} yet: run `make setup` first")
-    if balancer.get("HealthCheck") == HEALTH_CHECK:
-        step.say(f"health check already {HEALTH_CHECK['Target']}.")
+    balancer = load_balancer(step)
+    if balancer.health_check_set():
+        step.say(f"health check already HTTP:80{HEALTH_PATH}.")
         return
-    step.say(f"configuring health check {HEALTH_CHECK['Target']} on {name}...")
-    elb.configure_health_check(LoadBalancerName=name, HealthCheck=HEALTH_CHECK)
+    step.say(f"configuring health check HTTP:80{HEALTH_PATH} on {balancer.name}...")
+    balancer.configure_health_check()
 
 
 if __name__ == "__main__":

@@ -15,15 +15,15 @@ from collections.abc import Callable
 
 import jmespath
 
-from aws import describe_load_balancer, search, tag_filters
-from create_load_balancer import check_ownership
+from aws import search, tag_filters
+from balancer import load_balancer
 from groups import delete_unused_launch_settings, describe_groups, environment_groups
 from images import SNAPSHOT_IDS, delete_image, environment_images
 from lock import current_lock, held_by, table_name
 from poll import TimedOut, wait_until
 from settings import ROOT
 from step import Step, StepError, run
-from upsert_dns_record import alias_target, current_alias, hosted_zone_id
+from upsert_dns_record import current_alias, hosted_zone_id
 
 GROUP_NAMES = "[].AutoScalingGroupName"
 INSTANCE_COUNT = "length([].Instances[])"
@@ -54,9 +54,9 @@ def plan(step: Step) -> list[Removal]:
     """What this environment has, in the order it goes: the record first (no more traffic), the
     lock table last. Reads only."""
     settings = step.settings
-    balancer = describe_load_balancer(step.client("elb"), settings.elb_name)
+    balancer = load_balancer(step).describe()
     if balancer:
-        check_ownership(step)
+        load_balancer(step).check_ownership()
     lock_table = existing_lock_table(step)
     removals = record_removal(step, balancer) + group_removals(step)
     if balancer:
@@ -72,7 +72,7 @@ def record_removal(step: Step, balancer: dict | None) -> list[Removal]:
     settings = step.settings
     zone = hosted_zone_id(step)
     alias = current_alias(step, zone)
-    if alias and balancer and alias == alias_target(step):
+    if alias and balancer and alias == load_balancer(step).alias_target():
         return [(f"record {settings.record_name}", lambda: delete_record(step, zone, alias))]
     if alias:
         step.say(f"leaving record {settings.record_name} alone: it points at {alias['DNSName']}, "
@@ -180,7 +180,7 @@ def delete_groups(step: Step, names: list[str]) -> None:
 
 def delete_load_balancer(step: Step) -> None:
     step.say(f"deleting load balancer {step.settings.elb_name}...")
-    step.client("elb").delete_load_balancer(LoadBalancerName=step.settings.elb_name)
+    load_balancer(step).delete()
 
 
 def delete_key_pair(step: Step) -> None:

@@ -1,20 +1,17 @@
-"""setup: turn on connection draining (300 s) on the load balancer, so instances taken out of
-it finish their requests before they stop."""
+"""setup: turn on connection draining (300 s; the target group's deregistration delay for an ALB),
+so instances taken out of the load balancer finish their requests before they stop."""
 
+from balancer import DRAINING_SECONDS, load_balancer
 from step import Step, run
-
-DRAINING = {"Enabled": True, "Timeout": 300}
 
 
 def enable_draining(step: Step) -> None:
-    name, elb = step.settings.elb_name, step.client("elb")
-    attributes = elb.describe_load_balancer_attributes(LoadBalancerName=name)
-    if attributes["LoadBalancerAttributes"].get("ConnectionDraining") == DRAINING:
-        step.say(f"connection draining already on ({DRAINING['Timeout']} s).")
+    balancer = load_balancer(step)
+    if balancer.draining_on():
+        step.say(f"connection draining already on ({DRAINING_SECONDS} s).")
         return
-    step.say(f"enabling connection draining on {name} ({DRAINING['Timeout']} s)...")
-    elb.modify_load_balancer_attributes(
-        LoadBalancerName=name, LoadBalancerAttributes={"ConnectionDraining": DRAINING})
+    step.say(f"enabling connection draining on {balancer.name} ({DRAINING_SECONDS} s)...")
+    balancer.enable_draining()
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import re
 import jmespath
 
 from aws import search, tag_filters
+from balancer import load_balancer
 from poll import wait_until
 from step import Step, StepError
 
@@ -13,7 +14,6 @@ GROUPS = "AutoScalingGroups[]"
 TEMPLATES = "LaunchTemplates[]"
 CONFIGURATION_NAMES = "LaunchConfigurations[].LaunchConfigurationName"
 INSTANCE_IDS = "[].Instances[].InstanceId"
-IN_SERVICE_AT_LB = "InstanceStates[?State == 'InService'].InstanceId"
 LAUNCH_TEMPLATE_IDS = ("[].[LaunchTemplate.LaunchTemplateId,"
                        " MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateId][][]")
 
@@ -31,11 +31,6 @@ def describe_groups(step: Step, names: list[str]) -> list[dict]:
                   AutoScalingGroupNames=names)
 
 
-def in_service_at_load_balancer(step: Step) -> set[str]:
-    health = step.client("elb").describe_instance_health(LoadBalancerName=step.settings.elb_name)
-    return set(jmespath.search(IN_SERVICE_AT_LB, health))
-
-
 def retire(step: Step, names: list[str]) -> None:
     """Take the groups' instances out of the load balancer (waiting for connection draining), scale
     the groups to 0, wait until their instances are gone, then delete the groups and their launch
@@ -49,14 +44,12 @@ def retire(step: Step, names: list[str]) -> None:
     instances = jmespath.search(INSTANCE_IDS, groups)
     keep_serving(step, set(instances))
     if instances:
+        balancer = load_balancer(step)
         step.say(f"removing {len(instances)} instance(s) of {' '.join(names)} from {settings.elb_name}...")
-        elb = step.client("elb")
-        elb.deregister_instances_from_load_balancer(
-            LoadBalancerName=settings.elb_name, Instances=[{"InstanceId": i} for i in instances])
+        balancer.deregister(instances)
         step.say("waiting for connection draining...")
-        elb.get_waiter("instance_deregistered").wait(
-            LoadBalancerName=settings.elb_name, Instances=[{"InstanceId": i} for i in instances],
-            WaiterConfig=waiter_config(settings.poll_interval, settings.health_timeout))
+        balancer.wait(balancer.DEREGISTERED, instances, **waiter_config(settings.poll_interval,
+                                                                        settings.health_timeout))
     for name in names:
         step.say(f"downscaling {name} to 0...")
         autoscaling.update_auto_scaling_group(AutoScalingGroupName=name, MinSize=0, MaxSize=0, DesiredCapacity=0)
@@ -106,11 +99,11 @@ def delete_unused_launch_configurations(step: Step, in_use: set[str]) -> None:
 def keep_serving(step: Step, leaving: set[str]) -> None:
     """The traffic guard: refuse to take out instances that are the last ones InService at the
     load balancer."""
-    serving = in_service_at_load_balancer(step)
+    serving = load_balancer(step).serving()
     if serving & leaving and not serving - leaving:
         raise StepError(f"refusing to retire the last InService instances of {step.settings.elb_name} "
                         f"({' '.join(sorted(serving))}): deploy a healthy group first")
 
 
 def waiter_config(interval: float, timeout: float) -> dict:
-    return {"Delay": interval, "MaxAttempts": max(1, int(timeout // interval))}
+    return {"delay": interval, "attempts": max(1, int(timeout // interval))}

@@ -4,7 +4,8 @@ lc-$APP_NAME-$NODE_ENV-<stamp>; in SUBNETS (or the load balancer's zones), attac
 balancer, with health check type ELB and a 300 s grace period, tagged with app, environment, role
 and image."""
 
-from aws import describe_load_balancer, tag_list
+from aws import tag_list
+from balancer import load_balancer
 from step import Step, StepError, run
 
 GRACE_PERIOD = 300
@@ -16,16 +17,14 @@ def launch_asg(step: Step) -> None:
     stamp = step.recall("stamp", made_by="check-deploy")
     image_id = step.recall("image_id", made_by="deployment-image")
     group_name = f"{settings.group_prefix}{stamp}"
-    balancer = describe_load_balancer(step.client("elb"), settings.elb_name)
-    if balancer is None:
-        raise StepError(f"no load balancer {settings.elb_name}: run `make setup` first")
+    balancer = load_balancer(step)
     tags = {**settings.ownership_tags, "Name": settings.name, "Role": "web", "Image": image_id}
 
     step.remember(group_name=group_name)  # before creating anything, so a rollback finds it all
     launch = (launch_configuration if settings.launch_kind == "configuration" else launch_template)(
         step, f"{settings.name}-{stamp}", image_id, tags)
     where = ({"VPCZoneIdentifier": ",".join(settings.subnets)} if settings.subnets
-             else {"AvailabilityZones": balancer["AvailabilityZones"]})
+             else {"AvailabilityZones": balancer.zones()})
     step.say(f"creating {group_name} autoscaling group ({settings.desired_capacity} instance(s))...")
     step.client("autoscaling").create_auto_scaling_group(
         AutoScalingGroupName=group_name,
@@ -33,7 +32,7 @@ def launch_asg(step: Step) -> None:
         **where,
         HealthCheckType="ELB",
         HealthCheckGracePeriod=GRACE_PERIOD,
-        LoadBalancerNames=[settings.elb_name],
+        **balancer.attachment(),
         MinSize=settings.min_capacity,
         MaxSize=settings.max_capacity,
         DesiredCapacity=settings.desired_capacity,

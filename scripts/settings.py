@@ -23,6 +23,7 @@ INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP = re.compile(r"^(sg-[0-9a-f]{8,17}|[A-Za-z0-9._-]{1,255})$")
 LAUNCH_KINDS = ("template", "configuration")
+LOAD_BALANCER_KINDS = ("classic", "application")
 CLASSIC_LB_NAME_MAX = 32
 
 
@@ -55,6 +56,7 @@ class Settings:
     security_groups: tuple[str, ...]
     subnets: tuple[str, ...]
     launch_kind: str
+    load_balancer_kind: str
 
     # Names of this environment's resources (the contract in DESIGN.md).
     @property
@@ -168,6 +170,7 @@ def load(environ: dict[str, str] | None = None) -> Settings:
         security_groups=_listed(get, "SECURITY_GROUPS", SECURITY_GROUP, "a security group id like sg-0123abcd or name"),
         subnets=_listed(get, "SUBNETS", SUBNET, "a subnet id like subnet-0123abcd"),
         launch_kind=_one_of(get, "LAUNCH_KIND", LAUNCH_KINDS),
+        load_balancer_kind=_one_of(get, "LOAD_BALANCER_KIND", LOAD_BALANCER_KINDS),
     )
 
 
@@ -177,6 +180,7 @@ KNOWN = {
     "MAX_CAPACITY", "DESIRED_CAPACITY", "PRIMAL_ID", "IMAGE_ID", "BASE_AMI", "CLEANUP", "PACKER",
     "HEALTH_TIMEOUT", "POLL_INTERVAL", "BUILD_COMMAND", "APP_FILES", "KEEP_IMAGES", "SECURITY_GROUPS",
     "LOCK_TIMEOUT", "SUBNETS", "LAUNCH_KIND",
+    "LOAD_BALANCER_KIND",
 }
 
 

@@ -6,14 +6,14 @@ Its own AWS responses go to deploy/log/$NODE_ENV/status/, so the last deploy's s
 
 import jmespath
 
-from aws import Aws, describe_load_balancer
+from aws import Aws
+from balancer import load_balancer
 from groups import environment_groups
 from images import environment_images, images_in_use
 from settings import ROOT
-from step import Step, StepError, run
-from upsert_dns_record import alias_target, current_alias, hosted_zone_id
+from step import Step, run
+from upsert_dns_record import current_alias, hosted_zone_id
 
-LB_STATES = "InstanceStates[].[InstanceId, State]"
 IMAGE_TAG = "Tags[?Key == 'Image'].Value | [0]"
 RELEASED_TAG = "Tags[?Key == 'Released'].Value | [0]"
 TIME = "%Y-%m-%d %H:%M:%S %Z"
@@ -22,13 +22,13 @@ TIME = "%Y-%m-%d %H:%M:%S %Z"
 def status(step: Step) -> None:
     settings = step.settings
     step.aws = Aws(settings.log_dir / "status")  # the last deploy's responses stay as they were
-    if describe_load_balancer(step.client("elb"), settings.elb_name) is None:
-        raise StepError(f"no load balancer {settings.elb_name}: run `NODE_ENV={settings.node_env} make setup` first")
-    health = step.client("elb").describe_instance_health(LoadBalancerName=settings.elb_name)
-    at_lb = dict(jmespath.search(LB_STATES, health))
-    serving = sum(state == "InService" for state in at_lb.values())
+    balancer = load_balancer(step)
+    balancer.require()
+    at_lb = {instance: state for instance, (state, *_) in balancer.health().items()}
+    serving = sum(state == balancer.SERVING for state in at_lb.values())
 
-    rows = [("load balancer", f"{settings.elb_name}: {serving}/{len(at_lb)} instance(s) InService"),
+    rows = [("load balancer", f"{settings.elb_name} ({balancer.kind}): {serving}/{len(at_lb)} instance(s) "
+                              f"{balancer.SERVING}"),
             ("record", record(step))]
     groups = environment_groups(step)
     launched_from = {group["AutoScalingGroupName"]: group_image(step, group) for group in groups}
@@ -73,7 +73,7 @@ def record(step: Step) -> str:
     alias = current_alias(step, hosted_zone_id(step))
     if alias is None:
         return f"{settings.record_name} missing: run `NODE_ENV={settings.node_env} make upsert-dns-record`"
-    elsewhere = "" if alias == alias_target(step) else f" (not {settings.elb_name}!)"
+    elsewhere = "" if alias == load_balancer(step).alias_target() else f" (not {settings.elb_name}!)"
     return f"{settings.record_name} -> {alias['DNSName']}{elsewhere}"
 
 

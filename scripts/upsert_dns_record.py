@@ -3,7 +3,7 @@ balancer, with EvaluateTargetHealth, and wait until Route 53 has applied it."""
 
 import jmespath
 
-from aws import ELB_HOSTED_ZONE_IDS, describe_load_balancer
+from balancer import load_balancer
 from step import Step, StepError, run
 
 PUBLIC_ZONES_NAMED = "HostedZones[?Name == '{name}' && Config.PrivateZone == `false`].Id"
@@ -12,7 +12,7 @@ PUBLIC_ZONES_NAMED = "HostedZones[?Name == '{name}' && Config.PrivateZone == `fa
 def upsert_dns_record(step: Step) -> None:
     settings, route53 = step.settings, step.client("route53")
     zone = hosted_zone_id(step)
-    target = alias_target(step)
+    target = load_balancer(step).alias_target()
     if current_alias(step, zone) == target:
         step.say(f"route53 alias {settings.record_name} already points at {settings.elb_name}.")
         return
@@ -44,20 +44,6 @@ def hosted_zone_id(step: Step) -> str:
         problem = "no public hosted zone" if not ids else f"{len(ids)} public hosted zones"
         raise StepError(f"{problem} named {settings.tld} in Route 53: create one, or set HOSTED_ZONE")
     return ids[0].removeprefix("/hostedzone/")
-
-
-def alias_target(step: Step) -> dict:
-    """The ALIAS target of the load balancer, with its canonical hosted zone id (the published
-    per-region id when the API leaves it out)."""
-    settings = step.settings
-    balancer = describe_load_balancer(step.client("elb"), settings.elb_name)
-    if balancer is None:
-        raise StepError(f"no load balancer {settings.elb_name} yet: run `make setup` first")
-    zone = balancer.get("CanonicalHostedZoneNameID") or ELB_HOSTED_ZONE_IDS.get(step.aws.region)
-    if not zone:
-        raise StepError(f"no canonical hosted zone id known for load balancers in {step.aws.region}")
-    dns_name = balancer.get("CanonicalHostedZoneName") or balancer["DNSName"]
-    return {"HostedZoneId": zone, "DNSName": dns_name.rstrip(".").lower() + ".", "EvaluateTargetHealth": True}
 
 
 def current_alias(step: Step, zone: str) -> dict | None:

@@ -8,13 +8,13 @@ import time
 import botocore.exceptions
 import jmespath
 
-from groups import describe_groups
+from balancer import load_balancer
+from groups import describe_groups, waiter_config
 from poll import TimedOut, wait_until
 from release import roll_back
 from step import Step, StepError, run, uninterrupted
 
 HEALTHY_IN_GROUP = "[0].Instances[?LifecycleState == 'InService' && HealthStatus == 'Healthy'].InstanceId"
-IN_SERVICE = "InstanceStates[?State == 'InService'].InstanceId"
 
 
 def wait_health(step: Step, clock=time.monotonic, sleep=time.sleep) -> None:
@@ -54,26 +54,21 @@ def wait_until_healthy_in_group(step: Step, group_name: str, clock, sleep) -> li
 
 
 def wait_until_in_service_at_load_balancer(step: Step, instances: list[str], timeout: float, started, clock):
-    """botocore's InstanceInService waiter polls; a hook shows each answer as a progress line."""
-    settings, elb = step.settings, step.client("elb")
+    """botocore's waiter polls (InstanceInService, or TargetInService for an ALB); each answer is
+    shown as a progress line."""
+    settings, balancer = step.settings, load_balancer(step)
 
-    def progress(parsed, **_):
-        count = len(jmespath.search(IN_SERVICE, parsed) or [])
-        step.say(f"ensuring new instance(s) are healthy at elb ({count}/{len(instances)} are InService) "
+    def progress(parsed):
+        count = sum(row[1] == balancer.SERVING for row in jmespath.search(balancer.STATES, parsed) or [])
+        step.say(f"ensuring new instance(s) are healthy at elb ({count}/{len(instances)} are {balancer.SERVING}) "
                  f"[{clock() - started:.0f}s]")
 
-    elb.meta.events.register("after-call.*.DescribeInstanceHealth", progress, unique_id="progress")
     try:
-        elb.get_waiter("instance_in_service").wait(
-            LoadBalancerName=settings.elb_name, Instances=[{"InstanceId": i} for i in instances],
-            WaiterConfig={"Delay": settings.poll_interval,
-                          "MaxAttempts": max(1, int(timeout // settings.poll_interval))})
-    except botocore.exceptions.WaiterError as error:
-        states = error.last_response.get("InstanceStates")
-        raise TimedOut(f"not InService at {settings.elb_name} after {clock() - started:.0f}s "
-                       f"(HEALTH_TIMEOUT={settings.health_timeout:g}s): {states}") from None
-    finally:
-        elb.meta.events.unregister("after-call.*.DescribeInstanceHealth", unique_id="progress")
+        balancer.wait(balancer.IN_SERVICE, instances, progress=progress,
+                      **waiter_config(settings.poll_interval, timeout))
+    except botocore.exceptions.WaiterError:
+        raise TimedOut(f"not {balancer.SERVING} at {settings.elb_name} after {clock() - started:.0f}s "
+                       f"(HEALTH_TIMEOUT={settings.health_timeout:g}s)") from None
 
 
 def report(step: Step, group_name: str) -> None:
@@ -82,14 +77,12 @@ def report(step: Step, group_name: str) -> None:
     settings = step.settings
     groups = describe_groups(step, [group_name])
     instances = jmespath.search("[0].Instances", groups) or []
-    health = step.client("elb").describe_instance_health(LoadBalancerName=settings.elb_name)
-    states = {s["InstanceId"]: s for s in health["InstanceStates"]}
+    health = load_balancer(step).health()
     step.say(f"{group_name} is not healthy:")
     for instance in instances:
-        at_lb = states.get(instance["InstanceId"], {})
+        state, reason, description = health.get(instance["InstanceId"], ("not registered", "-", "-"))
         step.say(f"  {instance['InstanceId']}: group {instance['LifecycleState']}/{instance['HealthStatus']}, "
-                 f"{settings.elb_name} {at_lb.get('State', 'not registered')} "
-                 f"({at_lb.get('ReasonCode', '-')}: {at_lb.get('Description', '-')})")
+                 f"{settings.elb_name} {state} ({reason}: {description})")
     activities = step.client("autoscaling").describe_scaling_activities(AutoScalingGroupName=group_name, MaxRecords=5)
     for activity in activities["Activities"]:
         step.say(f"  activity: {activity['StatusCode']}: {activity.get('Description', '')} "

@@ -65,7 +65,7 @@ def test_status_shows_the_live_group_its_image_and_in_service_count_and_changes_
     project.emulator.calls.clear()
 
     output = ok(project.make("status")).stdout
-    assert "elb-app-dev01: 2/2 instance(s) InService" in output
+    assert "elb-app-dev01 (classic): 2/2 instance(s) InService" in output
     assert "dev01.example.com. -> elb-app-dev01.us-east-1.elb.amazonaws.com." in output
     assert re.search(rf"group +{group['AutoScalingGroupName']} since .+ UTC, image {image_id}\n", output)
     for instance in group["Instances"]:

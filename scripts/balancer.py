@@ -1,0 +1,258 @@
+"""The environment's load balancer behind one small interface, so every step reads the same for
+both kinds LOAD_BALANCER_KIND chooses:
+
+- classic: a classic load balancer elb-$APP_NAME-$NODE_ENV (the original's), HTTP 80 -> 80;
+- application: an Application Load Balancer elb-$APP_NAME-$NODE_ENV with an HTTP 80 listener that
+  forwards to the target group tg-$APP_NAME-$NODE_ENV, which the groups register their instances in.
+
+Both carry the App and Environment tags; one that names another app or environment is refused.
+Waits use botocore's waiters (elb InstanceInService/InstanceDeregistered, elbv2
+TargetInService/TargetDeregistered), with each answer shown as a progress line.
+"""
+
+import jmespath
+
+from aws import ELB_HOSTED_ZONE_IDS, describe_load_balancer, tag_list
+from step import Step, StepError
+
+HEALTH_PATH, DRAINING_SECONDS = "/api/status/health", 300
+TAGS = "TagDescriptions[0].Tags[].[Key, Value]"
+
+
+def load_balancer(step: Step) -> "Classic | Application":
+    return (Application if step.settings.load_balancer_kind == "application" else Classic)(step)
+
+
+class Balancer:
+    """What both kinds share: ownership, the ALIAS target, waiting with progress lines."""
+
+    def __init__(self, step: Step):
+        self.step, self.settings, self.name = step, step.settings, step.settings.elb_name
+
+    def require(self) -> dict:
+        found = self.describe()
+        if found is None:
+            raise StepError(f"no load balancer {self.name}: run `NODE_ENV={self.settings.node_env} make setup` first")
+        return found
+
+    def check_ownership(self) -> None:
+        """Refuse a load balancer whose tags name another app or environment (untagged ones, made
+        by the original scripts, are taken as this environment's)."""
+        tags = dict(jmespath.search(TAGS, self.tags()) or [])
+        others = {k: tags[k] for k, v in self.settings.ownership_tags.items() if k in tags and tags[k] != v}
+        if others:
+            raise StepError(f"load balancer {self.name} belongs to {others}, not to "
+                            f"{self.settings.ownership_tags}: choose another APP_NAME or NODE_ENV")
+
+    def alias_target(self) -> dict:
+        """Its ALIAS target, with its canonical hosted zone (the published per-region id when the
+        API leaves it out)."""
+        found = self.require()
+        region = self.step.aws.region
+        zone = found.get("CanonicalHostedZoneNameID") or found.get("CanonicalHostedZoneId") or \
+            ELB_HOSTED_ZONE_IDS.get(region)
+        if not zone:
+            raise StepError(f"no canonical hosted zone id known for load balancers in {region}")
+        dns_name = found.get("CanonicalHostedZoneName") or found["DNSName"]
+        return {"HostedZoneId": zone, "DNSName": dns_name.rstrip(".").lower() + ".", "EvaluateTargetHealth": True}
+
+    def serving(self) -> set[str]:
+        return {instance for instance, (state, *_) in self.health().items() if state == self.SERVING}
+
+    def wait(self, waiter: str, instances: list[str], delay: float, attempts: int, progress=None) -> None:
+        """A botocore waiter over `instances`; `progress(parsed)` sees every answer."""
+        client, event = self.client, f"after-call.*.{self.HEALTH_CALL}"
+        if progress:
+            client.meta.events.register(event, lambda parsed, **_: progress(parsed), unique_id="progress")
+        try:
+            client.get_waiter(waiter).wait(**self.targets(instances),
+                                           WaiterConfig={"Delay": delay, "MaxAttempts": attempts})
+        finally:
+            client.meta.events.unregister(event, unique_id="progress")
+
+
+class Classic(Balancer):
+    kind, SERVING, HEALTH_CALL = "classic", "InService", "DescribeInstanceHealth"
+    LISTENER = {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 80}
+    HEALTH_CHECK = {"Target": f"HTTP:80{HEALTH_PATH}", "Interval": 30, "Timeout": 4,
+                    "UnhealthyThreshold": 2, "HealthyThreshold": 2}
+    DRAINING = {"Enabled": True, "Timeout": DRAINING_SECONDS}
+    IN_SERVICE, DEREGISTERED = "instance_in_service", "instance_deregistered"
+    STATES = "InstanceStates[].[InstanceId, State, ReasonCode, Description]"
+
+    def __init__(self, step: Step):
+        super().__init__(step)
+        self.client = step.client("elb")
+
+    def describe(self) -> dict | None:
+        return describe_load_balancer(self.client, self.name)
+
+    def tags(self) -> dict:
+        return self.client.describe_tags(LoadBalancerNames=[self.name])
+
+    def create(self) -> None:
+        if self.describe():
+            self.check_ownership()
+            self.step.say(f"{self.name} load balancer already exists.")
+            return
+        settings, where = self.settings, {"AvailabilityZones": list(self.settings.availability_zones)}
+        if settings.subnets:  # a VPC of your own: its subnets, and its security groups when given by id
+            where = {"Subnets": list(settings.subnets),
+                     **({"SecurityGroups": list(settings.security_groups)} if settings.security_groups else {})}
+        where_shown = " ".join(settings.subnets or settings.availability_zones)
+        self.step.say(f"creating {self.name} load balancer ({where_shown})...")
+        self.client.create_load_balancer(LoadBalancerName=self.name, Listeners=[self.LISTENER], **where,
+                                         Tags=tag_list(settings.ownership_tags))
+
+    def draining_on(self) -> bool:
+        attributes = self.client.describe_load_balancer_attributes(LoadBalancerName=self.name)
+        return attributes["LoadBalancerAttributes"].get("ConnectionDraining") == self.DRAINING
+
+    def enable_draining(self) -> None:
+        self.client.modify_load_balancer_attributes(
+            LoadBalancerName=self.name, LoadBalancerAttributes={"ConnectionDraining": self.DRAINING})
+
+    def health_check_set(self) -> bool:
+        return self.require().get("HealthCheck") == self.HEALTH_CHECK
+
+    def configure_health_check(self) -> None:
+        self.client.configure_health_check(LoadBalancerName=self.name, HealthCheck=self.HEALTH_CHECK)
+
+    def zones(self) -> list[str]:
+        return self.require()["AvailabilityZones"]
+
+    def attachment(self) -> dict:
+        return {"LoadBalancerNames": [self.name]}
+
+    def targets(self, instances: list[str]) -> dict:
+        return {"LoadBalancerName": self.name, "Instances": [{"InstanceId": i} for i in instances]}
+
+    def health(self) -> dict[str, tuple[str, str, str]]:
+        """Every registered instance: (state, reason code, description), in one call."""
+        found = self.client.describe_instance_health(LoadBalancerName=self.name)
+        return {row[0]: tuple(row[1:]) for row in jmespath.search(self.STATES, found)}
+
+    def deregister(self, instances: list[str]) -> None:
+        self.client.deregister_instances_from_load_balancer(**self.targets(instances))
+
+    def delete(self) -> None:
+        self.client.delete_load_balancer(LoadBalancerName=self.name)
+
+
+class Application(Balancer):
+    kind, SERVING, HEALTH_CALL = "application", "healthy", "DescribeTargetHealth"
+    HEALTH_CHECK = {"HealthCheckProtocol": "HTTP", "HealthCheckPort": "80", "HealthCheckPath": HEALTH_PATH,
+                    "HealthCheckIntervalSeconds": 30, "HealthCheckTimeoutSeconds": 4,
+                    "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 2, "Matcher": {"HttpCode": "200"}}
+    DRAINING = {"Key": "deregistration_delay.timeout_seconds", "Value": str(DRAINING_SECONDS)}
+    IN_SERVICE, DEREGISTERED = "target_in_service", "target_deregistered"
+    STATES = "TargetHealthDescriptions[].[Target.Id, TargetHealth.State, TargetHealth.Reason, TargetHealth.Description]"
+    DEFAULT_SUBNETS = "Subnets[].SubnetId"
+
+    def __init__(self, step: Step):
+        super().__init__(step)
+        self.client = step.client("elbv2")
+        self.target_group_name = f"tg-{step.settings.name}"
+
+    def describe(self) -> dict | None:
+        try:
+            return self.client.describe_load_balancers(Names=[self.name])["LoadBalancers"][0]
+        except self.client.exceptions.LoadBalancerNotFoundException:
+            return None
+
+    def target_group(self) -> dict | None:
+        try:
+            return self.client.describe_target_groups(Names=[self.target_group_name])["TargetGroups"][0]
+        except self.client.exceptions.TargetGroupNotFoundException:
+            return None
+
+    def target_group_arn(self) -> str:
+        found = self.target_group()
+        if found is None:
+            raise StepError(f"no target group {self.target_group_name}: run `NODE_ENV={self.settings.node_env} "
+                            "make setup` first")
+        return found["TargetGroupArn"]
+
+    def tags(self) -> dict:
+        return self.client.describe_tags(ResourceArns=[self.require()["LoadBalancerArn"]])
+
+    def subnets(self) -> list[str]:
+        """SUBNETS, or the default subnets of AVAILABILITY_ZONES; an ALB needs two zones or more."""
+        settings = self.settings
+        defaults = [{"Name": "default-for-az", "Values": ["true"]},
+                    {"Name": "availability-zone", "Values": list(settings.availability_zones)}]
+        subnets = list(settings.subnets) or jmespath.search(
+            self.DEFAULT_SUBNETS, self.step.client("ec2").describe_subnets(Filters=defaults))
+        if len(subnets) < 2:
+            raise StepError("an application load balancer needs subnets in two zones or more: "
+                            "set SUBNETS, or AVAILABILITY_ZONES with default subnets")
+        return subnets
+
+    def create(self) -> None:
+        """The load balancer, its target group and its HTTP listener (each only if missing)."""
+        settings, tags = self.settings, tag_list(self.settings.ownership_tags)
+        balancer = self.describe()
+        if balancer is None:
+            subnets = self.subnets()
+            self.step.say(f"creating {self.name} application load balancer ({' '.join(subnets)})...")
+            groups = {"SecurityGroups": list(settings.security_groups)} if settings.security_groups else {}
+            balancer = self.client.create_load_balancer(Name=self.name, Subnets=subnets, Type="application",
+                                                        Scheme="internet-facing", Tags=tags,
+                                                        **groups)["LoadBalancers"][0]
+        else:
+            self.check_ownership()
+            self.step.say(f"{self.name} load balancer already exists.")
+        target_group = self.target_group()
+        if target_group is None:
+            self.step.say(f"creating target group {self.target_group_name}...")
+            target_group = self.client.create_target_group(
+                Name=self.target_group_name, Protocol="HTTP", Port=80, VpcId=balancer["VpcId"],
+                TargetType="instance", Tags=tags, **self.HEALTH_CHECK)["TargetGroups"][0]
+        listeners = self.client.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+        if not any(listener["Port"] == 80 for listener in listeners):
+            self.step.say(f"creating the HTTP listener of {self.name}...")
+            self.client.create_listener(
+                LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group["TargetGroupArn"]}])
+
+    def draining_on(self) -> bool:
+        found = self.client.describe_target_group_attributes(TargetGroupArn=self.target_group_arn())
+        return self.DRAINING in found["Attributes"]
+
+    def enable_draining(self) -> None:
+        self.client.modify_target_group_attributes(TargetGroupArn=self.target_group_arn(), Attributes=[self.DRAINING])
+
+    def health_check_set(self) -> bool:
+        found = self.target_group() or {}
+        return all(found.get(key) == value for key, value in self.HEALTH_CHECK.items())
+
+    def configure_health_check(self) -> None:
+        self.client.modify_target_group(TargetGroupArn=self.target_group_arn(), **self.HEALTH_CHECK)
+
+    def zones(self) -> list[str]:
+        return [zone["ZoneName"] for zone in self.require()["AvailabilityZones"]]
+
+    def attachment(self) -> dict:
+        return {"TargetGroupARNs": [self.target_group_arn()]}
+
+    def targets(self, instances: list[str]) -> dict:
+        return {"TargetGroupArn": self.target_group_arn(), "Targets": [{"Id": i} for i in instances]}
+
+    def health(self) -> dict[str, tuple[str, str, str]]:
+        found = self.client.describe_target_health(TargetGroupArn=self.target_group_arn())
+        return {row[0]: tuple(row[1:]) for row in jmespath.search(self.STATES, found)}
+
+    def deregister(self, instances: list[str]) -> None:
+        self.client.deregister_targets(**self.targets(instances))
+
+    def delete(self) -> None:
+        """The load balancer (and with it its listeners), then the target group it used."""
+        target_group = self.target_group()
+        balancer = self.describe()
+        if balancer:
+            self.client.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])
+            self.client.get_waiter("load_balancers_deleted").wait(
+                LoadBalancerArns=[balancer["LoadBalancerArn"]], WaiterConfig={"Delay": 5, "MaxAttempts": 60})
+        if target_group:
+            self.step.say(f"deleting target group {self.target_group_name}...")
+            self.client.delete_target_group(TargetGroupArn=target_group["TargetGroupArn"])
