@@ -10,6 +10,7 @@ health script of the most recently started Emulator.
     python tests/emulator.py --port 0   # prints EMULATOR_URL=http://127.0.0.1:PORT, serves until SIGTERM
 """
 import argparse
+import inspect
 import io
 import json
 import re
@@ -17,7 +18,7 @@ import signal
 import sys
 import threading
 import time
-from functools import cache
+from functools import cache, wraps
 from typing import NamedTuple
 from urllib.parse import parse_qs, unquote
 
@@ -31,6 +32,10 @@ from moto.ec2.models.amis import AmiBackend
 from moto.elb.exceptions import ELBClientError, LoadBalancerNotFoundError
 from moto.elb.models import ELBBackend, LoadBalancer, elb_backends
 from moto.elb.responses import ELBResponse
+from moto.elbv2.exceptions import ELBClientError as ELBv2ClientError
+from moto.elbv2.exceptions import InvalidTargetError, TargetGroupNotFoundError
+from moto.elbv2.models import ELBv2Backend, FakeTargetGroup, elbv2_backends
+from moto.elbv2.responses import ELBV2Response
 from moto.moto_api._internal import moto_api_backend
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -38,10 +43,16 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-# The published hosted zone ids of classic load balancers (Route 53 ALIAS targets), by region.
+# The published hosted zone ids of classic and application load balancers (Route 53 ALIAS targets), by region.
 ELB_HOSTED_ZONE_IDS = {"us-east-1": "Z35SXDOTRQ7X7K", "us-west-2": "Z1H1FL5HABSF5", "eu-west-1": "Z32O12XQLNTSW2"}
 OUT_OF_SERVICE = "Instance has failed at least the UnhealthyThreshold number of health checks consecutively."
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
+# DescribeTargetHealth (State, Reason, Description) as AWS words them.
+TG_INITIAL = ("initial", "Elb.InitialHealthChecking", "Initial health checks in progress")
+TG_UNHEALTHY = ("unhealthy", "Target.FailedHealthChecks", "Health checks failed")
+TG_NOT_REGISTERED = ("unused", "Target.NotRegistered", "Target is not registered to the target group")
+TG_NOT_IN_USE = ("unused", "Target.NotInUse",
+                 "Target group is not configured to receive traffic from the load balancer")
 
 
 class Call(NamedTuple):
@@ -61,18 +72,21 @@ class HealthScript:
     """Health over time, counted in observations (responses that showed an instance), not seconds.
 
     The latest rule whose prefix matches the group name wins; no rule: InService at once, as moto.
-    An instance's DescribeInstanceHealth responses count only once its group shows it InService.
-    HealthStatus stays Healthy throughout, as during a group's grace period."""
+    An instance's DescribeInstanceHealth (or, per target group, DescribeTargetHealth) responses count
+    only once its group shows it InService. HealthStatus stays Healthy throughout, as during a group's
+    grace period."""
 
     def __init__(self) -> None:
         self._rules: list[_Rule] = []
         self._group_seen: dict[str, int] = {}  # instance id -> DescribeAutoScalingGroups responses
-        self._lb_seen: dict[str, int] = {}     # instance id -> DescribeInstanceHealth responses
+        self._lb_seen: dict = {}  # id -> DescribeInstanceHealth, (tg arn, id) -> DescribeTargetHealth responses
 
     def set(self, group_prefix: str, *, group_polls: int = 0, lb_polls: int = 0, never: bool = False) -> None:
         """Instances launched from now on in groups named group_prefix* stay Pending for group_polls
         DescribeAutoScalingGroups responses, then OutOfService for lb_polls DescribeInstanceHealth
-        responses; never=True: forever. Instances already running keep the health they had."""
+        responses (in a target group: initial for lb_polls DescribeTargetHealth responses); never=True:
+        Pending and OutOfService forever (unhealthy in target groups). Instances already running keep
+        the health they had."""
         earlier = frozenset(state.instance.id for account in dict.values(autoscaling_backends)
                             for backend in dict.values(account) for group in backend.autoscaling_groups.values()
                             for state in group.instance_states)
@@ -101,13 +115,23 @@ class HealthScript:
 
     def in_service_at_lb(self, group_name: str, instance_id: str, observe: bool) -> bool:
         rule = self._rule(group_name, instance_id)
+        return rule is None or self._lb_counted(rule, instance_id, instance_id, observe)
+
+    def target_state(self, group_name: str, instance_id: str, tg_arn: str, observe: bool) -> str:
+        """healthy, initial or unhealthy: the state of a registered target of a target group in use."""
+        rule = self._rule(group_name, instance_id)
         if rule is None:
-            return True
+            return "healthy"
+        if rule.never:
+            return "unhealthy"
+        return "healthy" if self._lb_counted(rule, instance_id, (tg_arn, instance_id), observe) else "initial"
+
+    def _lb_counted(self, rule: _Rule, instance_id: str, key, observe: bool) -> bool:
         if not self._in_group(rule, instance_id):
             return False  # the load balancer's count starts once the group has it InService
-        seen = self._lb_seen.get(instance_id, 0)
+        seen = self._lb_seen.get(key, 0)
         if observe:
-            self._lb_seen[instance_id] = seen + 1
+            self._lb_seen[key] = seen + 1
         return seen >= rule.lb_polls
 
 
@@ -174,7 +198,7 @@ def _patch_group_registration() -> None:
     second group on one load balancer drops the first group's instances). An explicit
     DeregisterInstancesFromLoadBalancer takes the instances out, whoever registered them, and the
     group does not put them back (moto ignored it for group-registered instances). Registering an
-    instance twice lists it once. Target groups: a group also deregisters its leavers (moto never did)."""
+    instance twice lists it once. Target groups: see 9."""
     register, deregister = ELBBackend.register_instances, ELBBackend.deregister_instances
 
     def register_instances(self, lb_name, instance_ids, from_autoscaling=False):
@@ -206,23 +230,8 @@ def _patch_group_registration() -> None:
             self.elb_backend.register_instances(elb.name, sorted(active - skip), from_autoscaling=True)
             self.elb_backend.deregister_instances(elb.name, owned - active, from_autoscaling=True)
 
-    def update_attached_target_groups(self, group_name):
-        group = self.autoscaling_groups[group_name]
-        active, owned = _active_and_owned(group)
-        if not group.target_group_arns:
-            return
-        for tg in self.elbv2_backend.describe_target_groups(
-                target_group_arns=group.target_group_arns, load_balancer_arn=None, names=None):
-            new = active - set(tg.targets) - set(tg.deregistered_targets)
-            gone = (owned - active) & set(tg.targets)
-            if new:
-                self.elbv2_backend.register_targets(tg.arn, [{"Id": i, "Port": tg.port} for i in sorted(new)])
-            if gone:
-                self.elbv2_backend.deregister_targets(tg.arn, [{"Id": i} for i in sorted(gone)])
-
     ELBBackend.register_instances, ELBBackend.deregister_instances = register_instances, deregister_instances
     AutoScalingBackend.update_attached_elbs = update_attached_elbs
-    AutoScalingBackend.update_attached_target_groups = update_attached_target_groups
 
 
 def _existing_lb(elb_backend: ELBBackend, name: str) -> LoadBalancer:
@@ -343,8 +352,197 @@ def _patch_ebs_images() -> None:
     AmiBackend.create_image = create_image
 
 
+def _patch_alb_hosted_zone() -> None:
+    """7. DescribeLoadBalancers (elbv2) of an application load balancer carries the region's published
+    CanonicalHostedZoneId (moto: the placeholder Z2P70J7EXAMPLE in every region) and its Scheme
+    (moto: none unless given; AWS: internet-facing), with internal- before the DNS name of an internal one."""
+    create = ELBv2Backend.create_load_balancer
+
+    @wraps(create)  # keeps moto's signature visible to patch 8
+    def create_load_balancer(self, name, *args, **kwargs):
+        lb = create(self, name, *args, **kwargs)
+        if lb.type == "application":
+            lb.canonical_hosted_zone_id = ELB_HOSTED_ZONE_IDS.get(self.region_name)
+        lb.scheme = lb.scheme or "internet-facing"
+        if lb.scheme == "internal" and not lb.dns_name.startswith("internal-"):
+            lb.dns_name = f"internal-{lb.dns_name}"
+        return lb
+
+    ELBv2Backend.create_load_balancer = create_load_balancer
+
+
+def _patch_alb_name_rules() -> None:
+    """8. CreateLoadBalancer (elbv2) refuses what AWS refuses (moto accepts it): names over 32 characters,
+    other than letters, digits and hyphens, with a hyphen first or last, or starting with internal-
+    (ValidationError); an application load balancer in fewer than two Availability Zones (ValidationError)
+    or in two subnets of one zone (InvalidConfigurationRequest). A taken name: the same load balancer
+    again when the settings are the same (CreateLoadBalancer is idempotent), else
+    DuplicateLoadBalancerName (moto made a second load balancer of that name). Target group names
+    were already checked as AWS does."""
+    create = ELBv2Backend.create_load_balancer
+    signature = inspect.signature(create)  # moto's own
+
+    def create_load_balancer(self, name, *args, **kwargs):
+        call = signature.bind(self, name, *args, **kwargs)
+        call.apply_defaults()
+        given = call.arguments
+        if len(name) > 32:
+            raise _fail(ELBv2ClientError, "ValidationError",
+                        f"The load balancer name '{name}' cannot be longer than '32' characters")
+        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", name):
+            raise _fail(ELBv2ClientError, "ValidationError", f"The load balancer name '{name}' can only contain "
+                        "alphanumeric characters or hyphens, and cannot begin or end with a hyphen")
+        if name.startswith("internal-"):
+            raise _fail(ELBv2ClientError, "ValidationError",
+                        f"The load balancer name '{name}' cannot begin with 'internal-'")
+        subnet_ids = list(given["subnet_ids"] or []) + [m["SubnetId"] for m in given["subnet_mappings"] or []]
+        zones = [self.ec2_backend.get_subnet(subnet_id).availability_zone for subnet_id in subnet_ids]
+        kind = given["loadbalancer_type"] or "application"
+        if kind == "application" and len(set(zones)) < 2:
+            raise _fail(ELBv2ClientError, "ValidationError",
+                        "At least two subnets in two different Availability Zones must be specified")
+        if len(set(zones)) < len(zones):
+            raise _fail(ELBv2ClientError, "InvalidConfigurationRequest",
+                        "A load balancer cannot be attached to multiple subnets in the same Availability Zone")
+        for lb in self.load_balancers.values():
+            if lb.name == name:
+                settings = (kind, given["scheme"] or "internet-facing", sorted(subnet_ids),
+                            sorted(given["security_groups"] or []))
+                if settings == (lb.type, lb.scheme or "internet-facing", sorted(s.id for s in lb.subnets),
+                                sorted(lb.security_groups or [])):
+                    return lb
+                raise _fail(ELBv2ClientError, "DuplicateLoadBalancerName",
+                            "A load balancer with the specified name already exists.")
+        return create(self, name, *args, **kwargs)
+
+    ELBv2Backend.create_load_balancer = create_load_balancer
+
+
+def _patch_target_registration() -> None:
+    """9. Target groups as on AWS: a group registers its own InService instances (moto: every instance
+    it has), deregisters only its own instances that left it (moto: never), also when an instance was
+    replaced after TerminateInstances (moto: the replacement was never registered), and skips target
+    groups deleted before it (moto: UpdateAutoScalingGroup failed). A DeregisterTargets by the tool
+    takes the instances out for good: their group does not register them again, RegisterTargets does.
+    DeregisterTargets of an existing instance that is not registered does nothing (moto: InvalidTarget).
+    CreateAutoScalingGroup with an unknown target group fails with ValidationError (moto: it created the
+    group, then failed with TargetGroupNotFound)."""
+    create_group = AutoScalingBackend.create_auto_scaling_group
+    notify_terminate = AutoScalingBackend.notify_terminate_instances
+    tool_register, tool_deregister = ELBV2Response.register_targets, ELBV2Response.deregister_targets
+
+    def update_attached_target_groups(self, group_name):
+        group = self.autoscaling_groups[group_name]
+        active, owned = _active_and_owned(group)
+        for arn in group.target_group_arns:
+            tg = self.elbv2_backend.target_groups.get(arn)
+            if tg is None:
+                continue  # target groups can be deleted before their group
+            new = active - set(tg.targets) - tg.__dict__.get("_emu_deregistered", set())
+            gone = (owned - active) & set(tg.targets)
+            if new:
+                self.elbv2_backend.register_targets(arn, [{"Id": i, "Port": tg.port} for i in sorted(new)])
+            if gone:
+                self.elbv2_backend.deregister_targets(arn, [{"Id": i} for i in sorted(gone)])
+
+    def create_auto_scaling_group(self, name, *args, **kwargs):
+        if any(arn not in self.elbv2_backend.target_groups for arn in kwargs.get("target_group_arns") or []):
+            raise _fail(AutoscalingClientError, "ValidationError",
+                        "Provided Target Groups may not be valid. Please ensure they exist and try again.")
+        return create_group(self, name, *args, **kwargs)
+
+    def notify_terminate_instances(self, instance_ids):
+        notify_terminate(self, instance_ids)
+        for name in list(self.autoscaling_groups):
+            self.update_attached_target_groups(name)
+
+    def tool_marks(response) -> set:
+        tg = response.elbv2_backend.target_groups.get(response._get_param("TargetGroupArn"))
+        return tg.__dict__.setdefault("_emu_deregistered", set()) if tg else set()
+
+    def register_targets(self):
+        result = tool_register(self)
+        tool_marks(self).difference_update(t["Id"] for t in self._get_param("Targets", []))
+        return result
+
+    def deregister_targets(self):
+        result = tool_deregister(self)
+        tool_marks(self).update(t["Id"] for t in self._get_param("Targets", []))
+        return result
+
+    def deregister(tg, targets):
+        for target in targets:
+            if target["Id"] not in tg.targets and target["Id"].startswith("i-") and \
+                    tg.ec2_backend.get_instance_by_id(target["Id"]) is None:
+                raise InvalidTargetError()
+        for target in targets:
+            if target["Id"] in tg.targets:
+                tg.deregistered_targets[target["Id"]] = tg.targets.pop(target["Id"])
+
+    AutoScalingBackend.update_attached_target_groups = update_attached_target_groups
+    AutoScalingBackend.create_auto_scaling_group = create_auto_scaling_group
+    AutoScalingBackend.notify_terminate_instances = notify_terminate_instances
+    ELBV2Response.register_targets, ELBV2Response.deregister_targets = register_targets, deregister_targets
+    FakeTargetGroup.deregister = deregister
+
+
+def _patch_target_group_load_balancers() -> None:
+    """10. A target group's LoadBalancerArns are the load balancers whose listeners or rules forward to it
+    now (moto kept the ARNs of deleted listeners and load balancers for good)."""
+
+    def load_balancer_arns(tg) -> list[str]:
+        backend = elbv2_backends[tg.account_id][tg.region_name]
+        return [lb.arn for lb in backend.load_balancers.values()
+                if any(tg.arn in backend._get_target_group_arns_from(action.data)
+                       for listener in lb.listeners.values() for rule in listener.rules.values()
+                       for action in rule.actions)]
+
+    FakeTargetGroup.load_balancer_arns = property(load_balancer_arns, lambda tg, value: None)
+
+
+def _patch_target_health() -> None:
+    """11. DescribeTargetHealth as on AWS (moto: healthy at once, draining forever after TerminateInstances):
+    a registered instance of a scripted group is initial until the HealthScript says (unhealthy for
+    never=True); every target is unused (Target.NotInUse) while no listener forwards to its group;
+    draining takes no time, so a deregistered or terminated target asked for by id is unused
+    (Target.NotRegistered). Without explicit targets only registered ones are listed, as before."""
+
+    def describe_target_health(self):
+        tg = self.elbv2_backend.target_groups.get(self._get_param("TargetGroupArn"))
+        if tg is None:
+            raise TargetGroupNotFoundError()
+        targets = self._get_param("Targets", [])
+        return ActionResult({"TargetHealthDescriptions": target_health(self.elbv2_backend, tg, targets, observe=True)})
+
+    ELBV2Response.describe_target_health = describe_target_health
+
+
+def target_health(backend: ELBv2Backend, tg: FakeTargetGroup, targets: list, observe: bool) -> list[dict]:
+    """DescribeTargetHealth as the tool sees it: moto's answer (healthy, unused when not registered or
+    stopped), corrected as patch 11 describes."""
+    groups = autoscaling_backends[backend.account_id][backend.region_name].autoscaling_groups
+    group_of = {s.instance.id: g.name for g in groups.values() for s in g.instance_states}
+    in_use = bool(tg.load_balancer_arns)
+    descriptions = []
+    for target in targets or list(tg.targets.values()):
+        moto = tg.health_for(target, backend.ec2_backend)
+        state = (moto.status, moto.reason, moto.description)
+        if moto.status == "draining":
+            state = TG_NOT_REGISTERED
+        elif moto.status == "healthy" and not in_use:
+            state = TG_NOT_IN_USE
+        elif moto.status == "healthy" and moto.instance_id in group_of:
+            shown = _health().target_state(group_of[moto.instance_id], moto.instance_id, tg.arn, observe)
+            state = {"healthy": state, "initial": TG_INITIAL, "unhealthy": TG_UNHEALTHY}[shown]
+        descriptions.append({"Target": moto.target, "HealthCheckPort": moto.health_check_port,
+                             "TargetHealth": {k: v for k, v in zip(("State", "Reason", "Description"), state,
+                                                                   strict=True) if v}})
+    return descriptions
+
+
 _PATCHES = (_patch_ebs_images, _patch_elb_hosted_zone, _patch_elb_name_rules, _patch_group_registration,
-            _patch_duplicates_and_in_use, _patch_scripted_health)
+            _patch_duplicates_and_in_use, _patch_scripted_health, _patch_alb_hosted_zone, _patch_alb_name_rules,
+            _patch_target_registration, _patch_target_group_load_balancers, _patch_target_health)
 
 
 def _install_patches() -> None:
@@ -472,6 +670,7 @@ class Emulator:
         self.health = HealthScript()
         self.faults = Faults()
         self._history: dict[str, list[int]] = {}
+        self._tg_history: dict[str, list[int]] = {}
         self._lock = threading.RLock()  # one request at a time: moto is not thread-safe
         self._app = DomainDispatcherApplication(create_backend_app)
         self._server = self._thread = None
@@ -499,7 +698,7 @@ class Emulator:
 
     def reset(self) -> None:
         """Empty every moto backend, the call log, the health script, the faults and the load
-        balancer history."""
+        balancer and target group histories."""
         with self._lock:
             moto_api_backend.reset()
             self._forget()
@@ -509,12 +708,17 @@ class Emulator:
         self.health.clear()
         self.faults.clear()
         self._history.clear()
+        self._tg_history.clear()
 
     def mutating_calls(self) -> list[Call]:
         return [c for c in self.calls if not c.action.startswith(READ_ONLY_PREFIXES)]
 
     def lb_inservice_history(self, lb_name: str) -> list[int]:
         return list(self._history.get(lb_name, []))
+
+    def tg_healthy_history(self, target_group_name: str) -> list[int]:
+        """The number of healthy targets of the target group after every mutating call since it exists."""
+        return list(self._tg_history.get(target_group_name, []))
 
     def _record_lb_counts(self) -> None:
         for account in dict.values(elb_backends):
@@ -523,6 +727,12 @@ class Emulator:
                     states = instance_health(backend, lb.name, [], observe=False)
                     count = sum(s["State"] == "InService" for s in states)
                     self._history.setdefault(lb.name, []).append(count)
+        for account in dict.values(elbv2_backends):
+            for backend in dict.values(account):
+                for tg in backend.target_groups.values():
+                    health = target_health(backend, tg, [], observe=False)
+                    count = sum(d["TargetHealth"]["State"] == "healthy" for d in health)
+                    self._tg_history.setdefault(tg.name, []).append(count)
 
     def _wsgi(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/moto-api/"):

@@ -14,9 +14,31 @@ def groups_of(project, node_env="dev01", app="app"):
     return [group for page in pages for group in page["AutoScalingGroups"]]
 
 
+def application(project) -> bool:
+    return project.settings.get("LOAD_BALANCER_KIND") == "application"
+
+
 def in_service(project, lb="elb-app-dev01"):
+    """The instances serving at the load balancer: InService at a classic one, healthy targets of
+    an ALB's target group."""
+    if application(project):
+        target_group = "tg-" + lb.removeprefix("elb-")
+        arn = project.client("elbv2").describe_target_groups(Names=[target_group])["TargetGroups"][0]["TargetGroupArn"]
+        found = project.client("elbv2").describe_target_health(TargetGroupArn=arn)["TargetHealthDescriptions"]
+        return sorted(t["Target"]["Id"] for t in found if t["TargetHealth"]["State"] == "healthy")
     states = project.client("elb").describe_instance_health(LoadBalancerName=lb)["InstanceStates"]
     return sorted(s["InstanceId"] for s in states if s["State"] == "InService")
+
+
+def serving_word(project):
+    return "healthy" if application(project) else "InService"
+
+
+def serving_history(project, lb="elb-app-dev01"):
+    """How many instances served after every change the emulator saw."""
+    if application(project):
+        return project.emulator.tg_healthy_history("tg-" + lb.removeprefix("elb-"))
+    return project.emulator.lb_inservice_history(lb)
 
 
 def images(project, role="carnivore"):
@@ -40,16 +62,20 @@ def launch_of(group):
     return group.get("LaunchConfigurationName") or group["LaunchTemplate"]["LaunchTemplateName"]
 
 
-@pytest.fixture(params=["template", "configuration"])
-def launch_kind(request):
-    """Launch templates (the default) and launch configurations (LAUNCH_KIND=configuration)."""
+KINDS = [("template", "classic"), ("configuration", "classic"), ("template", "application")]
+
+
+@pytest.fixture(params=KINDS, ids=["-".join(kinds) for kinds in KINDS])
+def kinds(request):
+    """Launch templates (the default) or configurations, and a classic load balancer (the default)
+    or an application one: each of the four at least once."""
     return request.param
 
 
 @pytest.fixture
-def ready(project, launch_kind):
-    """An environment after `make setup`, launching with `launch_kind`."""
-    project.settings["LAUNCH_KIND"] = launch_kind
+def ready(project, kinds):
+    """An environment after `make setup`, of those kinds."""
+    project.settings.update(LAUNCH_KIND=kinds[0], LOAD_BALANCER_KIND=kinds[1])
     ok(project.make("setup"))
     project.emulator.calls.clear()
     return project
@@ -58,12 +84,16 @@ def ready(project, launch_kind):
 def test_first_deploy_serves_from_one_healthy_group(ready):
     project = ready
     result = ok(project.make("deploy", DESIRED_CAPACITY="2"))
-    assert "deploy: ensuring new instance(s) are healthy at elb (2/2 are InService)" in result.stdout
+    assert f"deploy: ensuring new instance(s) are healthy at elb (2/2 are {serving_word(project)})" in result.stdout
 
     [group] = groups_of(project)
     assert group["AutoScalingGroupName"].startswith(GROUP_PREFIX)
     assert (group["HealthCheckType"], group["HealthCheckGracePeriod"]) == ("ELB", 300)
-    assert group["LoadBalancerNames"] == ["elb-app-dev01"]
+    if application(project):
+        [target_group] = project.client("elbv2").describe_target_groups(Names=["tg-app-dev01"])["TargetGroups"]
+        assert group["TargetGroupARNs"] == [target_group["TargetGroupArn"]] and not group["LoadBalancerNames"]
+    else:
+        assert group["LoadBalancerNames"] == ["elb-app-dev01"] and not group.get("TargetGroupARNs")
     assert (group["MinSize"], group["DesiredCapacity"], group["MaxSize"]) == (1, 2, 2)
     tags = {t["Key"]: t["Value"] for t in group["Tags"]}
     [image_id] = images(project)
@@ -93,15 +123,15 @@ def test_second_deploy_replaces_the_group_without_ever_dropping_to_zero(ready):
     ok(project.make("deploy", DESIRED_CAPACITY="2"))
     [old] = groups_of(project)
     project.emulator.calls.clear()
-    before = len(project.emulator.lb_inservice_history("elb-app-dev01"))
+    before = len(serving_history(project))
     project.emulator.health.set(GROUP_PREFIX, group_polls=3, lb_polls=2)  # new instances take a while
     result = ok(project.make("deploy", DESIRED_CAPACITY="2"))
-    assert "(0/2 are healthy)" in result.stdout and "(0/2 are InService)" in result.stdout
+    assert "(0/2 are healthy)" in result.stdout and f"(0/2 are {serving_word(project)})" in result.stdout
 
     [new] = groups_of(project)
     assert new["AutoScalingGroupName"] != old["AutoScalingGroupName"]
     assert in_service(project) == sorted(i["InstanceId"] for i in new["Instances"])
-    history = project.emulator.lb_inservice_history("elb-app-dev01")[before:]
+    history = serving_history(project)[before:]
     assert len(history) > 10 and min(history) >= 2, history  # after every call of the deploy
     assert launch_settings(project) == [launch_of(new)]
     # the primal image was reused: only the app image was baked
@@ -174,17 +204,18 @@ def test_an_unhealthy_release_is_rolled_back_and_the_old_group_keeps_serving(rea
     ok(project.make("deploy"))
     [old] = groups_of(project)
     serving = in_service(project)
-    before = len(project.emulator.lb_inservice_history("elb-app-dev01"))
+    before = len(serving_history(project))
     project.emulator.health.set(GROUP_PREFIX, never=True)
     result = project.make("deploy", HEALTH_TIMEOUT="1", POLL_INTERVAL="0.2")
     assert result.returncode != 0
     assert "did not become healthy" in result.stderr and "rolled back" in result.stderr
-    assert "OutOfService (Instance: Instance has failed at least the UnhealthyThreshold" in result.stdout
+    assert ("unhealthy (Target.FailedHealthChecks: Health checks failed)" if application(project) else
+            "OutOfService (Instance: Instance has failed at least the UnhealthyThreshold") in result.stdout
     assert groups_of(project) == [old]
     assert in_service(project) == serving
     assert launch_settings(project) == [launch_of(old)]
     assert len(images(project)) == 1  # the image baked for the failed release is gone
-    assert min(project.emulator.lb_inservice_history("elb-app-dev01")[before:]) >= 1
+    assert min(serving_history(project)[before:]) >= 1
 
 
 @pytest.mark.parametrize("settings, says", [

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import boto3
+import botocore.exceptions
 import pytest
 from botocore.exceptions import ClientError
 
@@ -14,6 +15,7 @@ from emulator import Call, Emulator
 
 AMI = "ami-1e749f67"  # shipped with moto
 LB = "elb-app-dev01"
+ALB, TG = "alb-app-dev01", "tg-app-dev01"
 
 
 @pytest.fixture(scope="module")
@@ -42,13 +44,50 @@ def create_lb(elb, name=LB):
                                     Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}])
 
 
-def create_group(asg, name, size=2, lb=LB):
+def create_group(asg, name, size=2, lb=LB, tg=None):
+    """A group attached to the classic load balancer lb, or with tg (an ARN) to that target group instead."""
     if not asg.describe_launch_configurations(LaunchConfigurationNames=[name])["LaunchConfigurations"]:
         asg.create_launch_configuration(LaunchConfigurationName=name, ImageId=AMI, InstanceType="t3.micro")
+    attach = {"TargetGroupARNs": [tg]} if tg else {"LoadBalancerNames": [lb]}
     asg.create_auto_scaling_group(AutoScalingGroupName=name, LaunchConfigurationName=name, MinSize=size,
                                   MaxSize=size, DesiredCapacity=size, AvailabilityZones=["us-east-1a"],
-                                  LoadBalancerNames=[lb], HealthCheckType="ELB", HealthCheckGracePeriod=300)
+                                  HealthCheckType="ELB", HealthCheckGracePeriod=300, **attach)
     return group_instances(asg, name)
+
+
+def default_subnets(ec2, zones=("us-east-1a", "us-east-1b")):
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"][0]["VpcId"]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]},
+                                            {"Name": "default-for-az", "Values": ["true"]}])["Subnets"]
+    by_zone = {s["AvailabilityZone"]: s["SubnetId"] for s in subnets}
+    return vpc, [by_zone[zone] for zone in zones]
+
+
+def create_alb(aws, name=ALB, tg_name=TG, listener=True, region="us-east-1"):
+    """The tool's ALB: load balancer, target group and HTTP listener, as it will create them; the ARNs."""
+    ec2, elbv2 = aws("ec2", region), aws("elbv2", region)
+    vpc, subnets = default_subnets(ec2, (f"{region}a", f"{region}b"))
+    tags = [{"Key": "Environment", "Value": "dev01"}]
+    lb = elbv2.create_load_balancer(Name=name, Subnets=subnets, SecurityGroups=[
+        ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]], Tags=tags)
+    tg = elbv2.create_target_group(
+        Name=tg_name, Protocol="HTTP", Port=80, VpcId=vpc, HealthCheckPath="/api/status/health",
+        HealthCheckIntervalSeconds=30, HealthCheckTimeoutSeconds=4, HealthyThresholdCount=2,
+        UnhealthyThresholdCount=2, Matcher={"HttpCode": "200"}, Tags=tags)["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[
+        {"Key": "deregistration_delay.timeout_seconds", "Value": "300"}])
+    lb_arn = lb["LoadBalancers"][0]["LoadBalancerArn"]
+    if listener:
+        elbv2.create_listener(LoadBalancerArn=lb_arn, Protocol="HTTP", Port=80,
+                              DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    return lb_arn, tg
+
+
+def target_states(elbv2, tg, ids=None):
+    """{instance id: (State, Reason)} from DescribeTargetHealth, for the given ids or the registered ones."""
+    asked = {"Targets": [{"Id": i} for i in ids]} if ids else {}
+    return {d["Target"]["Id"]: (d["TargetHealth"]["State"], d["TargetHealth"].get("Reason"))
+            for d in elbv2.describe_target_health(TargetGroupArn=tg, **asked)["TargetHealthDescriptions"]}
 
 
 def group_instances(asg, name):
@@ -125,6 +164,197 @@ def test_target_groups_lose_the_instances_a_group_no_longer_has(aws):
     asg.update_auto_scaling_group(AutoScalingGroupName="asg-1", MinSize=0, DesiredCapacity=0)
     targets = {t["Target"]["Id"] for t in elbv2.describe_target_health(TargetGroupArn=tg)["TargetHealthDescriptions"]}
     assert targets == set(group_instances(asg, "asg-2"))
+
+
+@pytest.mark.parametrize("region, zone_id", [("us-east-1", "Z35SXDOTRQ7X7K"), ("us-west-2", "Z1H1FL5HABSF5"),
+                                             ("eu-west-1", "Z32O12XQLNTSW2"), ("ap-south-1", None)])
+def test_alb_has_its_regions_canonical_hosted_zone(aws, region, zone_id):
+    create_alb(aws, listener=False, region=region)
+    lb = aws("elbv2", region).describe_load_balancers(Names=[ALB])["LoadBalancers"][0]
+    assert lb.get("CanonicalHostedZoneId") == zone_id  # moto: Z2P70J7EXAMPLE everywhere
+    assert lb["DNSName"].startswith(f"{ALB}-") and lb["DNSName"].endswith(f".{region}.elb.amazonaws.com")
+    assert lb["Scheme"] == "internet-facing" and lb["Type"] == "application"
+
+
+@pytest.mark.parametrize("name", ["x" * 33, "-alb", "alb-", "alb_app", "alb.app", "internal-alb"])
+def test_alb_names_aws_refuses_are_refused(aws, name):
+    elbv2, (_, subnets) = aws("elbv2"), default_subnets(aws("ec2"))
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_load_balancer(Name=name, Subnets=subnets)
+    assert error_code(excinfo) == "ValidationError" and "load balancer name" in str(excinfo.value)
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []
+    elbv2.create_load_balancer(Name="x" * 32, Subnets=subnets)  # the longest name AWS takes
+
+
+def test_target_group_names_aws_refuses_are_refused(aws):  # no patch: moto checks them as AWS does
+    elbv2, (vpc, _) = aws("elbv2"), default_subnets(aws("ec2"))
+    for name in ("x" * 33, "-tg", "tg-", "tg_app", "tg.app"):
+        with pytest.raises(ClientError) as excinfo:
+            elbv2.create_target_group(Name=name, Protocol="HTTP", Port=80, VpcId=vpc)
+        assert error_code(excinfo) == "ValidationError"
+    assert elbv2.describe_target_groups()["TargetGroups"] == []
+    elbv2.create_target_group(Name="x" * 32, Protocol="HTTP", Port=80, VpcId=vpc)
+
+
+def test_alb_needs_two_zones_and_a_name_of_its_own(aws):
+    ec2, elbv2 = aws("ec2"), aws("elbv2")
+    vpc, (a, b) = default_subnets(ec2)
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_load_balancer(Name=ALB, Subnets=[a])
+    assert error_code(excinfo) == "ValidationError" and "two different Availability Zones" in str(excinfo.value)
+    a2 = ec2.create_subnet(VpcId=vpc, CidrBlock="172.31.96.0/20", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_load_balancer(Name=ALB, Subnets=[a, a2, b])
+    assert error_code(excinfo) == "InvalidConfigurationRequest"
+    first = elbv2.create_load_balancer(Name=ALB, Subnets=[a, b])["LoadBalancers"][0]["LoadBalancerArn"]
+    again = elbv2.create_load_balancer(Name=ALB, Subnets=[b, a])["LoadBalancers"][0]["LoadBalancerArn"]
+    assert again == first  # idempotent (moto: a second load balancer of the same name)
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.create_load_balancer(Name=ALB, Subnets=[a2, b])
+    assert error_code(excinfo) == "DuplicateLoadBalancerName"
+    assert len(elbv2.describe_load_balancers()["LoadBalancers"]) == 1
+
+
+def test_groups_register_their_instances_and_explicit_deregistration_holds(aws):
+    elbv2, asg = aws("elbv2"), aws("autoscaling")
+    _, tg = create_alb(aws)
+    old = create_group(asg, "asg-app-dev01-1", tg=tg)
+    elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": i} for i in old])
+    elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": i} for i in old])  # moto: InvalidTarget
+    new = create_group(asg, "asg-app-dev01-2", tg=tg)
+    asg.update_auto_scaling_group(AutoScalingGroupName="asg-app-dev01-1", DesiredCapacity=2)  # a sync of the old group
+    assert set(target_states(elbv2, tg)) == set(new)  # the groups did not put the old instances back
+    first = next(iter(old))
+    elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": first}])
+    assert set(target_states(elbv2, tg)) == set(new) | {first}
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": "i-0123456789abcdef0"}])
+    assert error_code(excinfo) == "InvalidTarget"
+
+
+def test_groups_keep_target_groups_right_through_replacements_and_deletions(aws):
+    ec2, elbv2, asg = aws("ec2"), aws("elbv2"), aws("autoscaling")
+    lb, tg = create_alb(aws)
+    gone, kept = create_group(asg, "asg-app-dev01-1", tg=tg)
+    ec2.terminate_instances(InstanceIds=[gone])
+    now = group_instances(asg, "asg-app-dev01-1")
+    assert gone not in now and set(target_states(elbv2, tg)) == set(now)  # moto: the replacement unregistered
+    assert target_states(elbv2, tg, [gone]) == {gone: ("unused", "Target.NotRegistered")}  # moto: draining
+    elbv2.delete_listener(ListenerArn=elbv2.describe_listeners(LoadBalancerArn=lb)["Listeners"][0]["ListenerArn"])
+    elbv2.delete_target_group(TargetGroupArn=tg)
+    asg.update_auto_scaling_group(AutoScalingGroupName="asg-app-dev01-1", MinSize=0, DesiredCapacity=0)  # moto: fails
+    with pytest.raises(ClientError) as excinfo:
+        create_group(asg, "asg-app-dev01-2", tg=tg)
+    assert error_code(excinfo) == "ValidationError" and "Target Groups may not be valid" in str(excinfo.value)
+    assert [g["AutoScalingGroupName"] for g in asg.describe_auto_scaling_groups()["AutoScalingGroups"]] == [
+        "asg-app-dev01-1"]
+
+
+def test_scripted_target_health_initial_then_healthy_never_unhealthy(emu, aws):
+    elbv2, asg = aws("elbv2"), aws("autoscaling")
+    _, tg = create_alb(aws)
+    emu.health.set("asg-app-dev01-", group_polls=2, lb_polls=1)
+    emu.health.set("asg-app-dev01-bad", never=True)
+    new = create_group(asg, "asg-app-dev01-1", tg=tg)  # group poll 1
+    bad = create_group(asg, "asg-app-dev01-bad", size=1, tg=tg)
+    other = create_group(asg, "asg-other", size=1, tg=tg)
+    states = target_states(elbv2, tg)  # not InService in the group yet: does not count
+    assert {states[i] for i in new} == {("initial", "Elb.InitialHealthChecking")}
+    assert {states[i] for i in other} == {("healthy", None)}  # no rule: healthy at once
+    health = elbv2.describe_target_health(TargetGroupArn=tg, Targets=[{"Id": i} for i in bad])
+    assert health["TargetHealthDescriptions"][0]["TargetHealth"] == {
+        "State": "unhealthy", "Reason": "Target.FailedHealthChecks", "Description": "Health checks failed"}
+    group_instances(asg, "asg-app-dev01-1")  # group poll 2: InService from now on
+    states = target_states(elbv2, tg)  # the one counted response
+    assert {states[i][0] for i in new} == {"initial"}
+    states = target_states(elbv2, tg)
+    assert {states[i][0] for i in new} == {"healthy"} and {states[i][0] for i in bad} == {"unhealthy"}
+
+
+def test_targets_are_unused_while_no_listener_forwards_to_their_group(aws):
+    elbv2, asg = aws("elbv2"), aws("autoscaling")
+    lb, tg = create_alb(aws, listener=False)
+    instances = create_group(asg, "asg-other", tg=tg)
+    assert set(target_states(elbv2, tg).values()) == {("unused", "Target.NotInUse")}
+    listener = elbv2.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[
+        {"Type": "forward", "TargetGroupArn": tg}])["Listeners"][0]["ListenerArn"]
+    assert set(target_states(elbv2, tg, instances).values()) == {("healthy", None)}
+    assert elbv2.describe_target_groups(TargetGroupArns=[tg])["TargetGroups"][0]["LoadBalancerArns"] == [lb]
+    elbv2.delete_listener(ListenerArn=listener)
+    assert elbv2.describe_target_groups(TargetGroupArns=[tg])["TargetGroups"][0]["LoadBalancerArns"] == []  # moto: [lb]
+    assert set(target_states(elbv2, tg).values()) == {("unused", "Target.NotInUse")}
+
+
+def test_deregistered_targets_are_unused_when_asked_for(aws):
+    ec2, elbv2, asg = aws("ec2"), aws("elbv2"), aws("autoscaling")
+    _, tg = create_alb(aws)
+    loose = ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": loose}])
+    ec2.terminate_instances(InstanceIds=[loose])
+    assert target_states(elbv2, tg, [loose]) == {loose: ("unused", "Target.NotRegistered")}  # moto: draining
+    old = create_group(asg, "asg-app-dev01-1", tg=tg)
+    new = create_group(asg, "asg-app-dev01-2", tg=tg)
+    elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": i} for i in old])
+    assert target_states(elbv2, tg, old) == dict.fromkeys(old, ("unused", "Target.NotRegistered"))
+    elbv2.get_waiter("target_deregistered").wait(TargetGroupArn=tg, Targets=[{"Id": i} for i in old],
+                                                  WaiterConfig={"Delay": 0, "MaxAttempts": 1})
+    asg.update_auto_scaling_group(AutoScalingGroupName="asg-app-dev01-2", MinSize=0, DesiredCapacity=0)
+    assert target_states(elbv2, tg, new) == dict.fromkeys(new, ("unused", "Target.NotRegistered"))
+    assert target_states(elbv2, tg) == {}  # without ids: only registered targets
+
+
+def test_tg_healthy_history_follows_a_zero_downtime_swap(emu, aws):
+    elbv2, asg = aws("elbv2"), aws("autoscaling")
+    _, tg = create_alb(aws)
+    old = create_group(asg, "asg-app-dev01-1", tg=tg)
+    emu.health.set("asg-app-dev01-", lb_polls=1)
+    new = create_group(asg, "asg-app-dev01-2", tg=tg)
+    elbv2.get_waiter("target_in_service").wait(TargetGroupArn=tg, Targets=[{"Id": i} for i in new],
+                                                WaiterConfig={"Delay": 0, "MaxAttempts": 3})  # initial, healthy
+    elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": i} for i in old])
+    asg.update_auto_scaling_group(AutoScalingGroupName="asg-app-dev01-1", MinSize=0, DesiredCapacity=0)
+    asg.delete_auto_scaling_group(AutoScalingGroupName="asg-app-dev01-1")
+    # CreateTargetGroup, ModifyTargetGroupAttributes, CreateListener, CreateLaunchConfiguration,
+    # CreateAutoScalingGroup, CreateLaunchConfiguration, CreateAutoScalingGroup, deregister, update, delete
+    assert emu.tg_healthy_history(TG) == [0, 0, 0, 0, 2, 2, 2, 2, 2, 2]
+    assert emu.tg_healthy_history("tg-unknown") == []
+
+
+def test_alb_deploy_calls_as_the_tool_makes_them(emu, aws):
+    elbv2, asg = aws("elbv2"), aws("autoscaling")
+    lb, tg = create_alb(aws)
+    assert elbv2.describe_load_balancers(LoadBalancerArns=[lb])["LoadBalancers"][0]["State"]["Code"] == "active"
+    group = elbv2.describe_target_groups(Names=[TG])["TargetGroups"][0]
+    assert {k: group[k] for k in ("Protocol", "Port", "HealthCheckPath", "HealthCheckIntervalSeconds",
+                                  "HealthCheckTimeoutSeconds", "HealthyThresholdCount", "UnhealthyThresholdCount",
+                                  "Matcher", "LoadBalancerArns")} == {
+        "Protocol": "HTTP", "Port": 80, "HealthCheckPath": "/api/status/health", "HealthCheckIntervalSeconds": 30,
+        "HealthCheckTimeoutSeconds": 4, "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 2,
+        "Matcher": {"HttpCode": "200"}, "LoadBalancerArns": [lb]}
+    attributes = elbv2.describe_target_group_attributes(TargetGroupArn=tg)["Attributes"]
+    assert {"Key": "deregistration_delay.timeout_seconds", "Value": "300"} in attributes
+    listener = elbv2.describe_listeners(LoadBalancerArn=lb)["Listeners"][0]
+    assert (listener["Protocol"], listener["Port"], listener["DefaultActions"]) == (
+        "HTTP", 80, [{"Type": "forward", "TargetGroupArn": tg}])
+    tags = elbv2.describe_tags(ResourceArns=[lb, tg])["TagDescriptions"]
+    assert [t["Tags"] for t in tags] == [[{"Key": "Environment", "Value": "dev01"}]] * 2
+    emu.health.set("asg-app-dev01-", group_polls=1, lb_polls=2)
+    new = create_group(asg, "asg-app-dev01-1", tg=tg)  # group poll 1: InService
+    assert asg.describe_auto_scaling_groups()["AutoScalingGroups"][0]["TargetGroupARNs"] == [tg]
+    waiter = elbv2.get_waiter("target_in_service")
+    with pytest.raises(botocore.exceptions.WaiterError):
+        waiter.wait(TargetGroupArn=tg, Targets=[{"Id": i} for i in new], WaiterConfig={"Delay": 0, "MaxAttempts": 2})
+    waiter.wait(TargetGroupArn=tg, Targets=[{"Id": i} for i in new], WaiterConfig={"Delay": 0, "MaxAttempts": 1})
+    with pytest.raises(ClientError) as excinfo:
+        elbv2.delete_target_group(TargetGroupArn=tg)
+    assert error_code(excinfo) == "ResourceInUse"
+    asg.delete_auto_scaling_group(AutoScalingGroupName="asg-app-dev01-1", ForceDelete=True)
+    elbv2.get_waiter("target_deregistered").wait(TargetGroupArn=tg, Targets=[{"Id": i} for i in new],
+                                                  WaiterConfig={"Delay": 0, "MaxAttempts": 1})
+    elbv2.delete_listener(ListenerArn=listener["ListenerArn"])
+    elbv2.delete_load_balancer(LoadBalancerArn=lb)
+    elbv2.delete_target_group(TargetGroupArn=tg)
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == elbv2.describe_target_groups()["TargetGroups"] == []
 
 
 def test_duplicate_group_and_launch_configuration_names_are_refused(aws):

@@ -197,3 +197,15 @@ def test_an_interrupted_demo_leaves_no_process_behind(project, interrupt):
     assert demo.returncode != 0
     assert "demo: interrupted" in rest
     assert_stopped(project, "".join(seen) + rest)
+
+
+def test_destroy_removes_an_application_load_balancer_and_its_target_group(project):
+    project.settings["LOAD_BALANCER_KIND"] = "application"
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+    assert "(application): 1/1 instance(s) healthy" in ok(project.make("status")).stdout
+    ok(project.make("destroy", CONFIRM="yes"))
+    elbv2 = project.client("elbv2")
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []
+    assert elbv2.describe_target_groups()["TargetGroups"] == []
+    assert groups_of(project) == [] and records(project) == []

@@ -100,3 +100,40 @@ def test_bad_input_fails_in_one_line_and_changes_nothing(project, node_env, sett
     assert "Traceback" not in result.stderr
     assert project.mutating_actions() == []
     assert not (project.path / "deploy/keys").exists()
+
+
+def test_setup_of_an_application_load_balancer_and_its_target_group(project):
+    ok(project.make("setup", LOAD_BALANCER_KIND="application"))
+    assert sorted(project.mutating_actions()) == sorted([
+        "CreateLoadBalancer", "CreateTargetGroup", "CreateListener",  # deregistration delay: 300 by default
+        "ChangeResourceRecordSets", "ImportKeyPair", "CreateTable"])
+    elbv2 = project.client("elbv2")
+    [balancer] = elbv2.describe_load_balancers(Names=["elb-app-dev01"])["LoadBalancers"]
+    assert (balancer["Type"], balancer["Scheme"]) == ("application", "internet-facing")
+    assert sorted(zone["ZoneName"] for zone in balancer["AvailabilityZones"]) == ["us-east-1a", "us-east-1b"]
+    tags = elbv2.describe_tags(ResourceArns=[balancer["LoadBalancerArn"]])["TagDescriptions"][0]["Tags"]
+    assert {t["Key"]: t["Value"] for t in tags} == {"App": "app", "Environment": "dev01"}
+    [group] = elbv2.describe_target_groups(Names=["tg-app-dev01"])["TargetGroups"]
+    assert {k: group[k] for k in ("Protocol", "Port", "HealthCheckPath", "HealthCheckIntervalSeconds",
+                                  "HealthCheckTimeoutSeconds", "HealthyThresholdCount", "UnhealthyThresholdCount")} == {
+        "Protocol": "HTTP", "Port": 80, "HealthCheckPath": "/api/status/health", "HealthCheckIntervalSeconds": 30,
+        "HealthCheckTimeoutSeconds": 4, "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 2}
+    attributes = elbv2.describe_target_group_attributes(TargetGroupArn=group["TargetGroupArn"])["Attributes"]
+    assert {"Key": "deregistration_delay.timeout_seconds", "Value": "300"} in attributes
+    [listener] = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    assert (listener["Protocol"], listener["Port"]) == ("HTTP", 80)
+    assert listener["DefaultActions"][0]["TargetGroupArn"] == group["TargetGroupArn"]
+    [alias] = record(project, "dev01.example.com.")
+    assert alias["AliasTarget"] == {"HostedZoneId": "Z35SXDOTRQ7X7K", "EvaluateTargetHealth": True,
+                                    "DNSName": balancer["DNSName"].lower() + "."}
+    assert balancer["CanonicalHostedZoneId"] == "Z35SXDOTRQ7X7K"
+
+    project.emulator.calls.clear()
+    ok(project.make("setup", LOAD_BALANCER_KIND="application"))
+    assert project.mutating_actions() == []
+
+
+def test_an_application_load_balancer_needs_two_zones(project):
+    result = project.make("setup", LOAD_BALANCER_KIND="application", AVAILABILITY_ZONES="us-east-1a")
+    assert result.returncode != 0 and "needs subnets in two zones or more" in result.stderr
+    assert project.mutating_actions() == []
