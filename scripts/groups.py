@@ -14,6 +14,9 @@ GROUPS = "AutoScalingGroups[]"
 TEMPLATES = "LaunchTemplates[]"
 CONFIGURATION_NAMES = "LaunchConfigurations[].LaunchConfigurationName"
 INSTANCE_IDS = "[].Instances[].InstanceId"
+# Everything a retiring group could do but shrink (Terminate stays on, so scaling to 0 works).
+RETIRING_SUSPENDS = ["Launch", "HealthCheck", "ReplaceUnhealthy", "AZRebalance", "AddToLoadBalancer",
+                     "AlarmNotification", "ScheduledActions", "InstanceRefresh"]
 LAUNCH_TEMPLATE_IDS = ("[].[LaunchTemplate.LaunchTemplateId,"
                        " MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateId][][]")
 
@@ -43,6 +46,9 @@ def retire(step: Step, names: list[str]) -> None:
     names = [group["AutoScalingGroupName"] for group in groups]
     instances = jmespath.search(INSTANCE_IDS, groups)
     keep_serving(step, set(instances))
+    for name in names:  # while draining, the groups must not replace or re-register what leaves
+        step.say(f"suspending launches, health replacement and registration of {name}...")
+        autoscaling.suspend_processes(AutoScalingGroupName=name, ScalingProcesses=RETIRING_SUSPENDS)
     if instances:
         balancer = load_balancer(step)
         step.say(f"removing {len(instances)} instance(s) of {' '.join(names)} from {settings.elb_name}...")

@@ -131,6 +131,9 @@ def test_second_deploy_replaces_the_group_without_ever_dropping_to_zero(ready):
     [new] = groups_of(project)
     assert new["AutoScalingGroupName"] != old["AutoScalingGroupName"]
     assert in_service(project) == sorted(i["InstanceId"] for i in new["Instances"])
+    actions = [call.action for call in project.emulator.calls]
+    deregister = "DeregisterTargets" if application(project) else "DeregisterInstancesFromLoadBalancer"
+    assert actions.index("SuspendProcesses") < actions.index(deregister)  # the old group cannot replace them
     history = serving_history(project)[before:]
     assert len(history) > 10 and min(history) >= 2, history  # after every call of the deploy
     assert launch_settings(project) == [launch_of(new)]
