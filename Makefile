@@ -28,11 +28,11 @@ SETUP_STEPS := preflight create-load-balancer enable-draining configure-health-c
 setup: venv ## run every setup step, in this order:
 	$(RUN)/pipeline.py setup $(SETUP_STEPS)
 	@echo "setup: done."
-preflight: venv ## check region, zones and the Route 53 hosted zone before creating anything
+preflight: venv ## check zones, subnets, hosted zone (and launch configurations) before creating anything
 	$(RUN)/preflight.py
-create-load-balancer: venv ## create the classic load balancer elb-$APP_NAME-$NODE_ENV (HTTP 80)
+create-load-balancer: venv ## create elb-$APP_NAME-$NODE_ENV (HTTP 80): classic, or an ALB with its target group
 	$(RUN)/create_load_balancer.py
-enable-draining: venv ## turn on connection draining (300 s)
+enable-draining: venv ## turn on connection draining (300 s; an ALB: the deregistration delay)
 	$(RUN)/enable_draining.py
 configure-health-check: venv ## set the health check HTTP:80/api/status/health
 	$(RUN)/configure_health_check.py
@@ -61,11 +61,11 @@ deployment-image: venv ## bake the carnivore app image from primal, unless IMAGE
 	$(RUN)/deployment_image.py
 lookup-asg: venv ## record this environment's existing groups (by tags) as outdated
 	$(RUN)/lookup_asg.py
-launch-asg: venv ## create a launch template and the new group asg-$APP_NAME-$NODE_ENV-<stamp>
+launch-asg: venv ## create a launch template (or configuration) and the group asg-$APP_NAME-$NODE_ENV-<stamp>
 	$(RUN)/launch_asg.py
 wait-health: venv ## wait until the new group is healthy in the group and at the load balancer
 	$(RUN)/wait_health.py
-cleanup-asgs: venv ## drain, scale to 0 and delete the outdated groups and their templates
+cleanup-asgs: venv ## drain, scale to 0 and delete the outdated groups and their launch templates
 	$(RUN)/cleanup_asgs.py
 cleanup-image: venv ## remove old app images and snapshots; keep live and rollback ones
 	$(RUN)/cleanup_image.py
