@@ -74,14 +74,6 @@ def _without_secrets(value):
     return value
 
 
-def describe_load_balancer(elb, name: str) -> dict | None:
-    """The classic load balancer called `name`, or None when there is none."""
-    try:
-        return elb.describe_load_balancers(LoadBalancerNames=[name])["LoadBalancerDescriptions"][0]
-    except elb.exceptions.AccessPointNotFoundException:
-        return None
-
-
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": key, "Value": value} for key, value in tags.items()]
 

@@ -10,9 +10,11 @@ Waits use botocore's waiters (elb InstanceInService/InstanceDeregistered, elbv2
 TargetInService/TargetDeregistered), with each answer shown as a progress line.
 """
 
+from functools import cached_property
+
 import jmespath
 
-from aws import ELB_HOSTED_ZONE_IDS, describe_load_balancer, tag_list
+from aws import ELB_HOSTED_ZONE_IDS, tag_list
 from step import Step, StepError
 
 HEALTH_PATH, DRAINING_SECONDS = "/api/status/health", 300
@@ -20,7 +22,10 @@ TAGS = "TagDescriptions[0].Tags[].[Key, Value]"
 
 
 def load_balancer(step: Step) -> "Classic | Application":
-    return (Application if step.settings.load_balancer_kind == "application" else Classic)(step)
+    """The step's load balancer; one per run, so what it looks up (the target group) is looked up once."""
+    if not hasattr(step, "load_balancer"):
+        step.load_balancer = (Application if step.settings.load_balancer_kind == "application" else Classic)(step)
+    return step.load_balancer
 
 
 class Balancer:
@@ -59,14 +64,15 @@ class Balancer:
     def serving(self) -> set[str]:
         return {instance for instance, (state, *_) in self.health().items() if state == self.SERVING}
 
-    def wait(self, waiter: str, instances: list[str], delay: float, attempts: int, progress=None) -> None:
-        """A botocore waiter over `instances`; `progress(parsed)` sees every answer."""
-        client, event = self.client, f"after-call.*.{self.HEALTH_CALL}"
+    def wait(self, waiter: str, instances: list[str], timeout: float, progress=None) -> None:
+        """A botocore waiter over `instances`, polling every POLL_INTERVAL for at most `timeout`
+        seconds; `progress(parsed)` sees every answer."""
+        client, event, interval = self.client, f"after-call.*.{self.HEALTH_CALL}", self.settings.poll_interval
         if progress:
             client.meta.events.register(event, lambda parsed, **_: progress(parsed), unique_id="progress")
         try:
-            client.get_waiter(waiter).wait(**self.targets(instances),
-                                           WaiterConfig={"Delay": delay, "MaxAttempts": attempts})
+            client.get_waiter(waiter).wait(**self.targets(instances), WaiterConfig={
+                "Delay": interval, "MaxAttempts": max(1, int(timeout // interval))})
         finally:
             client.meta.events.unregister(event, unique_id="progress")
 
@@ -85,7 +91,10 @@ class Classic(Balancer):
         self.client = step.client("elb")
 
     def describe(self) -> dict | None:
-        return describe_load_balancer(self.client, self.name)
+        try:
+            return self.client.describe_load_balancers(LoadBalancerNames=[self.name])["LoadBalancerDescriptions"][0]
+        except self.client.exceptions.AccessPointNotFoundException:
+            return None
 
     def tags(self) -> dict:
         return self.client.describe_tags(LoadBalancerNames=[self.name])
@@ -166,6 +175,7 @@ class Application(Balancer):
         except self.client.exceptions.TargetGroupNotFoundException:
             return None
 
+    @cached_property
     def target_group_arn(self) -> str:
         found = self.target_group()
         if found is None:
@@ -216,30 +226,30 @@ class Application(Balancer):
                 DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group["TargetGroupArn"]}])
 
     def draining_on(self) -> bool:
-        found = self.client.describe_target_group_attributes(TargetGroupArn=self.target_group_arn())
+        found = self.client.describe_target_group_attributes(TargetGroupArn=self.target_group_arn)
         return self.DRAINING in found["Attributes"]
 
     def enable_draining(self) -> None:
-        self.client.modify_target_group_attributes(TargetGroupArn=self.target_group_arn(), Attributes=[self.DRAINING])
+        self.client.modify_target_group_attributes(TargetGroupArn=self.target_group_arn, Attributes=[self.DRAINING])
 
     def health_check_set(self) -> bool:
         found = self.target_group() or {}
         return all(found.get(key) == value for key, value in self.HEALTH_CHECK.items())
 
     def configure_health_check(self) -> None:
-        self.client.modify_target_group(TargetGroupArn=self.target_group_arn(), **self.HEALTH_CHECK)
+        self.client.modify_target_group(TargetGroupArn=self.target_group_arn, **self.HEALTH_CHECK)
 
     def zones(self) -> list[str]:
         return [zone["ZoneName"] for zone in self.require()["AvailabilityZones"]]
 
     def attachment(self) -> dict:
-        return {"TargetGroupARNs": [self.target_group_arn()]}
+        return {"TargetGroupARNs": [self.target_group_arn]}
 
     def targets(self, instances: list[str]) -> dict:
-        return {"TargetGroupArn": self.target_group_arn(), "Targets": [{"Id": i} for i in instances]}
+        return {"TargetGroupArn": self.target_group_arn, "Targets": [{"Id": i} for i in instances]}
 
     def health(self) -> dict[str, tuple[str, str, str]]:
-        found = self.client.describe_target_health(TargetGroupArn=self.target_group_arn())
+        found = self.client.describe_target_health(TargetGroupArn=self.target_group_arn)
         return {row[0]: tuple(row[1:]) for row in jmespath.search(self.STATES, found)}
 
     def deregister(self, instances: list[str]) -> None:

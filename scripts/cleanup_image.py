@@ -5,19 +5,18 @@ for rollback). The release order is kept on the images as the tag Released=<stam
 CLEANUP=no keeps every image."""
 
 from groups import environment_groups
-from images import delete_image, environment_images, images_in_use
+from images import delete_image, environment_images, images_in_use, released
 from step import Step, run
 
 
 def cleanup_image(step: Step) -> None:
     settings = step.settings
     images = environment_images(step)
-    released = mark_released(step, images)
+    stamps = mark_released(step, images)
     if not settings.cleanup:
         step.say("CLEANUP=no: keeping every image.")
         return
-    by_release = sorted(images, key=lambda image: (released.get(image["ImageId"], ""), image["CreationDate"]),
-                        reverse=True)
+    by_release = sorted(images, key=lambda image: (stamps[image["ImageId"]], image["CreationDate"]), reverse=True)
     in_use = images_in_use(step, environment_groups(step))
     keep = {image["ImageId"] for image in by_release[:settings.keep_images]} | in_use | {settings.image_id}
     outdated = [image for image in by_release if image["ImageId"] not in keep]
@@ -29,13 +28,12 @@ def cleanup_image(step: Step) -> None:
 def mark_released(step: Step, images: list[dict]) -> dict[str, str]:
     """Tag this release's image Released=<stamp>; return every image's release stamp."""
     state = step.state()
-    released = {image["ImageId"]: tag["Value"] for image in images
-                for tag in image.get("Tags", []) if tag["Key"] == "Released"}
+    stamps = {image["ImageId"]: released(image) for image in images}
     image_id, stamp = state.get("image_id"), state.get("stamp")
-    if image_id in {image["ImageId"] for image in images} and stamp and released.get(image_id) != stamp:
+    if image_id in stamps and stamp and stamps[image_id] != stamp:
         step.client("ec2").create_tags(Resources=[image_id], Tags=[{"Key": "Released", "Value": stamp}])
-        released[image_id] = stamp
-    return released
+        stamps[image_id] = stamp
+    return stamps
 
 
 if __name__ == "__main__":

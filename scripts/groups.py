@@ -54,8 +54,7 @@ def retire(step: Step, names: list[str]) -> None:
         step.say(f"removing {len(instances)} instance(s) of {' '.join(names)} from {settings.elb_name}...")
         balancer.deregister(instances)
         step.say("waiting for connection draining...")
-        balancer.wait(balancer.DEREGISTERED, instances, **waiter_config(settings.poll_interval,
-                                                                        settings.health_timeout))
+        balancer.wait(balancer.DEREGISTERED, instances, timeout=settings.health_timeout)
     for name in names:
         step.say(f"downscaling {name} to 0...")
         autoscaling.update_auto_scaling_group(AutoScalingGroupName=name, MinSize=0, MaxSize=0, DesiredCapacity=0)
@@ -110,6 +109,3 @@ def keep_serving(step: Step, leaving: set[str]) -> None:
         raise StepError(f"refusing to retire the last InService instances of {step.settings.elb_name} "
                         f"({' '.join(sorted(serving))}): deploy a healthy group first")
 
-
-def waiter_config(interval: float, timeout: float) -> dict:
-    return {"delay": interval, "attempts": max(1, int(timeout // interval))}

@@ -11,12 +11,18 @@ SNAPSHOT_IDS = "BlockDeviceMappings[].Ebs.SnapshotId"
 TEMPLATE_VERSION = "[].LaunchTemplate.[LaunchTemplateId, Version]"
 TEMPLATE_IMAGE = "LaunchTemplateVersions[0].LaunchTemplateData.ImageId"
 CONFIGURATION_IMAGES = "LaunchConfigurations[].ImageId"
+RELEASED = "Tags[?Key == 'Released'].Value | [0]"
 
 
 def environment_images(step: Step) -> list[dict]:
     """This environment's carnivore images."""
     filters = tag_filters({**step.settings.ownership_tags, "Role": "carnivore"})
     return search(step.client("ec2"), "describe_images", IMAGES, Owners=["self"], Filters=filters)
+
+
+def released(image: dict) -> str:
+    """When the image last went live (tag Released=<stamp>, set by cleanup-image); "" if never."""
+    return jmespath.search(RELEASED, image) or ""
 
 
 def images_in_use(step: Step, groups: list[dict]) -> set[str]:

@@ -56,19 +56,24 @@ def launch_template(step: Step, name: str, image_id: str, tags: dict) -> dict:
 
 def launch_configuration(step: Step, name: str, image_id: str, _tags: dict) -> dict:
     """Launch configurations cannot be tagged: they are this environment's by their exact name."""
-    settings, autoscaling = step.settings, step.client("autoscaling")
+    settings = step.settings
     step.say(f"creating launch configuration lc-{name} using {image_id}...")
+    create_launch_configuration(step, LaunchConfigurationName=f"lc-{name}", ImageId=image_id,
+                                InstanceType=settings.instance_type, KeyName=settings.key_name,
+                                MetadataOptions=IMDS_V2, SecurityGroups=list(settings.security_groups))
+    return {"LaunchConfigurationName": f"lc-{name}"}
+
+
+def create_launch_configuration(step: Step, **params) -> None:
+    """CreateLaunchConfiguration, with AWS's refusal to accounts made after 2024-10-01 said plainly."""
+    autoscaling = step.client("autoscaling")
     try:
-        autoscaling.create_launch_configuration(
-            LaunchConfigurationName=f"lc-{name}", ImageId=image_id, InstanceType=settings.instance_type,
-            KeyName=settings.key_name, MetadataOptions=IMDS_V2,
-            SecurityGroups=list(settings.security_groups))
+        autoscaling.create_launch_configuration(**params)
     except autoscaling.exceptions.ClientError as error:
         if error.response["Error"]["Code"] == "UnsupportedOperation":
             raise StepError("this account cannot create launch configurations (AWS stopped them for new "
                             "accounts): set LAUNCH_KIND=template") from None
         raise
-    return {"LaunchConfigurationName": f"lc-{name}"}
 
 
 def security_groups(groups: tuple[str, ...]) -> dict:

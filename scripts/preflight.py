@@ -5,6 +5,7 @@ named TLD)."""
 
 import jmespath
 
+from launch_asg import create_launch_configuration
 from step import Step, StepError, run
 from upsert_dns_record import hosted_zone_id
 
@@ -44,14 +45,10 @@ def check_launch_configurations_allowed(step: Step) -> None:
     if not image:
         raise StepError("LAUNCH_KIND=configuration needs an image to probe with: set BASE_AMI")
     try:
-        autoscaling.create_launch_configuration(LaunchConfigurationName=probe, ImageId=image,
-                                                InstanceType=step.settings.instance_type)
-    except autoscaling.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] == "UnsupportedOperation":
-            raise StepError("this account cannot create launch configurations (AWS stopped them for new "
-                            "accounts): set LAUNCH_KIND=template") from None
-        if error.response["Error"]["Code"] != "AlreadyExists":
-            raise
+        create_launch_configuration(step, LaunchConfigurationName=probe, ImageId=image,
+                                    InstanceType=step.settings.instance_type)
+    except autoscaling.exceptions.AlreadyExistsFault:
+        pass  # a probe an earlier run could not delete: it goes now
     autoscaling.delete_launch_configuration(LaunchConfigurationName=probe)
 
 

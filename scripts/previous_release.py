@@ -2,21 +2,17 @@
 to go through the same safe path as a deploy, without baking: new group, wait until healthy at
 the load balancer, then retire the current one."""
 
-import jmespath
-
 from check_deploy import begin_release, check_load_balancer
 from groups import environment_groups
-from images import environment_images, images_in_use
+from images import environment_images, images_in_use, released
 from step import Step, StepError, run
-
-RELEASED = "Tags[?Key == 'Released'].Value | [0]"
 
 
 def previous_release(step: Step) -> None:
     check_load_balancer(step)
     live = images_in_use(step, environment_groups(step))
-    released = [(jmespath.search(RELEASED, image), image["ImageId"]) for image in environment_images(step)]
-    earlier = sorted((stamp, image) for stamp, image in released if stamp and image not in live)
+    earlier = sorted((released(image), image["ImageId"]) for image in environment_images(step)
+                     if released(image) and image["ImageId"] not in live)
     if not earlier:
         raise StepError(f"no earlier release of {step.settings.node_env} is kept to roll back to "
                         f"(live: {' '.join(sorted(live)) or 'none'})")

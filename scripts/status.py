@@ -9,13 +9,12 @@ import jmespath
 from aws import Aws
 from balancer import load_balancer
 from groups import environment_groups
-from images import environment_images, images_in_use
+from images import environment_images, images_in_use, released
 from settings import ROOT
 from step import Step, run
 from upsert_dns_record import current_alias, hosted_zone_id
 
 IMAGE_TAG = "Tags[?Key == 'Image'].Value | [0]"
-RELEASED_TAG = "Tags[?Key == 'Released'].Value | [0]"
 TIME = "%Y-%m-%d %H:%M:%S %Z"
 
 
@@ -62,9 +61,9 @@ def group_rows(group: dict, image: str, at_lb: dict[str, str]) -> list[tuple[str
 
 def image_rows(step: Step, live: set[str]) -> list[tuple[str, str]]:
     """The app images kept, the latest release first."""
-    released = {image["ImageId"]: jmespath.search(RELEASED_TAG, image) or "" for image in environment_images(step)}
+    stamps = {image["ImageId"]: released(image) for image in environment_images(step)}
     return [("image", f"{image_id} released {stamp or 'not yet'}{', live' if image_id in live else ''}")
-            for image_id, stamp in sorted(released.items(), key=lambda item: item[1], reverse=True)]
+            for image_id, stamp in sorted(stamps.items(), key=lambda item: item[1], reverse=True)]
 
 
 def record(step: Step) -> str:

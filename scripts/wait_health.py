@@ -9,7 +9,7 @@ import botocore.exceptions
 import jmespath
 
 from balancer import load_balancer
-from groups import describe_groups, waiter_config
+from groups import describe_groups
 from poll import TimedOut, wait_until
 from release import roll_back
 from step import Step, StepError, run, uninterrupted
@@ -64,8 +64,7 @@ def wait_until_in_service_at_load_balancer(step: Step, instances: list[str], tim
                  f"[{clock() - started:.0f}s]")
 
     try:
-        balancer.wait(balancer.IN_SERVICE, instances, progress=progress,
-                      **waiter_config(settings.poll_interval, timeout))
+        balancer.wait(balancer.IN_SERVICE, instances, timeout=timeout, progress=progress)
     except botocore.exceptions.WaiterError:
         raise TimedOut(f"not {balancer.SERVING} at {settings.elb_name} after {clock() - started:.0f}s "
                        f"(HEALTH_TIMEOUT={settings.health_timeout:g}s)") from None

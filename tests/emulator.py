@@ -175,18 +175,24 @@ def _patch_elb_hosted_zone() -> None:
         lambda lb: ELB_HOSTED_ZONE_IDS.get(getattr(lb, "region_name", "")))
 
 
+def check_lb_name(name: str, error_class, too_long: str, bad_characters: str) -> None:
+    """AWS's rule for both kinds of load balancer: at most 32 letters, digits and inner hyphens
+    (each service words its errors its own way)."""
+    if len(name) > 32:
+        raise _fail(error_class, "ValidationError", too_long)
+    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", name):
+        raise _fail(error_class, "ValidationError", bad_characters)
+
+
 def _patch_elb_name_rules() -> None:
     """2. CreateLoadBalancer refuses names AWS refuses (moto accepts any): at most 32 characters,
     letters, digits and hyphens only, no hyphen first or last."""
     create = ELBBackend.create_load_balancer
 
     def create_load_balancer(self, name, *args, **kwargs):
-        if len(name) > 32:
-            raise _fail(ELBClientError, "ValidationError",
-                        f"LoadBalancerName '{name}' must be at most 32 characters long")
-        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", name):
-            raise _fail(ELBClientError, "ValidationError", f"LoadBalancerName '{name}' must contain only "
-                        "alphanumeric characters or hyphens, and must not begin or end with a hyphen")
+        check_lb_name(name, ELBClientError, f"LoadBalancerName '{name}' must be at most 32 characters long",
+                      f"LoadBalancerName '{name}' must contain only alphanumeric characters or hyphens, "
+                      "and must not begin or end with a hyphen")
         return create(self, name, *args, **kwargs)
 
     ELBBackend.create_load_balancer = create_load_balancer
@@ -386,12 +392,9 @@ def _patch_alb_name_rules() -> None:
         call = signature.bind(self, name, *args, **kwargs)
         call.apply_defaults()
         given = call.arguments
-        if len(name) > 32:
-            raise _fail(ELBv2ClientError, "ValidationError",
-                        f"The load balancer name '{name}' cannot be longer than '32' characters")
-        if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", name):
-            raise _fail(ELBv2ClientError, "ValidationError", f"The load balancer name '{name}' can only contain "
-                        "alphanumeric characters or hyphens, and cannot begin or end with a hyphen")
+        check_lb_name(name, ELBv2ClientError, f"The load balancer name '{name}' cannot be longer than '32' characters",
+                      f"The load balancer name '{name}' can only contain alphanumeric characters or hyphens, "
+                      "and cannot begin or end with a hyphen")
         if name.startswith("internal-"):
             raise _fail(ELBv2ClientError, "ValidationError",
                         f"The load balancer name '{name}' cannot begin with 'internal-'")
