@@ -3,8 +3,11 @@
 #   NODE_ENV=dev01 make setup    once per environment: load balancer, DNS record, ssh key
 #   NODE_ENV=dev01 make deploy   every release: bake images, new group, wait healthy, retire the old
 #
-# Every step is a target of its own and can run alone; `make help` lists them.
-# Settings: env/defaults.env < env/$(NODE_ENV).env < the environment (see README.md).
+# Every step is a target of its own and can run alone; `make help` lists them. Each target runs
+# one script of scripts/ (a step: scripts/<target>.py, dashes as underscores; setup, deploy and
+# rollback run their steps in one process through scripts/pipeline.py); the scripts share the
+# core in scripts/core/. The local AWS that the demo, the bench and the tests run is emulator/.
+# Settings: env/defaults.env < env/$(NODE_ENV).env < the environment; `make settings` lists them.
 
 NODE_ENV ?= staging
 export NODE_ENV
@@ -12,6 +15,8 @@ export NODE_ENV
 PYTHON3 ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# pytest-xdist workers, each with its own emulator and project copy: one per core.
+TEST_WORKERS ?= auto
 RUN := @$(PY) scripts
 
 # Steps must run in the order written, even under `make -j`.
@@ -81,6 +86,8 @@ unlock: venv ## break a deploy lock older than LOCK_TIMEOUT (its deploy died)
 	$(RUN)/unlock.py
 
 ##@ operations and the local demo
+settings: venv ## every setting's value for NODE_ENV, where it came from, and its help
+	$(RUN)/settings.py
 status: venv ## one environment at a glance: load balancer, record, groups, instances, images, last deploy
 	$(RUN)/status.py
 destroy: venv ## remove everything of one environment, after typing its name (or with CONFIRM=yes)
@@ -92,19 +99,23 @@ bench: dev ## time setup and deploys on the emulator and count their API calls (
 
 ##@ development
 test: dev lint ## run the test suite against the local AWS emulator and the real packer
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) tests
 lint: dev ## check the code with ruff
-	$(VENV)/bin/ruff check scripts tests
+	$(VENV)/bin/ruff check scripts emulator tests
 
-# The virtualenv installs itself from the requirements on first use.
+# The virtualenv installs itself from the requirements on first use. No byte-compiling up front:
+# Python compiles what it imports, once, and most of moto is never imported.
+PIP_INSTALL := $(PY) -m pip install -q --disable-pip-version-check --no-compile
 venv: $(VENV)/.runtime
 dev: $(VENV)/.dev
 $(VENV)/.runtime: requirements.txt
-	@test -x $(PY) || $(PYTHON3) -m venv $(VENV)
-	@$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt
+	@test -x $(PY) || { echo "creating the virtualenv $(VENV) (once)..."; $(PYTHON3) -m venv $(VENV); }
+	@$(PIP_INSTALL) -r requirements.txt
 	@touch $@
-$(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
-	@$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
-	@touch $@
+$(VENV)/.dev: requirements.txt requirements-dev.txt
+	@test -x $(PY) || { echo "creating the virtualenv $(VENV) (once)..."; $(PYTHON3) -m venv $(VENV); }
+	@$(PIP_INSTALL) -r requirements-dev.txt
+	@touch $@ $(VENV)/.runtime
 
-.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock status destroy demo bench test lint venv dev
+.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock settings status destroy demo bench \
+        test lint venv dev

@@ -1,7 +1,7 @@
 """bench: what setup and deploys cost on the AWS emulator; prints figures (a benchmark, not a test).
 
-The demo environment (env/demo.env, NODE_ENV=demo) against tests/emulator.py running in this
-process, which counts every call it serves (the real packer's included):
+The demo environment (env/demo.env, NODE_ENV=demo) against the emulator (emulator/) running in
+this process, which counts every call it serves (the real packer's included):
 - the wall time of `make setup`, a first and a second `make deploy` of the example app, and their
   API calls by action;
 - the DescribeAutoScalingGroups calls of a deploy with 0, 100 and 500 unrelated groups in the
@@ -13,12 +13,12 @@ import os
 import sys
 from collections import Counter
 
-from aws import tag_list
-from demo import create_hosted_zone, forget_earlier_demo, make, use_only_the_emulator
-from settings import ROOT
-from step import Step, run
+from core.aws import tag_list
+from core.local import create_hosted_zone, forget_earlier_demo, make, use_only_the_emulator
+from core.settings import ROOT
+from core.step import Step, run
 
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the emulator package is at the project's top
 from emulator import Emulator  # noqa: E402
 
 RUNS = (("setup", "setup"), ("deploy 1", "deploy"), ("deploy 2", "deploy"))

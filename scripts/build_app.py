@@ -4,8 +4,8 @@ environment), like the original's `npm run build-$NODE_ENV`."""
 import shlex
 import subprocess
 
-from settings import ROOT
-from step import Step, StepError, run
+from core.settings import ROOT
+from core.step import Step, StepError, run
 
 
 def build_app(step: Step) -> None:

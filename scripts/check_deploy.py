@@ -3,10 +3,11 @@
 that what a bake needs is there. Starts the release: picks the stamp the other steps use."""
 
 import shutil
-import time
 
-from balancer import load_balancer
-from step import Step, StepError, run
+from core.balancer import check_load_balancer
+from core.images import require_image
+from core.release import begin_release
+from core.step import Step, StepError, run
 
 
 def check_deploy(step: Step) -> None:
@@ -22,30 +23,6 @@ def check_deploy(step: Step) -> None:
         if not shutil.which(settings.packer):
             raise StepError(f"packer not found ({settings.packer}): install it (apt-get install packer) or set PACKER")
     begin_release(step)
-
-
-def check_load_balancer(step: Step) -> None:
-    balancer = load_balancer(step)
-    balancer.require()
-    balancer.check_ownership()
-
-
-def begin_release(step: Step) -> None:
-    """Pick this release's stamp (its group and image names carry it; never the last one again)."""
-    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    if stamp <= step.state().get("stamp", ""):
-        time.sleep(1)
-        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
-    step.begin_release(stamp)
-    step.say(f"release {stamp}: ok")
-
-
-def require_image(step: Step, image_id: str, setting: str) -> dict:
-    images = step.client("ec2").describe_images(
-        Filters=[{"Name": "image-id", "Values": [image_id]}, {"Name": "state", "Values": ["available"]}])["Images"]
-    if not images:
-        raise StepError(f"{setting}={image_id} is not an available image in {step.aws.region}: fix {setting}")
-    return images[0]
 
 
 if __name__ == "__main__":

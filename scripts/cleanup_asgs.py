@@ -3,8 +3,8 @@ load balancer (waiting for connection draining), scale them to 0, wait until the
 gone, and delete them with their launch templates. The traffic guard refuses to take out the
 last InService instances of the load balancer."""
 
-from groups import retire
-from step import Step, run
+from core.groups import retire
+from core.step import Step, run
 
 
 def cleanup_asgs(step: Step) -> None:

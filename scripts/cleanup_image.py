@@ -4,9 +4,9 @@ scale-out), nor one of the KEEP_IMAGES most recently released (the live and the 
 for rollback). The release order is kept on the images as the tag Released=<stamp>.
 CLEANUP=no keeps every image."""
 
-from groups import environment_groups
-from images import delete_image, environment_images, images_in_use, released
-from step import Step, run
+from core.groups import environment_groups
+from core.images import delete_image, environment_images, images_in_use, released
+from core.step import Step, run
 
 
 def cleanup_image(step: Step) -> None:

@@ -2,8 +2,8 @@
 4 s; checked every 30 s; 2 failures make an instance unhealthy, 2 successes healthy again (on the
 classic load balancer, or on the ALB's target group)."""
 
-from balancer import HEALTH_PATH, load_balancer
-from step import Step, run
+from core.balancer import HEALTH_PATH, load_balancer
+from core.step import Step, run
 
 
 def configure_health_check(step: Step) -> None:

@@ -3,14 +3,13 @@ app config deploy/env/$NODE_ENV.json."""
 
 import shutil
 
-from settings import ROOT
-from step import Step, StepError, run
-
-STAGE = ROOT / "tmp/appserver"
+from core.settings import ROOT
+from core.step import Step, StepError, run
 
 
 def copy_over(step: Step) -> None:
     settings = step.settings
+    stage = settings.stage_dir
     config = ROOT / "deploy/env" / f"{settings.node_env}.json"
     missing = [path for path in settings.app_files if not (ROOT / path).exists()]
     if missing:
@@ -19,16 +18,16 @@ def copy_over(step: Step) -> None:
     if not config.is_file():
         raise StepError(f"no app config for {settings.node_env}: create deploy/env/{settings.node_env}.json")
     step.say("copying files over to tmp/appserver")
-    shutil.rmtree(STAGE, ignore_errors=True)
-    (STAGE / "deploy/env").mkdir(parents=True)
+    shutil.rmtree(stage, ignore_errors=True)
+    (stage / "deploy/env").mkdir(parents=True)
     for path in settings.app_files:
-        source, target = ROOT / path, STAGE / path
+        source, target = ROOT / path, stage / path
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
             shutil.copytree(source, target)
         else:
             shutil.copy2(source, target)
-    shutil.copy2(config, STAGE / "deploy/env")
+    shutil.copy2(config, stage / "deploy/env")
 
 
 if __name__ == "__main__":

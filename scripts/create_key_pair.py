@@ -4,8 +4,8 @@ import it as key pair $APP_NAME-$NODE_ENV, unless AWS already has that key pair.
 import os
 import subprocess
 
-from aws import tag_list
-from step import Step, StepError, run
+from core.aws import tag_list
+from core.step import Step, StepError, run
 
 
 def create_key_pair(step: Step) -> None:

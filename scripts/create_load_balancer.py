@@ -3,8 +3,8 @@ AVAILABILITY_ZONES of the default VPC), tagged with its app and environment: a c
 LOAD_BALANCER_KIND=application an ALB, its target group tg-$APP_NAME-$NODE_ENV and its listener.
 What exists is kept as it is; a load balancer of another app or environment is refused."""
 
-from balancer import load_balancer
-from step import Step, run
+from core.balancer import load_balancer
+from core.step import Step, run
 
 
 def create_load_balancer(step: Step) -> None:

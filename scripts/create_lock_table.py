@@ -2,9 +2,9 @@
 environment (from any machine) from running at once. On demand billing: an idle table costs
 nothing."""
 
-from aws import tag_list
-from lock import table_name
-from step import Step, run
+from core.aws import tag_list
+from core.lock import table_name
+from core.step import Step, run
 
 
 def create_lock_table(step: Step) -> None:

@@ -3,10 +3,9 @@ IMAGE_ID is given (then that image is used, and never deleted by this deploy). T
 from Packer's machine-readable artifact line; a failed or id-less bake stops the deploy here,
 before any group changes."""
 
-from check_deploy import require_image
-from copy_over import STAGE
-from packer import bake_image
-from step import Step, StepError, run
+from core.images import require_image
+from core.packer import bake_image
+from core.step import Step, StepError, run
 
 
 def deployment_image(step: Step) -> None:
@@ -17,7 +16,7 @@ def deployment_image(step: Step) -> None:
         step.remember(image_id=settings.image_id, image_baked=False)
         return
     primal_id = step.recall("primal_id", made_by="primal-image")
-    if not STAGE.is_dir():
+    if not settings.stage_dir.is_dir():
         raise StepError("nothing staged in tmp/appserver: run `make build-app copy-over` first")
     bake_image(step, "carnivore", {"NODE_ENV": settings.node_env, "SOURCE_ID": primal_id},
                remember=lambda image_id: step.remember(image_id=image_id, image_baked=True))

@@ -15,15 +15,15 @@ from collections.abc import Callable
 
 import jmespath
 
-from aws import search, tag_filters
-from balancer import load_balancer
-from groups import delete_unused_launch_settings, describe_groups, environment_groups
-from images import SNAPSHOT_IDS, delete_image, environment_images
-from lock import current_lock, held_by, table_name
-from poll import TimedOut, wait_until
-from settings import ROOT
-from step import Step, StepError, run
-from upsert_dns_record import current_alias, hosted_zone_id
+from core.aws import search, tag_filters
+from core.balancer import load_balancer
+from core.dns import current_alias, hosted_zone_id
+from core.groups import delete_unused_launch_settings, describe_groups, environment_groups
+from core.images import SNAPSHOT_IDS, delete_image, environment_images
+from core.lock import current_lock, held_by, table_name
+from core.poll import TimedOut, wait_until
+from core.settings import ROOT
+from core.step import Step, StepError, run
 
 GROUP_NAMES = "[].AutoScalingGroupName"
 INSTANCE_COUNT = "length([].Instances[])"

@@ -1,8 +1,8 @@
 """setup: turn on connection draining (300 s; the target group's deregistration delay for an ALB),
 so instances taken out of the load balancer finish their requests before they stop."""
 
-from balancer import DRAINING_SECONDS, load_balancer
-from step import Step, run
+from core.balancer import DRAINING_SECONDS, load_balancer
+from core.step import Step, run
 
 
 def enable_draining(step: Step) -> None:

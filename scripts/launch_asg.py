@@ -4,9 +4,10 @@ lc-$APP_NAME-$NODE_ENV-<stamp>; in SUBNETS (or the load balancer's zones), attac
 balancer, with health check type ELB and a 300 s grace period, tagged with app, environment, role
 and image."""
 
-from aws import tag_list
-from balancer import load_balancer
-from step import Step, StepError, run
+from core.aws import tag_list
+from core.balancer import load_balancer
+from core.groups import create_launch_configuration
+from core.step import Step, run
 
 GRACE_PERIOD = 300
 IMDS_V2 = {"HttpTokens": "required", "HttpEndpoint": "enabled"}
@@ -62,18 +63,6 @@ def launch_configuration(step: Step, name: str, image_id: str, _tags: dict) -> d
                                 InstanceType=settings.instance_type, KeyName=settings.key_name,
                                 MetadataOptions=IMDS_V2, SecurityGroups=list(settings.security_groups))
     return {"LaunchConfigurationName": f"lc-{name}"}
-
-
-def create_launch_configuration(step: Step, **params) -> None:
-    """CreateLaunchConfiguration, with AWS's refusal to accounts made after 2024-10-01 said plainly."""
-    autoscaling = step.client("autoscaling")
-    try:
-        autoscaling.create_launch_configuration(**params)
-    except autoscaling.exceptions.ClientError as error:
-        if error.response["Error"]["Code"] == "UnsupportedOperation":
-            raise StepError("this account cannot create launch configurations (AWS stopped them for new "
-                            "accounts): set LAUNCH_KIND=template") from None
-        raise
 
 
 def security_groups(groups: tuple[str, ...]) -> dict:

@@ -2,8 +2,8 @@
 Ownership is exact: groups tagged with this App and Environment (a tag filter, so AWS does the
 filtering and only this environment's groups are listed), never a name prefix."""
 
-from groups import environment_groups
-from step import Step, run
+from core.groups import environment_groups
+from core.step import Step, run
 
 
 def lookup_asg(step: Step) -> None:

@@ -4,9 +4,9 @@
 pays Python's start-up once; each step is still the same function its own target runs alone
 (`make wait-health` runs scripts/wait_health.py, whose function wait_health is called here).
 
-  --lock      hold the environment's deploy lock for the whole run (scripts/lock.py)
+  --lock      hold the environment's deploy lock for the whole run (scripts/core/lock.py)
   --rollback  when a step fails or the run is interrupted before the new group serves, remove
-              what this release added (scripts/release.py); the old groups keep serving
+              what this release added (scripts/core/release.py); the old groups keep serving
 """
 
 import argparse
@@ -14,9 +14,9 @@ import contextlib
 import importlib
 import re
 
-from lock import deploy_lock
-from release import in_flight, roll_back
-from step import Step, interruptible, run, uninterrupted
+from core.lock import deploy_lock
+from core.release import in_flight, roll_back
+from core.step import Step, interruptible, run, uninterrupted
 
 STEP_NAME = re.compile(r"^[a-z][a-z-]*$")
 

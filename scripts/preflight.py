@@ -5,9 +5,9 @@ named TLD)."""
 
 import jmespath
 
-from launch_asg import create_launch_configuration
-from step import Step, StepError, run
-from upsert_dns_record import hosted_zone_id
+from core.dns import hosted_zone_id
+from core.groups import create_launch_configuration
+from core.step import Step, StepError, run
 
 ZONE_NAMES = "AvailabilityZones[].ZoneName"
 SUBNET_IDS = "Subnets[].SubnetId"

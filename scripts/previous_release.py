@@ -2,10 +2,11 @@
 to go through the same safe path as a deploy, without baking: new group, wait until healthy at
 the load balancer, then retire the current one."""
 
-from check_deploy import begin_release, check_load_balancer
-from groups import environment_groups
-from images import environment_images, images_in_use, released
-from step import Step, StepError, run
+from core.balancer import check_load_balancer
+from core.groups import environment_groups
+from core.images import environment_images, images_in_use, released
+from core.release import begin_release
+from core.step import Step, StepError, run
 
 
 def previous_release(step: Step) -> None:

@@ -4,11 +4,11 @@ PrimalFingerprint), means no bake."""
 
 import hashlib
 
-from aws import search, tag_filters
-from check_deploy import require_image
-from packer import bake_image
-from settings import ROOT
-from step import Step, run
+from core.aws import search, tag_filters
+from core.images import require_image
+from core.packer import bake_image
+from core.settings import ROOT
+from core.step import Step, run
 
 TEMPLATE = ROOT / "deploy/templates/primal.json"
 

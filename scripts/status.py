@@ -6,13 +6,13 @@ Its own AWS responses go to deploy/log/$NODE_ENV/status/, so the last deploy's s
 
 import jmespath
 
-from aws import Aws
-from balancer import load_balancer
-from groups import environment_groups
-from images import environment_images, images_in_use, released
-from settings import ROOT
-from step import Step, run
-from upsert_dns_record import current_alias, hosted_zone_id
+from core.aws import Aws
+from core.balancer import load_balancer
+from core.dns import current_alias, hosted_zone_id
+from core.groups import environment_groups
+from core.images import environment_images, images_in_use, released
+from core.settings import ROOT
+from core.step import Step, run
 
 IMAGE_TAG = "Tags[?Key == 'Image'].Value | [0]"
 TIME = "%Y-%m-%d %H:%M:%S %Z"

@@ -3,8 +3,8 @@ is older than LOCK_TIMEOUT, so a deploy still running is never unlocked by mista
 
 import time
 
-from lock import current_lock, held_by, remove_lock
-from step import Step, StepError, run
+from core.lock import current_lock, held_by, remove_lock
+from core.step import Step, StepError, run
 
 
 def unlock(step: Step) -> None:

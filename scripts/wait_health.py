@@ -8,11 +8,11 @@ import time
 import botocore.exceptions
 import jmespath
 
-from balancer import load_balancer
-from groups import describe_groups
-from poll import TimedOut, wait_until
-from release import roll_back
-from step import Step, StepError, run, uninterrupted
+from core.balancer import load_balancer
+from core.groups import describe_groups
+from core.poll import TimedOut, wait_until
+from core.release import roll_back
+from core.step import Step, StepError, run, uninterrupted
 
 HEALTHY_IN_GROUP = "[0].Instances[?LifecycleState == 'InService' && HealthStatus == 'Healthy'].InstanceId"
 

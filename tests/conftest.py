@@ -1,4 +1,4 @@
-"""The test harness: a corrected AWS emulator (tests/emulator.py) for the whole session, reset
+"""The test harness: the corrected AWS emulator (emulator/) for the whole session, reset
 before each test, and a copy of the project in which the real Make targets run as subprocesses.
 
 Running make in a copy keeps the tests away from the developer's own deploy/keys and deploy/log.
@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "scripts"), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]  # the core (scripts/core) and the emulator package
 
 from emulator import Emulator  # noqa: E402
 

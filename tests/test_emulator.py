@@ -489,7 +489,7 @@ def test_lb_inservice_history_follows_a_zero_downtime_swap(emu, aws):
 
 
 def test_main_prints_the_url_and_stops_cleanly_on_sigterm():
-    process = subprocess.Popen([sys.executable, str(Path(__file__).with_name("emulator.py")), "--port", "0"],
+    process = subprocess.Popen([sys.executable, "-m", "emulator", "--port", "0"], cwd=Path(__file__).parents[1],
                                stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         line = process.stdout.readline().strip()

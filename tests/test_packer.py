@@ -1,4 +1,4 @@
-"""scripts/packer.py: parsing Packer 1.6's machine-readable output, and real bakes of
+"""scripts/core/packer.py: parsing Packer 1.6's machine-readable output, and real bakes of
 deploy/templates/{primal,carnivore}.json (builder "emulator") against a local moto server."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from conftest import ROOT as REPO
-from packer import BakeError, bake, parse_machine_readable
+from core.packer import BakeError, bake, parse_machine_readable
 
 # Real lines from `packer build -machine-readable -color=false -only=emulator` (Packer 1.6.6).
 # Packer writes a newline inside a message as the two characters \n, and keeps tabs as they are.

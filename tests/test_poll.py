@@ -2,7 +2,7 @@
 
 import pytest
 
-from poll import TimedOut, wait_until
+from core.poll import TimedOut, wait_until
 
 
 class FakeClock:

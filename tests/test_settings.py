@@ -1,9 +1,11 @@
 """Settings and naming, without AWS: layering of env files, validation, derived names."""
 
 import pytest
+from dotenv import dotenv_values
 
-import settings
-from settings import SettingsError, load
+from conftest import ok
+from core import settings
+from core.settings import SettingsError, load
 
 
 @pytest.fixture
@@ -62,3 +64,33 @@ def test_empty_optional_settings_are_none(root):
 def test_bad_settings_are_refused_with_what_to_fix(root, environ, says):
     with pytest.raises(SettingsError, match=says.replace("(", r"\(")):
         load(environ)
+
+
+def test_every_setting_is_declared_once_and_has_its_default_line():
+    defaults = dotenv_values(settings.ROOT / "env/defaults.env")
+    assert set(defaults) == settings.NAMES
+    assert all(declared.metadata["help"] for declared in settings.DECLARED)
+
+
+def test_a_name_in_an_env_file_that_is_no_setting_is_refused(root):
+    (root / "env/dev01.env").write_text("INSTANCE_TPYE=t3.small\n")
+    with pytest.raises(SettingsError, match="env/dev01.env sets INSTANCE_TPYE, which is not a setting"):
+        load({"NODE_ENV": "dev01"})
+
+
+def test_make_settings_shows_each_value_and_where_it_came_from(project):
+    (project.path / "env/dev01.env").write_text("INSTANCE_TYPE=t3.small\n")
+    try:
+        result = ok(project.make("settings", DESIRED_CAPACITY="2"))
+    finally:
+        (project.path / "env/dev01.env").unlink()
+    rows = {line.split()[0]: line.split() for line in result.stdout.splitlines() if line.startswith("  ")}
+    assert set(rows) == settings.NAMES
+    assert rows["APP_NAME"][1:3] == ["app", "env/defaults.env"]
+    assert rows["INSTANCE_TYPE"][1:3] == ["t3.small", "env/dev01.env"]
+    assert rows["DESIRED_CAPACITY"][1:5] == ["2", "the", "environment", "the"]
+    assert "names: load balancer elb-app-dev01, record dev01.example.com." in result.stdout
+
+    bad = project.make("settings", MAX_CAPACITY="many")
+    assert bad.returncode != 0
+    assert bad.stderr.splitlines()[0] == "settings: error: MAX_CAPACITY='many' is not a whole number"

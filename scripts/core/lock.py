@@ -8,7 +8,7 @@ import socket
 import time
 from contextlib import contextmanager
 
-from step import Step, StepError, uninterrupted
+from .step import Step, StepError, uninterrupted
 
 
 def table_name(step: Step) -> str:

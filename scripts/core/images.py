@@ -3,8 +3,8 @@ with all of its snapshots."""
 
 import jmespath
 
-from aws import search, tag_filters
-from step import Step
+from .aws import search, tag_filters
+from .step import Step, StepError
 
 IMAGES = "Images[]"
 SNAPSHOT_IDS = "BlockDeviceMappings[].Ebs.SnapshotId"
@@ -45,3 +45,11 @@ def delete_image(step: Step, image: dict) -> None:
     for snapshot in jmespath.search(SNAPSHOT_IDS, image) or []:
         step.say(f"deleting snapshot {snapshot}...")
         ec2.delete_snapshot(SnapshotId=snapshot)
+
+
+def require_image(step: Step, image_id: str, setting: str) -> dict:
+    images = step.client("ec2").describe_images(
+        Filters=[{"Name": "image-id", "Values": [image_id]}, {"Name": "state", "Values": ["available"]}])["Images"]
+    if not images:
+        raise StepError(f"{setting}={image_id} is not an available image in {step.aws.region}: fix {setting}")
+    return images[0]

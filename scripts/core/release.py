@@ -1,9 +1,11 @@
 """The release in flight: the new group (and image) a deploy has launched but that does not
 serve yet. Undoing it is the rollback every failure and interruption before cutover gets."""
 
-from groups import retire
-from images import delete_image, environment_images
-from step import Step
+import time
+
+from .groups import retire
+from .images import delete_image, environment_images
+from .step import Step
 
 
 def in_flight(step: Step) -> bool:
@@ -26,3 +28,13 @@ def roll_back(step: Step) -> None:
             if image["ImageId"] == state["image_id"]:
                 delete_image(step, image)
     step.remember(group_name=None, image_baked=False)
+
+
+def begin_release(step: Step) -> None:
+    """Pick this release's stamp (its group and image names carry it; never the last one again)."""
+    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    if stamp <= step.state().get("stamp", ""):
+        time.sleep(1)
+        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    step.begin_release(stamp)
+    step.say(f"release {stamp}: ok")

@@ -5,10 +5,10 @@ import re
 
 import jmespath
 
-from aws import search, tag_filters
-from balancer import load_balancer
-from poll import wait_until
-from step import Step, StepError
+from .aws import search, tag_filters
+from .balancer import load_balancer
+from .poll import wait_until
+from .step import Step, StepError
 
 GROUPS = "AutoScalingGroups[]"
 TEMPLATES = "LaunchTemplates[]"
@@ -109,3 +109,14 @@ def keep_serving(step: Step, leaving: set[str]) -> None:
         raise StepError(f"refusing to retire the last InService instances of {step.settings.elb_name} "
                         f"({' '.join(sorted(serving))}): deploy a healthy group first")
 
+
+def create_launch_configuration(step: Step, **params) -> None:
+    """CreateLaunchConfiguration, with AWS's refusal to accounts made after 2024-10-01 said plainly."""
+    autoscaling = step.client("autoscaling")
+    try:
+        autoscaling.create_launch_configuration(**params)
+    except autoscaling.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] == "UnsupportedOperation":
+            raise StepError("this account cannot create launch configurations (AWS stopped them for new "
+                            "accounts): set LAUNCH_KIND=template") from None
+        raise

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
-from settings import ROOT
-from step import Step, StepError
+from .settings import ROOT
+from .step import Step, StepError
 
 PACKER_COMMA = "%!(PACKER_COMMA)"  # how -machine-readable escapes a comma inside a field
 

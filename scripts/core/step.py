@@ -14,8 +14,8 @@ from contextlib import contextmanager
 
 import botocore.exceptions
 
-from aws import Aws
-from settings import Settings, SettingsError, load
+from .aws import Aws
+from .settings import Settings, SettingsError, load
 
 
 class StepError(Exception):

@@ -14,8 +14,8 @@ from functools import cached_property
 
 import jmespath
 
-from aws import ELB_HOSTED_ZONE_IDS, tag_list
-from step import Step, StepError
+from .aws import ELB_HOSTED_ZONE_IDS, tag_list
+from .step import Step, StepError
 
 HEALTH_PATH, DRAINING_SECONDS = "/api/status/health", 300
 TAGS = "TagDescriptions[0].Tags[].[Key, Value]"
@@ -26,6 +26,12 @@ def load_balancer(step: Step) -> "Classic | Application":
     if not hasattr(step, "load_balancer"):
         step.load_balancer = (Application if step.settings.load_balancer_kind == "application" else Classic)(step)
     return step.load_balancer
+
+
+def check_load_balancer(step: Step) -> None:
+    balancer = load_balancer(step)
+    balancer.require()
+    balancer.check_ownership()
 
 
 class Balancer:

@@ -1,0 +1,252 @@
+"""The emulator's server: moto's WSGI app on a loopback port (a threaded werkzeug server, as moto's
+ThreadedMotoServer runs it), with a middleware in front that records every call and injects faults.
+
+    python -m emulator --port 0   # prints EMULATOR_URL=http://127.0.0.1:PORT, serves until SIGTERM
+"""
+
+import argparse
+import io
+import json
+import re
+import signal
+import threading
+import time
+from functools import cache
+from typing import NamedTuple
+from urllib.parse import parse_qs, unquote
+
+import botocore.exceptions
+import botocore.session
+from moto.elb.models import ELBBackend, elb_backends
+from moto.elbv2.models import elbv2_backends
+from moto.moto_api._internal import moto_api_backend
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    create_backend_app,
+)
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from .corrections import READ_ONLY_PREFIXES, install_corrections, instance_health, target_health
+from .health import HealthScript
+
+
+class Call(NamedTuple):
+    service: str  # the signing name, e.g. "autoscaling", "ec2", "elasticloadbalancing", "route53"
+    action: str   # the API operation, e.g. "CreateAutoScalingGroup"
+
+
+
+@cache
+def _rest_routes(service: str) -> tuple:
+    """(method, path regex, required query keys, literal length, operation) from botocore's model."""
+    try:
+        model = botocore.session.get_session().get_service_model(service)
+    except botocore.exceptions.DataNotFoundError:  # not a service botocore knows
+        return ()
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        uri, _, query = http["requestUri"].partition("?")
+        parts = re.split(r"(\{[^}]+\})", uri.rstrip("/"))
+        regex = "".join((".+" if p.endswith("+}") else "[^/]+") if p.startswith("{") else re.escape(p)
+                        for p in parts)
+        keys = tuple(k.split("=")[0] for k in query.split("&") if k)
+        literal = sum(len(p) for p in parts if not p.startswith("{"))
+        routes.append((http["method"], re.compile(regex + "/?$"), keys, literal, name))
+    return tuple(routes)
+
+
+def _rest_action(service: str, method: str, path: str, query: dict) -> str:
+    """The operation of a REST request (Route 53, S3...): the most specific matching route."""
+    matches = [(len(keys), literal, name) for m, regex, keys, literal, name in _rest_routes(service)
+               if m == method and regex.match(path) and all(k in query for k in keys)]
+    return max(matches)[2] if matches else f"{method} {path}"
+
+
+def identify(environ: dict) -> Call:
+    """The service (credential scope of the signature) and action of one request."""
+    signature = unquote(environ.get("HTTP_AUTHORIZATION", "") + " " + environ.get("QUERY_STRING", ""))
+    scope = re.search(r"Credential=[^/\s]+/\d{8}/[^/]+/([^/]+)/aws4_request", signature)  # key/date/region/service
+    service = scope.group(1) if scope else "unknown"
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    if environ.get("HTTP_X_AMZ_TARGET"):  # JSON protocol: "DynamoDB_20120810.PutItem"
+        return Call(service, environ["HTTP_X_AMZ_TARGET"].rsplit(".", 1)[-1])
+    if "Action" in query:
+        return Call(service, query["Action"][0])
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        length = environ.get("CONTENT_LENGTH")
+        body = environ["wsgi.input"].read(int(length)) if length else environ["wsgi.input"].read()
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
+        if action:
+            return Call(service, action[0])
+    return Call(service, _rest_action(service, environ.get("REQUEST_METHOD", "GET"),
+                                      environ.get("PATH_INFO", "/"), query))
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args, **kwargs) -> None:  # no access log line per AWS call
+        pass
+
+
+class Faults:
+    """Scripted AWS trouble in front of moto: errors (throttling, 5xx) and delays. A faulted request
+    never reaches moto, so a retried call acts once, as a throttled call on AWS does."""
+
+    def __init__(self) -> None:
+        self._rules: list[dict] = []
+
+    def add(self, *, service: str | None = None, action: str | None = None, code: str = "Throttling",
+            status: int = 400, every: int = 1, times: int | None = None, delay: float = 0.0) -> None:
+        """Fail (or, with code=None, delay) every `every`-th matching request of the tool's own
+        (botocore) clients, at most `times` times."""
+        self._rules.append({"service": service, "action": action, "code": code, "status": status,
+                            "every": every, "times": times, "delay": delay, "seen": 0, "fired": 0})
+
+    def clear(self) -> None:
+        self._rules.clear()
+
+    @property
+    def fired(self) -> int:
+        return sum(rule["fired"] for rule in self._rules)
+
+    def strike(self, call: Call, environ: dict) -> dict | None:
+        """The rule that hits this request, if any (after sleeping its delay)."""
+        if "Botocore" not in environ.get("HTTP_USER_AGENT", ""):
+            return None  # packer's own SDK calls are left alone
+        for rule in self._rules:
+            if rule["service"] not in (None, call.service) or rule["action"] not in (None, call.action):
+                continue
+            rule["seen"] += 1
+            if rule["seen"] % rule["every"] or (rule["times"] is not None and rule["fired"] >= rule["times"]):
+                continue
+            rule["fired"] += 1
+            time.sleep(rule["delay"])
+            if rule["code"]:
+                return rule
+        return None
+
+
+def error_response(call: Call, code: str, status: int, start_response) -> list[bytes]:
+    """An AWS error in the protocol of the service (EC2 query, other query/REST XML, JSON)."""
+    message = "Rate exceeded" if status < 500 else "We encountered an internal error. Please try again."
+    if call.service == "dynamodb":
+        body, kind = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}), \
+            "application/x-amz-json-1.0"
+    elif call.service == "ec2":
+        body, kind = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
+                      "<RequestID>fault</RequestID></Response>"), "text/xml"
+    else:
+        body, kind = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
+                      "</Error><RequestId>fault</RequestId></ErrorResponse>"), "text/xml"
+    start_response(f"{status} Error", [("Content-Type", kind), ("Content-Length", str(len(body)))])
+    return [body.encode()]
+
+
+class Emulator:
+    """moto on a loopback port, corrected to behave like AWS, with a log of the calls it served."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host, self.port = host, port
+        self.url = ""
+        self.calls: list[Call] = []
+        self.health = HealthScript()
+        self.faults = Faults()
+        self._history: dict[str, list[int]] = {}
+        self._tg_history: dict[str, list[int]] = {}
+        self._lock = threading.RLock()  # one request at a time: moto is not thread-safe
+        self._app = DomainDispatcherApplication(create_backend_app)
+        self._server = self._thread = None
+
+    def start(self) -> "Emulator":
+        install_corrections()
+        ELBBackend.__dict__["_emulators_running"].append(self)
+        self._server = make_server(self.host, self.port, self._wsgi, threaded=True,
+                                   request_handler=_QuietHandler)
+        self.port = self._server.server_address[1]
+        self.url = f"http://{self.host}:{self.port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._thread.join()
+            self._server.server_close()
+            self._server = None
+        running = ELBBackend.__dict__.get("_emulators_running", [])
+        if self in running:
+            running.remove(self)
+
+    def reset(self) -> None:
+        """Empty every moto backend, the call log, the health script, the faults and the load
+        balancer and target group histories."""
+        with self._lock:
+            moto_api_backend.reset()
+            self._forget()
+
+    def _forget(self) -> None:
+        self.calls.clear()
+        self.health.clear()
+        self.faults.clear()
+        self._history.clear()
+        self._tg_history.clear()
+
+    def mutating_calls(self) -> list[Call]:
+        return [c for c in self.calls if not c.action.startswith(READ_ONLY_PREFIXES)]
+
+    def lb_inservice_history(self, lb_name: str) -> list[int]:
+        return list(self._history.get(lb_name, []))
+
+    def tg_healthy_history(self, target_group_name: str) -> list[int]:
+        """The number of healthy targets of the target group after every mutating call since it exists."""
+        return list(self._tg_history.get(target_group_name, []))
+
+    def _record_lb_counts(self) -> None:
+        for account in dict.values(elb_backends):
+            for backend in dict.values(account):
+                for lb in backend.load_balancers.values():
+                    states = instance_health(backend, lb.name, [], observe=False)
+                    count = sum(s["State"] == "InService" for s in states)
+                    self._history.setdefault(lb.name, []).append(count)
+        for account in dict.values(elbv2_backends):
+            for backend in dict.values(account):
+                for tg in backend.target_groups.values():
+                    health = target_health(backend, tg, [], observe=False)
+                    count = sum(d["TargetHealth"]["State"] == "healthy" for d in health)
+                    self._tg_history.setdefault(tg.name, []).append(count)
+
+    def _wsgi(self, environ, start_response):
+        if environ.get("PATH_INFO", "").startswith("/moto-api/"):
+            with self._lock:
+                body = list(self._app(environ, start_response))
+                if environ["PATH_INFO"].rstrip("/") == "/moto-api/reset" and environ["REQUEST_METHOD"] == "POST":
+                    self._forget()
+                return body
+        with self._lock:
+            self.calls.append(call := identify(environ))
+            fault = self.faults.strike(call, environ)
+            if fault:
+                return error_response(call, fault["code"], fault["status"], start_response)
+            body = list(self._app(environ, start_response))
+            if not call.action.startswith(READ_ONLY_PREFIXES):
+                self._record_lb_counts()
+            return body
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve the corrected AWS emulator until SIGTERM/SIGINT.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    args = parser.parse_args(argv)
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    emulator = Emulator(args.host, args.port).start()
+    print(f"EMULATOR_URL={emulator.url}", flush=True)
+    while not stopping.wait(0.2):
+        pass
+    emulator.stop()
+    return 0
+

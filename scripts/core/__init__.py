@@ -1,0 +1,15 @@
+"""The shared core of the step scripts; it never imports a step.
+
+- settings  every setting declared once: read, checked, and the resource names derived from them
+- aws       boto3 clients (region, endpoint, retries), paginate + JMESPath, tags; responses logged
+- step      what a step script shares: settings, clients, progress lines, hand-off state, one way to fail
+- poll      the one bounded polling loop, with an injectable clock
+- balancer  the load balancer, classic or application, behind one interface
+- dns       the Route 53 hosted zone and the environment's ALIAS record
+- groups    the environment's Auto Scaling groups and launch settings; retiring groups
+- images    the environment's images, which are in use, deleting one with its snapshots
+- packer    baking an image with the real Packer (-machine-readable)
+- lock      the deploy lock (a DynamoDB conditional put)
+- release   the release in flight: starting one, rolling it back
+- local     running the tool against the local emulator (the demo and the bench)
+"""

@@ -1,0 +1,290 @@
+"""Settings: env/defaults.env, then env/$NODE_ENV.env, then the process environment.
+
+Each setting is declared once, as a field of Settings below: its name (the field's, in capitals),
+how it is read and checked, and its one line of help. That declaration drives what load() reads
+and validates, the names the process environment may set, and `make settings`. Everything is
+validated here, before any step touches a name, a path or an AWS API, and the names of every
+resource are derived here, once.
+"""
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from dotenv import dotenv_values
+
+ROOT = Path(__file__).resolve().parents[2]  # the project's top: scripts/core/settings.py
+
+# A DNS label that is also safe in a file name: lowercase letters, digits, inner hyphens.
+SAFE_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+SAFE_NAME_MAX = 20
+DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+ZONE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
+IMAGE = re.compile(r"^ami-[0-9a-f]{8,17}$")
+HOSTED_ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")
+INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+SECURITY_GROUP = re.compile(r"^(sg-[0-9a-f]{8,17}|[A-Za-z0-9._-]{1,255})$")
+CLASSIC_LB_NAME_MAX = 32
+DEFAULTS = "env/defaults.env"
+ENVIRONMENT = "the environment"
+
+
+class SettingsError(Exception):
+    """A setting is missing or wrong; the message says which and how to fix it."""
+
+
+# Readers: each turns a setting's text (None when unset or empty) into its value, or says what to fix.
+Reader = Callable[[str, str | None], Any]
+
+
+def _required(key: str, value: str | None) -> str:
+    if value is None:
+        raise SettingsError(f"{key} is not set: set it in env/defaults.env, env/$NODE_ENV.env or the environment")
+    return value
+
+
+def text(key: str, value: str | None) -> str:
+    return _required(key, value)
+
+
+def safe_name(key: str, value: str | None) -> str:
+    value = _required(key, value)
+    if len(value) > SAFE_NAME_MAX or not SAFE_NAME.match(value):
+        raise SettingsError(f"{key}={value!r} is not a safe name: use 1-{SAFE_NAME_MAX} lowercase letters, "
+                            "digits and inner hyphens (e.g. dev01)")
+    return value
+
+
+def domain(key: str, value: str | None) -> str:
+    value = _required(key, value).lower().rstrip(".")
+    if not DOMAIN.match(value):
+        raise SettingsError(f"{key}={value!r} is not a domain name like example.com")
+    return value
+
+
+def zone_id(key: str, value: str | None) -> str | None:
+    value = value and value.removeprefix("/hostedzone/")
+    if value and not HOSTED_ZONE_ID.match(value):
+        raise SettingsError(f"{key}={value!r} is not a Route 53 zone id like Z0123456789ABC")
+    return value
+
+
+def zones(key: str, value: str | None) -> tuple[str, ...]:
+    names = tuple((value or "").split())
+    if not names:
+        raise SettingsError(f"{key} is empty: name at least one zone, e.g. us-east-1a")
+    for name in names:
+        if not ZONE.match(name):
+            raise SettingsError(f"{key} has {name!r}, not a zone name like us-east-1a")
+    return names
+
+
+def ec2_type(key: str, value: str | None) -> str:
+    value = _required(key, value)
+    if not INSTANCE_TYPE.match(value):
+        raise SettingsError(f"{key}={value!r} is not an instance type like t3.micro")
+    return value
+
+
+def whole(key: str, value: str | None) -> int:
+    value = _required(key, value)
+    if not value.isdigit():
+        raise SettingsError(f"{key}={value!r} is not a whole number")
+    return int(value)
+
+
+def seconds(key: str, value: str | None) -> float:
+    value = _required(key, value)
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1
+    if not number > 0:
+        raise SettingsError(f"{key}={value!r} is not a positive number of seconds")
+    return number
+
+
+def image(key: str, value: str | None) -> str | None:
+    if value is not None and not IMAGE.match(value):
+        raise SettingsError(f"{key}={value!r} is not an image id like ami-0123456789abcdef0")
+    return value
+
+
+def yes_or_no(key: str, value: str | None) -> bool:
+    answer = (value or "yes").lower()
+    if answer not in ("yes", "no"):
+        raise SettingsError(f"{key}={answer!r}: use yes or no")
+    return answer == "yes"
+
+
+def project_paths(key: str, value: str | None) -> tuple[str, ...]:
+    paths = tuple(_required(key, value).split())
+    for path in paths:
+        if path.startswith("/") or ".." in Path(path).parts:
+            raise SettingsError(f"{key} has {path!r}: list paths inside the project, relative to its top")
+    return paths
+
+
+def listed(pattern: re.Pattern, what: str) -> Reader:
+    def read(key: str, value: str | None) -> tuple[str, ...]:
+        values = tuple((value or "").split())
+        for one in values:
+            if not pattern.match(one):
+                raise SettingsError(f"{key} has {one!r}, not {what}")
+        return values
+    return read
+
+
+def one_of(*choices: str) -> Reader:
+    def read(key: str, value: str | None) -> str:
+        value = _required(key, value)
+        if value not in choices:
+            raise SettingsError(f"{key}={value!r}: use one of {', '.join(choices)}")
+        return value
+    return read
+
+
+def setting(read: Reader, help: str):
+    """Declare a setting: the field of that name, in capitals, read and checked by `read`."""
+    return field(metadata={"read": read, "help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    node_env: str  # NODE_ENV comes from the process environment alone (default staging)
+
+    # Names: the load balancer is elb-$APP_NAME-$NODE_ENV.
+    app_name: str = setting(safe_name, "the app's name, in every resource name (elb-$APP_NAME-$NODE_ENV, ...)")
+    load_balancer_kind: str = setting(one_of("classic", "application"),
+                                      "classic, or application (an ALB and its target group; two zones or more)")
+    tld: str = setting(domain, "the domain whose hosted zone gets the record $NODE_ENV.$TLD (the apex for production)")
+    hosted_zone: str | None = setting(zone_id, "the Route 53 hosted zone id; empty: looked up from TLD")
+    availability_zones: tuple[str, ...] = setting(zones, "zones of the load balancer and groups (space separated)")
+
+    # Instances of each new group.
+    instance_type: str = setting(ec2_type, "the instances' type")
+    min_capacity: int = setting(whole, "the least instances of a new group")
+    max_capacity: int = setting(whole, "the most instances of a new group")
+    desired_capacity: int = setting(whole, "the instances a new group starts with")
+
+    # The app.
+    build_command: str = setting(text, "builds the app for NODE_ENV (which it gets in its environment)")
+    app_files: tuple[str, ...] = setting(project_paths, "paths in the project that go into the app image")
+
+    # Network and launches.
+    security_groups: tuple[str, ...] = setting(listed(SECURITY_GROUP, "a security group id like sg-0123abcd or name"),
+                                               "the instances' security groups (ids, or names in the default VPC)")
+    subnets: tuple[str, ...] = setting(listed(SUBNET, "a subnet id like subnet-0123abcd"),
+                                       "subnet ids of your own VPC; empty: AVAILABILITY_ZONES of the default VPC")
+    launch_kind: str = setting(one_of("template", "configuration"),
+                               "template (launch templates, IMDSv2), or configuration (older accounts only)")
+
+    # Images.
+    primal_id: str | None = setting(image, "a primal image to use: skips the primal bake")
+    image_id: str | None = setting(image, "an app image to use: skips the app bake (never deleted)")
+    base_ami: str | None = setting(image, "the Debian or Ubuntu image primal is baked from (unless PRIMAL_ID)")
+    cleanup: bool = setting(yes_or_no, "no: keep every image; yes: delete images past KEEP_IMAGES")
+    keep_images: int = setting(whole, "this environment's newest app images kept for rollback (at least 1)")
+    packer: str = setting(text, "the packer binary")
+
+    # Waiting and the lock.
+    health_timeout: float = setting(seconds, "seconds a new group gets to be healthy before it is rolled back")
+    poll_interval: float = setting(seconds, "seconds between two looks while waiting")
+    lock_timeout: float = setting(seconds, "seconds after which `make unlock` may break a deploy lock")
+
+    def __post_init__(self):
+        elb_name = self.elb_name
+        if len(elb_name) > CLASSIC_LB_NAME_MAX:
+            raise SettingsError(
+                f"APP_NAME and NODE_ENV are too long: load balancer name {elb_name} has "
+                f"{len(elb_name)} characters, AWS allows {CLASSIC_LB_NAME_MAX}; shorten one of them")
+        minimum, desired, maximum = self.min_capacity, self.desired_capacity, self.max_capacity
+        if not minimum <= desired <= maximum or desired < 1:
+            raise SettingsError(
+                "capacities must satisfy 1 <= DESIRED_CAPACITY and MIN_CAPACITY <= DESIRED_CAPACITY <= MAX_CAPACITY "
+                f"(got {minimum} <= {desired} <= {maximum})")
+        if self.keep_images < 1:
+            raise SettingsError("KEEP_IMAGES must be at least 1: the live release's image is always kept")
+
+    # Names of this environment's resources (the contract in DESIGN.md).
+    @property
+    def name(self) -> str:
+        return f"{self.app_name}-{self.node_env}"
+
+    @property
+    def elb_name(self) -> str:
+        return f"elb-{self.name}"
+
+    @property
+    def key_name(self) -> str:
+        return self.name
+
+    @property
+    def group_prefix(self) -> str:
+        return f"asg-{self.name}-"
+
+    @property
+    def record_name(self) -> str:
+        host = "" if self.node_env == "production" else f"{self.node_env}."
+        return f"{host}{self.tld}."
+
+    @property
+    def key_file(self) -> Path:
+        return ROOT / "deploy" / "keys" / self.name
+
+    @property
+    def stage_dir(self) -> Path:
+        """Where copy-over stages what the app image needs (deploy/templates/carnivore.json reads it)."""
+        return ROOT / "tmp" / "appserver"
+
+    @property
+    def log_dir(self) -> Path:
+        return ROOT / "deploy" / "log" / self.node_env
+
+    @property
+    def ownership_tags(self) -> dict[str, str]:
+        """Tags that say exactly which app and environment a resource belongs to."""
+        return {"App": self.app_name, "Environment": self.node_env}
+
+
+DECLARED = tuple(f for f in fields(Settings) if "read" in f.metadata)
+NAMES = frozenset(f.name.upper() for f in DECLARED)  # the settings the process environment may set
+
+
+class Value(NamedTuple):
+    text: str | None  # as written (None: set nowhere, or empty)
+    origin: str       # env/defaults.env, env/$NODE_ENV.env or the environment
+
+
+def node_env_of(environ: dict[str, str]) -> str:
+    return safe_name("NODE_ENV", environ.get("NODE_ENV") or "staging")
+
+
+def values(environ: dict[str, str] | None = None) -> dict[str, Value]:
+    """Each setting's text for NODE_ENV and where it came from: env/defaults.env, then
+    env/$NODE_ENV.env, then the process environment, each over the one before."""
+    environ = dict(os.environ if environ is None else environ)
+    node_env = node_env_of(environ)
+    found = {name: Value(None, "nowhere") for name in NAMES}
+    layers = [(f"env/{name}", dotenv_values(ROOT / "env" / name))
+              for name in ("defaults.env", f"{node_env}.env") if (ROOT / "env" / name).exists()]
+    for origin, layer in [*layers, (ENVIRONMENT, environ)]:
+        for name, text in layer.items():
+            if name in NAMES:
+                found[name] = Value((text or "").strip() or None, origin)
+            elif origin != ENVIRONMENT:
+                raise SettingsError(f"{origin} sets {name}, which is not a setting: fix its name "
+                                    "(`make settings` lists them all)")
+    return found
+
+
+def load(environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate the settings of NODE_ENV (default staging)."""
+    environ = dict(os.environ if environ is None else environ)
+    found = values(environ)
+    return Settings(node_env=node_env_of(environ),
+                    **{f.name: f.metadata["read"](f.name.upper(), found[f.name.upper()].text) for f in DECLARED})

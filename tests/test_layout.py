@@ -1,0 +1,48 @@
+"""The layout is the architecture: scripts/ holds one script per Make target, scripts/core/ the
+shared core that never imports a step, emulator/ the local AWS; nothing outside tests/ imports
+from tests/."""
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+STEPS = {path.stem for path in SCRIPTS.glob("*.py")}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The top-level modules a file imports (relative imports: '.')."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.add("." if node.level else node.module.split(".")[0])
+    return found
+
+
+def test_no_step_imports_another_step():
+    offenders = {path.name: imported_modules(path) & STEPS for path in SCRIPTS.glob("*.py")}
+    assert {name: steps for name, steps in offenders.items() if steps} == {}
+
+
+def test_the_core_never_imports_a_step():
+    for path in (SCRIPTS / "core").glob("*.py"):
+        assert imported_modules(path) & STEPS == set(), path.name
+
+
+def test_nothing_outside_tests_imports_from_tests():
+    test_modules = {path.stem for path in (ROOT / "tests").glob("*.py")}
+    for path in [*SCRIPTS.rglob("*.py"), *(ROOT / "emulator").rglob("*.py"), *(ROOT / "app").rglob("*.py")]:
+        assert imported_modules(path) & test_modules == set(), path
+        assert "tests/" not in path.read_text(), path
+
+
+def test_every_script_is_a_make_target_and_every_target_runs_its_script():
+    makefile = (ROOT / "Makefile").read_text()
+    run = dict(re.findall(r"^([a-z][a-z-]*):.*\n\t\$\(RUN\)/([a-z_]+)\.py", makefile, re.M))
+    assert set(run.values()) == STEPS  # no script without a target
+    for target, script in run.items():
+        if script != "pipeline":  # setup, deploy and rollback run their steps through pipeline.py
+            assert script == target.replace("-", "_"), target
