@@ -15,8 +15,9 @@ export NODE_ENV
 PYTHON3 ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# pytest-xdist workers, each with its own emulator and project copy: one per core.
-TEST_WORKERS ?= auto
+# pytest-xdist workers, each with its own emulator and project copy: one more than the cores,
+# since a worker often waits on make, packer or a poll.
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 RUN := @$(PY) scripts
 
 # Steps must run in the order written, even under `make -j`.
@@ -28,16 +29,18 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-24s %s\n", $$1, $$2} /^##@/ {print substr($$0, 5)}' $(MAKEFILE_LIST)
 
 ##@ setup: once per environment, idempotent
-SETUP_STEPS := preflight create-load-balancer enable-draining configure-health-check \
+SETUP_STEPS := preflight create-security-groups create-load-balancer enable-draining configure-health-check \
                upsert-dns-record create-key-pair create-lock-table
 setup: venv ## run every setup step, in this order:
 	$(RUN)/pipeline.py setup $(SETUP_STEPS)
 	@echo "setup: done."
 preflight: venv ## check zones, subnets, hosted zone (and launch configurations) before creating anything
 	$(RUN)/preflight.py
-create-load-balancer: venv ## create elb-$APP_NAME-$NODE_ENV (HTTP 80): classic, or an ALB with its target group
+create-security-groups: venv ## the network path: a load balancer group open on 80, an instance group open to it alone
+	$(RUN)/create_security_groups.py
+create-load-balancer: venv ## create elb-$APP_NAME-$NODE_ENV (HTTP 80) in its group: classic, or an ALB and target group
 	$(RUN)/create_load_balancer.py
-enable-draining: venv ## turn on connection draining (300 s; an ALB: the deregistration delay)
+enable-draining: venv ## turn on connection draining (300 s; an ALB: the deregistration delay) and cross-zone
 	$(RUN)/enable_draining.py
 configure-health-check: venv ## set the health check HTTP:80/api/status/health
 	$(RUN)/configure_health_check.py
@@ -99,7 +102,7 @@ bench: dev ## time setup and deploys on the emulator and count their API calls (
 
 ##@ development
 test: dev lint ## run the test suite against the local AWS emulator and the real packer
-	$(PY) -m pytest -q -n $(TEST_WORKERS) tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests
 lint: dev ## check the code with ruff
 	$(VENV)/bin/ruff check scripts emulator tests
 

@@ -4,6 +4,7 @@ moto's backends are process-wide, so the corrections consult the health script o
 recently started Emulator."""
 
 import inspect
+import ipaddress
 import re
 from functools import wraps
 
@@ -11,7 +12,9 @@ from moto.autoscaling.exceptions import AutoscalingClientError
 from moto.autoscaling.models import AutoScalingBackend, autoscaling_backends
 from moto.autoscaling.responses import AutoScalingResponse
 from moto.core.responses import ActionResult
+from moto.ec2.models import ec2_backends
 from moto.ec2.models.amis import AmiBackend
+from moto.ec2.models.security_groups import SecurityGroupBackend
 from moto.elb.exceptions import ELBClientError, LoadBalancerNotFoundError
 from moto.elb.models import ELBBackend, LoadBalancer
 from moto.elb.responses import ELBResponse
@@ -226,6 +229,7 @@ def instance_health(elb_backend: ELBBackend, lb_name: str, instances: list, obse
     OutOfService when not running), then a group instance stays OutOfService until the script says."""
     groups = autoscaling_backends[elb_backend.account_id][elb_backend.region_name].autoscaling_groups
     group_of = {s.instance.id: g.name for g in groups.values() for s in g.instance_states}
+    lb = elb_backend.load_balancers[lb_name]
     states = []
     for moto_state in elb_backend.describe_instance_health(lb_name, instances):
         state = {"InstanceId": moto_state["InstanceId"], "State": moto_state["State"],
@@ -233,6 +237,10 @@ def instance_health(elb_backend: ELBBackend, lb_name: str, instances: list, obse
         group = group_of.get(state["InstanceId"])
         if state["State"] == "InService" and group and not health_script().in_service_at_lb(
                 group, state["InstanceId"], observe):
+            state.update(State="OutOfService", ReasonCode="Instance", Description=OUT_OF_SERVICE)
+        elif state["State"] == "InService" and not admitted(
+                elb_backend.account_id, elb_backend.region_name, state["InstanceId"],
+                set(lb.security_groups), classic_health_port(lb)):
             state.update(State="OutOfService", ReasonCode="Instance", Description=OUT_OF_SERVICE)
         states.append(state)
     return states
@@ -300,6 +308,9 @@ def _patch_alb_name_rules() -> None:
         if len(set(zones)) < len(zones):
             raise _fail(ELBv2ClientError, "InvalidConfigurationRequest",
                         "A load balancer cannot be attached to multiple subnets in the same Availability Zone")
+        if not given["security_groups"] and subnet_ids:  # AWS: the VPC's default group (patch 12)
+            vpc = self.ec2_backend.get_subnet(subnet_ids[0]).vpc_id
+            given["security_groups"] = [self.ec2_backend.get_default_security_group(vpc).id]
         for lb in self.load_balancers.values():
             if lb.name == name:
                 settings = (kind, given["scheme"] or "internet-facing", sorted(subnet_ids),
@@ -309,7 +320,7 @@ def _patch_alb_name_rules() -> None:
                     return lb
                 raise _fail(ELBv2ClientError, "DuplicateLoadBalancerName",
                             "A load balancer with the specified name already exists.")
-        return create(self, name, *args, **kwargs)
+        return create(*call.args, **call.kwargs)
 
     ELBv2Backend.create_load_balancer = create_load_balancer
 
@@ -430,15 +441,91 @@ def target_health(backend: ELBv2Backend, tg: FakeTargetGroup, targets: list, obs
         elif moto.status == "healthy" and moto.instance_id in group_of:
             shown = health_script().target_state(group_of[moto.instance_id], moto.instance_id, tg.arn, observe)
             state = {"healthy": state, "initial": TG_INITIAL, "unhealthy": TG_UNHEALTHY}[shown]
+        if state[0] == "healthy" and not admitted(backend.account_id, backend.region_name, moto.instance_id,
+                                                  alb_groups(backend, tg), target_health_port(tg, moto)):
+            state = TG_UNHEALTHY
         descriptions.append({"Target": moto.target, "HealthCheckPort": moto.health_check_port,
                              "TargetHealth": {k: v for k, v in zip(("State", "Reason", "Description"), state,
                                                                    strict=True) if v}})
     return descriptions
 
 
+def _patch_default_security_groups() -> None:
+    """12. Security groups as a new account has them: a VPC's `default` group admits all traffic
+    from its own members (moto: no inbound rule); a classic load balancer created without groups
+    gets `default_elb_<id>` admitting its listener ports from anywhere (moto: the group, no rule).
+    (An application load balancer created without groups gets its VPC's `default` group: patch 8.)"""
+    create_group = SecurityGroupBackend.create_security_group
+
+    def create_security_group(self, name, description, vpc_id=None, tags=None, force=False, is_default=None):
+        group = create_group(self, name, description, vpc_id=vpc_id, tags=tags, force=force, is_default=is_default)
+        if is_default:
+            self.authorize_security_group_ingress(group.id, "-1", None, None, [],
+                                                  source_groups=[{"GroupId": group.id}], vpc_id=group.vpc_id)
+        return group
+
+    create_classic = ELBBackend.create_load_balancer
+
+    def create_load_balancer(self, name, zones, ports, *args, **kwargs):
+        lb = create_classic(self, name, zones, ports, *args, **kwargs)
+        ec2 = ec2_backends[self.account_id][self.region_name]
+        for group_id in lb.security_groups:
+            group = ec2.get_security_group_from_id(group_id)
+            if group.name.startswith("default_elb_") and not group.ingress_rules:
+                for port in {listener.load_balancer_port for listener in lb.listeners}:
+                    ec2.authorize_security_group_ingress(group.id, "tcp", str(port), str(port),
+                                                         [{"CidrIp": "0.0.0.0/0"}], vpc_id=group.vpc_id)
+        return lb
+
+    SecurityGroupBackend.create_security_group = create_security_group
+    ELBBackend.create_load_balancer = create_load_balancer
+
+
+def admitted(account: str, region: str, instance_id: str, sources: set[str], port: int) -> bool:
+    """13. Reachability: does one of the instance's security groups (its VPC's `default` group when
+    it has none) admit TCP `port` from a member of one of the `sources` groups, or from a CIDR that
+    holds the VPC (where the load balancer's nodes live)? moto models no network at all; AWS's
+    health checks fail, and so the instance stays OutOfService (unhealthy), when none does."""
+    ec2 = ec2_backends[account][region]
+    instance = ec2.get_instance(instance_id)
+    groups = [ec2.get_security_group_from_id(g) if isinstance(g, str) else g for g in instance.security_groups]
+    groups = [g for g in groups if g] or [ec2.get_default_security_group(instance.vpc_id)]
+    vpc = ipaddress.ip_network(ec2.get_vpc(instance.vpc_id).cidr_block)
+    for rule in (rule for group in groups for rule in group.ingress_rules):
+        if rule.ip_protocol == "tcp" and not rule.from_port <= port <= rule.to_port:
+            continue
+        if rule.ip_protocol not in ("tcp", "-1"):
+            continue
+        if rule.source_group.get("GroupId") in sources:
+            return True
+        cidr = rule.ip_range.get("CidrIp")
+        if cidr and vpc.subnet_of(ipaddress.ip_network(cidr, strict=False)):
+            return True
+    return False
+
+
+def classic_health_port(lb: LoadBalancer) -> int:
+    """The port of a classic load balancer's health check (HTTP:80/path), else its first listener's."""
+    target = lb.health_check.target if lb.health_check else ""
+    found = re.match(r"^[A-Z]+:(\d+)", target or "")
+    return int(found.group(1)) if found else lb.listeners[0].instance_port
+
+
+def alb_groups(backend: ELBv2Backend, tg: FakeTargetGroup) -> set[str]:
+    """The security groups of the load balancers that forward to the target group."""
+    return {group for arn in tg.load_balancer_arns for group in backend.load_balancers[arn].security_groups}
+
+
+def target_health_port(tg: FakeTargetGroup, moto) -> int:
+    """The port a target is health-checked on: the group's health check port, or its own."""
+    port = tg.health_check_port
+    return int(moto.port if port in (None, "traffic-port") else port)
+
+
 CORRECTIONS = (_patch_ebs_images, _patch_elb_hosted_zone, _patch_elb_name_rules, _patch_group_registration,
             _patch_duplicates_and_in_use, _patch_scripted_health, _patch_alb_hosted_zone, _patch_alb_name_rules,
-            _patch_target_registration, _patch_target_group_load_balancers, _patch_target_health)
+            _patch_target_registration, _patch_target_group_load_balancers, _patch_target_health,
+            _patch_default_security_groups)
 
 
 def install_corrections() -> None:

@@ -1,6 +1,6 @@
 """destroy: remove everything of one environment: its DNS record (when it points at this
 environment's load balancer), its groups with their instances, its launch templates, the load
-balancer, the key pair and its files in deploy/keys/, its app (carnivore) images with their
+balancer, its security groups, the key pair and its files in deploy/keys/, its app (carnivore) images with their
 snapshots, and its deploy lock table. Primal images are shared by the app's environments and stay,
 as does the log folder deploy/log/$NODE_ENV.
 
@@ -21,6 +21,7 @@ from core.dns import current_alias, hosted_zone_id
 from core.groups import delete_unused_launch_settings, describe_groups, environment_groups
 from core.images import SNAPSHOT_IDS, delete_image, environment_images
 from core.lock import current_lock, held_by, table_name
+from core.network import delete_security_groups, security_groups
 from core.poll import TimedOut, wait_until
 from core.settings import ROOT
 from core.step import Step, StepError, run
@@ -61,6 +62,10 @@ def plan(step: Step) -> list[Removal]:
     removals = record_removal(step, balancer) + group_removals(step)
     if balancer:
         removals.append((f"load balancer {settings.elb_name}", lambda: delete_load_balancer(step)))
+    groups = security_groups(step)
+    if groups:  # once the load balancer and the instances that use them are gone
+        names = " ".join(group["GroupName"] for group in groups.values())
+        removals.append((f"security group(s) {names}", lambda: delete_security_groups(step)))
     removals += key_removals(step) + image_removals(step)
     if lock_table:
         removals.append((f"lock table {lock_table}", lambda: delete_lock_table(step)))

@@ -1,12 +1,13 @@
 """deploy: launch the new group asg-$APP_NAME-$NODE_ENV-<stamp> from a new launch template (pinned
 to its version 1, IMDSv2 required) or, with LAUNCH_KIND=configuration, a launch configuration
-lc-$APP_NAME-$NODE_ENV-<stamp>; in SUBNETS (or the load balancer's zones), attached to the load
-balancer, with health check type ELB and a 300 s grace period, tagged with app, environment, role
-and image."""
+lc-$APP_NAME-$NODE_ENV-<stamp>, its instances in the security group $APP_NAME-$NODE_ENV-instances
+(and SECURITY_GROUPS); in SUBNETS (or the load balancer's zones), attached to the load balancer,
+with health check type ELB and a 300 s grace period, tagged with app, environment, role and image."""
 
 from core.aws import tag_list
 from core.balancer import load_balancer
 from core.groups import create_launch_configuration
+from core.network import instance_security_groups
 from core.step import Step, run
 
 GRACE_PERIOD = 300
@@ -46,7 +47,7 @@ def launch_template(step: Step, name: str, image_id: str, tags: dict) -> dict:
     settings = step.settings
     step.say(f"creating launch template lt-{name} using {image_id}...")
     data = {"ImageId": image_id, "InstanceType": settings.instance_type, "KeyName": settings.key_name,
-            "MetadataOptions": IMDS_V2, **security_groups(settings.security_groups),
+            "MetadataOptions": IMDS_V2, "SecurityGroupIds": instance_security_groups(step),
             "TagSpecifications": [{"ResourceType": "instance", "Tags": tag_list(tags)}]}
     template = step.client("ec2").create_launch_template(
         LaunchTemplateName=f"lt-{name}", LaunchTemplateData=data,
@@ -61,17 +62,8 @@ def launch_configuration(step: Step, name: str, image_id: str, _tags: dict) -> d
     step.say(f"creating launch configuration lc-{name} using {image_id}...")
     create_launch_configuration(step, LaunchConfigurationName=f"lc-{name}", ImageId=image_id,
                                 InstanceType=settings.instance_type, KeyName=settings.key_name,
-                                MetadataOptions=IMDS_V2, SecurityGroups=list(settings.security_groups))
+                                MetadataOptions=IMDS_V2, SecurityGroups=instance_security_groups(step))
     return {"LaunchConfigurationName": f"lc-{name}"}
-
-
-def security_groups(groups: tuple[str, ...]) -> dict:
-    """Ids go to SecurityGroupIds (any VPC); names to SecurityGroups (the default VPC only)."""
-    if not groups:
-        return {}
-    if all(group.startswith("sg-") for group in groups):
-        return {"SecurityGroupIds": list(groups)}
-    return {"SecurityGroups": list(groups)}
 
 
 if __name__ == "__main__":

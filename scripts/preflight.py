@@ -1,12 +1,15 @@
 """setup: check, before anything is created, that the account can do what the settings ask:
-the region and zones exist, SUBNETS exist, launch configurations are allowed when LAUNCH_KIND asks
-for them, and the Route 53 hosted zone for TLD is there (HOSTED_ZONE, or the one public zone
-named TLD)."""
+the region and zones exist, SUBNETS exist (in one VPC; without them, the region has a default VPC),
+a load balancer or security groups of this environment's names are its own, an ALB gets two zones,
+the Route 53 hosted zone for TLD is there (HOSTED_ZONE, or the one public zone named TLD), and
+launch configurations are allowed when LAUNCH_KIND asks for them."""
 
 import jmespath
 
+from core.balancer import load_balancer
 from core.dns import hosted_zone_id
 from core.groups import create_launch_configuration
+from core.network import security_groups, vpc_id
 from core.step import Step, StepError, run
 
 ZONE_NAMES = "AvailabilityZones[].ZoneName"
@@ -23,10 +26,17 @@ def preflight(step: Step) -> None:
                         f"(its zones: {' '.join(known)}); fix AVAILABILITY_ZONES or AWS_REGION")
     if settings.subnets:
         check_subnets(step)
-    if settings.launch_kind == "configuration":
-        check_launch_configurations_allowed(step)
+    vpc = vpc_id(step)
+    security_groups(step)  # refuses groups of that name that are another environment's
+    balancer = load_balancer(step)
+    if balancer.describe():
+        balancer.check_ownership()
+    elif balancer.kind == "application":
+        balancer.subnets()  # an ALB needs two zones or more
     zone = hosted_zone_id(step)
-    step.say(f"ok: zones {' '.join(settings.availability_zones)}, hosted zone {zone}")
+    if settings.launch_kind == "configuration":  # last: the probe is the one change preflight makes
+        check_launch_configurations_allowed(step)
+    step.say(f"ok: zones {' '.join(settings.availability_zones)}, {vpc}, hosted zone {zone}")
 
 
 def check_subnets(step: Step) -> None:

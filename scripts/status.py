@@ -1,6 +1,7 @@
 """status: one environment at a glance, read-only: its load balancer and how many instances are
-InService there, the DNS record, the live group(s) with each instance's state and the image they
-launch from, the app images kept (with their release stamps), and the last deploy's log folder.
+InService there, the DNS record, its security groups and what they admit, the live group(s) with
+each instance's state and the image they launch from, the app images kept (with their release
+stamps), and the last deploy's log folder.
 
 Its own AWS responses go to deploy/log/$NODE_ENV/status/, so the last deploy's stay as they were."""
 
@@ -11,6 +12,7 @@ from core.balancer import load_balancer
 from core.dns import current_alias, hosted_zone_id
 from core.groups import environment_groups
 from core.images import environment_images, images_in_use, released
+from core.network import ROLES, group_name, inbound, security_groups
 from core.settings import ROOT
 from core.step import Step, run
 
@@ -29,6 +31,7 @@ def status(step: Step) -> None:
     rows = [("load balancer", f"{settings.elb_name} ({balancer.kind}): {serving}/{len(at_lb)} instance(s) "
                               f"{balancer.SERVING}"),
             ("record", record(step))]
+    rows += security_group_rows(step)
     groups = environment_groups(step)
     launched_from = {group["AutoScalingGroupName"]: group_image(step, group) for group in groups}
     for group in groups:
@@ -64,6 +67,17 @@ def image_rows(step: Step, live: set[str]) -> list[tuple[str, str]]:
     stamps = {image["ImageId"]: released(image) for image in environment_images(step)}
     return [("image", f"{image_id} released {stamp or 'not yet'}{', live' if image_id in live else ''}")
             for image_id, stamp in sorted(stamps.items(), key=lambda item: item[1], reverse=True)]
+
+
+def security_group_rows(step: Step) -> list[tuple[str, str]]:
+    """Each of the environment's security groups and what it admits."""
+    groups, rows = security_groups(step), []
+    for role in ROLES:
+        group = groups.get(role)
+        admits = ", ".join(f"tcp {rule.port or 'any'} from {rule.source}" for rule in sorted(inbound(group), key=str)) \
+            if group else f"missing: run `NODE_ENV={step.settings.node_env} make setup`"
+        rows.append((f"security group {role}", f"{group['GroupId'] if group else group_name(step, role)}: {admits}"))
+    return rows
 
 
 def record(step: Step) -> str:

@@ -221,6 +221,27 @@ def test_an_unhealthy_release_is_rolled_back_and_the_old_group_keeps_serving(rea
     assert min(serving_history(project)[before:]) >= 1
 
 
+@pytest.mark.parametrize("kind", ["classic", "application"])
+def test_instances_their_group_does_not_admit_the_load_balancer_from_fail_and_are_rolled_back(project, kind):
+    project.settings.update(LOAD_BALANCER_KIND=kind)
+    ok(project.make("setup"))
+    ec2 = project.client("ec2")
+    [group] = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["app-dev01-instances"]}])["SecurityGroups"]
+    ec2.revoke_security_group_ingress(GroupId=group["GroupId"], IpPermissions=group["IpPermissions"])
+
+    result = project.make("deploy", HEALTH_TIMEOUT="1", POLL_INTERVAL="0.2")
+    assert result.returncode != 0
+    assert "did not become healthy" in result.stderr and "rolled back" in result.stderr
+    assert ("unhealthy (Target.FailedHealthChecks" if application(project) else
+            "OutOfService (Instance: Instance has failed at least the UnhealthyThreshold") in result.stdout
+    assert groups_of(project) == [] and launch_settings(project) == [] and images(project) == {}
+
+    ok(project.make("setup"))  # puts the rule back
+    ok(project.make("deploy"))
+    assert len(in_service(project)) == 1
+
+
 @pytest.mark.parametrize("settings, says", [
     ({"IMAGE_ID": "ami-0000000000000dead"}, "IMAGE_ID=ami-0000000000000dead is not an available image"),
     ({"PRIMAL_ID": "ami-0000000000000dead"}, "PRIMAL_ID=ami-0000000000000dead is not an available image"),
@@ -278,7 +299,9 @@ def test_a_vpc_of_your_own_is_used_through_subnets_and_security_group_ids(projec
     assert sorted(group["VPCZoneIdentifier"].split(",")) == subnets
     data = ec2.describe_launch_template_versions(LaunchTemplateId=group["LaunchTemplate"]["LaunchTemplateId"],
                                                  Versions=["1"])["LaunchTemplateVersions"][0]["LaunchTemplateData"]
-    assert data["SecurityGroupIds"] == [web]
+    own = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["app-dev01-instances"]},
+                                                {"Name": "vpc-id", "Values": [vpc]}])["SecurityGroups"][0]["GroupId"]
+    assert data["SecurityGroupIds"] == [own, web]
     [instance] = ec2.describe_instances(InstanceIds=[group["Instances"][0]["InstanceId"]])["Reservations"][0][
         "Instances"]
     assert instance["SubnetId"] in subnets

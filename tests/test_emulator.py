@@ -39,9 +39,23 @@ def aws(emu):
     return client
 
 
-def create_lb(elb, name=LB):
-    return elb.create_load_balancer(LoadBalancerName=name, AvailabilityZones=["us-east-1a"],
-                                    Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}])
+def create_lb(elb, name=LB, reachable=True):
+    """A classic load balancer in the default VPC, with AWS's default_elb_ group; `reachable`: the
+    VPC's default group (which the test instances have) admits port 80 from it, as setup arranges."""
+    lb = elb.create_load_balancer(LoadBalancerName=name, AvailabilityZones=["us-east-1a"],
+                                  Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}])
+    if reachable:
+        ec2 = boto3.client("ec2", endpoint_url=elb.meta.endpoint_url, region_name=elb.meta.region_name,
+                           aws_access_key_id="testing", aws_secret_access_key="testing")
+        [lb_group] = elb.describe_load_balancers(LoadBalancerNames=[name])["LoadBalancerDescriptions"][0][
+            "SecurityGroups"]
+        ec2.authorize_security_group_ingress(GroupId=default_group(ec2), IpPermissions=[
+            {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "UserIdGroupPairs": [{"GroupId": lb_group}]}])
+    return lb
+
+
+def default_group(ec2) -> str:
+    return ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
 
 
 def create_group(asg, name, size=2, lb=LB, tg=None):
@@ -443,7 +457,7 @@ def test_images_made_from_instances_are_ebs_backed(aws):
 
 def test_calls_are_recorded_with_service_and_action(emu, aws):
     elb, asg, ec2, route53 = aws("elb"), aws("autoscaling"), aws("ec2"), aws("route53")
-    create_lb(elb)
+    create_lb(elb, reachable=False)
     create_group(asg, "asg-a")
     ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1)
     zone = route53.create_hosted_zone(Name="example.com", CallerReference="1")["HostedZone"]["Id"]
@@ -473,9 +487,11 @@ def test_calls_are_recorded_with_service_and_action(emu, aws):
 
 
 def test_lb_inservice_history_follows_a_zero_downtime_swap(emu, aws):
-    elb, asg = aws("elb"), aws("autoscaling")
+    elb, asg, ec2 = aws("elb"), aws("autoscaling"), aws("ec2")
+    ec2.authorize_security_group_ingress(GroupId=default_group(ec2), IpPermissions=[  # the default VPC's range
+        {"IpProtocol": "tcp", "FromPort": 80, "ToPort": 80, "IpRanges": [{"CidrIp": "172.31.0.0/16"}]}])
     asg.create_launch_configuration(LaunchConfigurationName="early", ImageId=AMI, InstanceType="t3.micro")
-    create_lb(elb)
+    create_lb(elb, reachable=False)
     create_group(asg, "asg-app-dev01-1")
     emu.health.set("asg-app-dev01-", group_polls=1)  # for instances launched from now on
     new = create_group(asg, "asg-app-dev01-2")  # 1 poll seen: InService in the group, so at the LB too
@@ -501,3 +517,56 @@ def test_main_prints_the_url_and_stops_cleanly_on_sigterm():
         assert process.wait(timeout=20) == 0
     finally:
         process.kill()
+
+
+def test_a_new_accounts_defaults_leave_a_classic_load_balancer_unable_to_reach_its_instances(aws):
+    elb, asg, ec2 = aws("elb"), aws("autoscaling"), aws("ec2")
+    create_lb(elb, reachable=False)
+    [lb_group] = elb.describe_load_balancers(LoadBalancerNames=[LB])["LoadBalancerDescriptions"][0]["SecurityGroups"]
+    [group] = ec2.describe_security_groups(GroupIds=[lb_group])["SecurityGroups"]
+    assert group["GroupName"].startswith("default_elb_")
+    assert [(p["IpProtocol"], p["FromPort"], p["IpRanges"]) for p in group["IpPermissions"]] == [
+        ("tcp", 80, [{"CidrIp": "0.0.0.0/0"}])]  # the listener port, from anywhere
+    [default] = ec2.describe_security_groups(GroupIds=[default_group(ec2)])["SecurityGroups"]
+    assert [(p["IpProtocol"], [g["GroupId"] for g in p["UserIdGroupPairs"]]) for p in default["IpPermissions"]] == [
+        ("-1", [default["GroupId"]])]  # only its own members
+    instances = create_group(asg, "asg-app-dev01-1")  # no group given: the VPC's default group
+    health = elb.describe_instance_health(LoadBalancerName=LB)["InstanceStates"]
+    assert {s["InstanceId"]: (s["State"], s["ReasonCode"]) for s in health} == {
+        i: ("OutOfService", "Instance") for i in instances}
+
+
+@pytest.mark.parametrize("port, source, serving", [
+    (80, "lb", True), (80, "0.0.0.0/0", True), (80, "172.31.0.0/16", True),  # the default VPC's range
+    (8080, "lb", False), (80, "other", False), (80, "10.0.0.0/8", False), (22, "0.0.0.0/0", False)])
+def test_an_instance_serves_only_when_its_groups_admit_the_health_check_from_the_load_balancer(
+        aws, port, source, serving):
+    elb, ec2 = aws("elb"), aws("ec2")
+    create_lb(elb, reachable=False)
+    [lb_group] = elb.describe_load_balancers(LoadBalancerNames=[LB])["LoadBalancerDescriptions"][0]["SecurityGroups"]
+    other = ec2.create_security_group(GroupName="other", Description="other")["GroupId"]
+    instances_group = ec2.create_security_group(GroupName="instances", Description="instances")["GroupId"]
+    where = ({"UserIdGroupPairs": [{"GroupId": {"lb": lb_group, "other": other}[source]}]} if "/" not in source
+             else {"IpRanges": [{"CidrIp": source}]})
+    ec2.authorize_security_group_ingress(GroupId=instances_group, IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, **where}])
+    instance = ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, SecurityGroupIds=[other, instances_group],
+                                 Placement={"AvailabilityZone": "us-east-1a"})["Instances"][0]["InstanceId"]
+    elb.register_instances_with_load_balancer(LoadBalancerName=LB, Instances=[{"InstanceId": instance}])
+    assert lb_states(elb) == {instance: "InService" if serving else "OutOfService"}
+
+
+def test_an_alb_without_groups_gets_the_default_group_and_targets_it_cannot_reach_are_unhealthy(aws):
+    ec2, elbv2 = aws("ec2"), aws("elbv2")
+    vpc, subnets = default_subnets(ec2)
+    lb = elbv2.create_load_balancer(Name=ALB, Subnets=subnets)["LoadBalancers"][0]
+    assert lb["SecurityGroups"] == [default_group(ec2)]
+    tg = elbv2.create_target_group(Name=TG, Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol="HTTP", Port=80,
+                          DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    closed = ec2.create_security_group(GroupName="closed", Description="admits nothing")["GroupId"]
+    members, outsider = (ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, **groups)["Instances"][0]["InstanceId"]
+                         for groups in ({}, {"SecurityGroupIds": [closed]}))
+    elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": members}, {"Id": outsider}])
+    assert target_states(elbv2, tg) == {members: ("healthy", None),  # the default group admits its members
+                                        outsider: ("unhealthy", "Target.FailedHealthChecks")}

@@ -55,6 +55,12 @@ def tables(project) -> list[str]:
     return project.client("dynamodb").list_tables()["TableNames"]
 
 
+def security_groups(project) -> list[str]:
+    """The security groups the tool made (tagged with an app), of every environment."""
+    found = project.client("ec2").describe_security_groups(Filters=[{"Name": "tag-key", "Values": ["App"]}])
+    return sorted(group["GroupName"] for group in found["SecurityGroups"])
+
+
 def test_status_shows_the_live_group_its_image_and_in_service_count_and_changes_nothing(ready):
     project = ready
     ok(project.make("deploy", DESIRED_CAPACITY="2"))
@@ -72,6 +78,9 @@ def test_status_shows_the_live_group_its_image_and_in_service_count_and_changes_
         assert re.search(rf"{instance['InstanceId']} +InService/Healthy in us-east-1\w, InService at the load balancer",
                          output)
     assert re.search(rf"image +{image_id} released \d{{14}}, live\n", output)
+    lb_group = re.search(r"security group lb +(sg-\w+): tcp 80 from 0\.0\.0\.0/0, tcp 80 from ::/0\n", output)
+    assert lb_group, output
+    assert re.search(rf"security group instances +sg-\w+: tcp 80 from {lb_group.group(1)}\n", output)
     assert "last deploy" in output and "log in deploy/log/dev01/" in output
     assert project.mutating_actions() == []
     assert [c.action for c in project.emulator.calls].count("DescribeInstanceHealth") == 1
@@ -134,6 +143,7 @@ def test_destroy_removes_everything_of_one_environment_and_nothing_else(ready):
     assert key_pairs(project) == ["app-dev"]
     assert sorted(path.name for path in (project.path / "deploy/keys").iterdir()) == ["app-dev", "app-dev.pub"]
     assert tables(project) == ["deploy-lock-app-dev"]
+    assert security_groups(project) == ["app-dev-instances", "app-dev-lb"]
     # the neighbour environment, the other app and the shared primal image are untouched
     assert groups_of(project, "dev") == [neighbour] and in_service(project, "elb-app-dev") == serving
     assert len(owned(project, "describe_images", "Images", node_env="dev", Owners=["self"])) == 1

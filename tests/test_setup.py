@@ -7,14 +7,30 @@ import pytest
 
 from conftest import ok
 
-SETUP_CHANGES = ["CreateLoadBalancer", "ModifyLoadBalancerAttributes", "ConfigureHealthCheck",
-                 "ChangeResourceRecordSets", "ImportKeyPair", "CreateTable"]
+NETWORK_CHANGES = ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress"] * 2
+SETUP_CHANGES = NETWORK_CHANGES + ["CreateLoadBalancer", "ApplySecurityGroupsToLoadBalancer",
+                                   "ModifyLoadBalancerAttributes", "ConfigureHealthCheck",
+                                   "ChangeResourceRecordSets", "ImportKeyPair", "CreateTable"]
+WORLD = {("tcp", 80, "0.0.0.0/0"), ("tcp", 80, "::/0")}
 
 
 def record(project, name):
     zone = project.client("route53").list_hosted_zones_by_name(DNSName="example.com")["HostedZones"][0]["Id"]
     sets = project.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
     return [s for s in sets if s["Name"] == name and s["Type"] == "A"]
+
+
+def security_group(project, role, node_env="dev01"):
+    found = project.client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"app-{node_env}-{role}"]}])["SecurityGroups"]
+    return found[0] if found else None
+
+
+def inbound(group):
+    """A group's inbound rules as (protocol, port, source) triples."""
+    return {(p["IpProtocol"], p.get("FromPort"), source) for p in group["IpPermissions"]
+            for source in [r["CidrIp"] for r in p["IpRanges"]] + [r["CidrIpv6"] for r in p["Ipv6Ranges"]] +
+            [g["GroupId"] for g in p["UserIdGroupPairs"]]}
 
 
 def test_setup_creates_exactly_the_environment(project):
@@ -31,6 +47,19 @@ def test_setup_creates_exactly_the_environment(project):
                                        "UnhealthyThreshold": 2, "HealthyThreshold": 2}
     attributes = elb.describe_load_balancer_attributes(LoadBalancerName="elb-app-dev01")
     assert attributes["LoadBalancerAttributes"]["ConnectionDraining"] == {"Enabled": True, "Timeout": 300}
+    assert attributes["LoadBalancerAttributes"]["CrossZoneLoadBalancing"] == {"Enabled": True}
+
+    # The network path: the load balancer open to the world on its listener port, the instances
+    # reachable through it alone, no SSH at all.
+    lb_group, instance_group = security_group(project, "lb"), security_group(project, "instances")
+    assert balancer["SecurityGroups"] == [lb_group["GroupId"]]
+    default_vpc = project.client("ec2").describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])
+    assert lb_group["VpcId"] == instance_group["VpcId"] == default_vpc["Vpcs"][0]["VpcId"]
+    assert inbound(lb_group) == WORLD
+    assert inbound(instance_group) == {("tcp", 80, lb_group["GroupId"])}
+    for group, role in ((lb_group, "lb"), (instance_group, "instances")):
+        assert {t["Key"]: t["Value"] for t in group["Tags"]} == {
+            "App": "app", "Environment": "dev01", "Role": role, "Name": f"app-dev01-{role}"}
     tags = elb.describe_tags(LoadBalancerNames=["elb-app-dev01"])["TagDescriptions"][0]["Tags"]
     assert {t["Key"]: t["Value"] for t in tags} == {"App": "app", "Environment": "dev01"}
 
@@ -80,6 +109,42 @@ def test_a_load_balancer_of_another_app_is_refused(project):
     assert project.mutating_actions() == []
 
 
+def test_ssh_is_admitted_from_ssh_cidr_alone_and_taken_away_with_it(project):
+    ok(project.make("setup", SSH_CIDR="203.0.113.7/24"))
+    lb_group = security_group(project, "lb")["GroupId"]
+    assert inbound(security_group(project, "instances")) == {("tcp", 80, lb_group), ("tcp", 22, "203.0.113.0/24")}
+    project.client("ec2").authorize_security_group_ingress(  # a rule someone added by hand
+        GroupId=security_group(project, "instances")["GroupId"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
+    result = ok(project.make("setup"))
+    assert "app-dev01-instances: revoking tcp 22 from 203.0.113.0/24, tcp 8080 from 0.0.0.0/0" in result.stdout
+    assert inbound(security_group(project, "instances")) == {("tcp", 80, lb_group)}
+
+
+def test_a_security_group_of_that_name_of_another_app_is_refused(project):
+    ec2 = project.client("ec2")
+    ec2.create_security_group(GroupName="app-dev01-lb", Description="not ours", TagSpecifications=[
+        {"ResourceType": "security-group", "Tags": [{"Key": "App", "Value": "shop"}]}])
+    project.emulator.calls.clear()
+    result = project.make("setup")
+    assert result.returncode != 0
+    assert "security group app-dev01-lb" in result.stderr and "choose another APP_NAME or NODE_ENV" in result.stderr
+    assert project.mutating_actions() == []
+
+
+def test_a_region_without_a_default_vpc_is_told_to_set_subnets(project):
+    ec2 = project.client("ec2")
+    [vpc] = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
+    for subnet in ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc["VpcId"]]}])["Subnets"]:
+        ec2.delete_subnet(SubnetId=subnet["SubnetId"])
+    ec2.delete_vpc(VpcId=vpc["VpcId"])
+    project.emulator.calls.clear()
+    result = project.make("setup")
+    assert result.returncode != 0
+    assert "us-east-1 has no default VPC: set SUBNETS to subnets of your VPC" in result.stderr
+    assert project.mutating_actions() == []
+
+
 @pytest.mark.parametrize("node_env, settings, says", [
     ("../x", {}, "NODE_ENV='../x' is not a safe name"),
     ("dev 01", {}, "NODE_ENV='dev 01' is not a safe name"),
@@ -90,6 +155,8 @@ def test_a_load_balancer_of_another_app_is_refused(project):
     ("dev01", {"HOSTED_ZONE": "ZNOSUCHZONE1"}, "HOSTED_ZONE=ZNOSUCHZONE1 does not exist"),
     ("dev01", {"AVAILABILITY_ZONES": "us-west-2a"}, "not in us-east-1"),
     ("dev01", {"MIN_CAPACITY": "one"}, "MIN_CAPACITY='one' is not a whole number"),
+    ("dev01", {"SSH_CIDR": "0.0.0.0/0"}, "SSH_CIDR=0.0.0.0/0 opens SSH to the whole internet"),
+    ("dev01", {"SSH_CIDR": "my office"}, "SSH_CIDR='my office' is not a CIDR"),
     ("dev01", {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"}, "cannot reach"),
 ])
 def test_bad_input_fails_in_one_line_and_changes_nothing(project, node_env, settings, says):
@@ -104,12 +171,14 @@ def test_bad_input_fails_in_one_line_and_changes_nothing(project, node_env, sett
 
 def test_setup_of_an_application_load_balancer_and_its_target_group(project):
     ok(project.make("setup", LOAD_BALANCER_KIND="application"))
-    assert sorted(project.mutating_actions()) == sorted([
+    assert sorted(project.mutating_actions()) == sorted(NETWORK_CHANGES + [
         "CreateLoadBalancer", "CreateTargetGroup", "CreateListener",  # deregistration delay: 300 by default
         "ChangeResourceRecordSets", "ImportKeyPair", "CreateTable"])
     elbv2 = project.client("elbv2")
     [balancer] = elbv2.describe_load_balancers(Names=["elb-app-dev01"])["LoadBalancers"]
     assert (balancer["Type"], balancer["Scheme"]) == ("application", "internet-facing")
+    assert balancer["SecurityGroups"] == [security_group(project, "lb")["GroupId"]]
+    assert inbound(security_group(project, "lb")) == WORLD
     assert sorted(zone["ZoneName"] for zone in balancer["AvailabilityZones"]) == ["us-east-1a", "us-east-1b"]
     tags = elbv2.describe_tags(ResourceArns=[balancer["LoadBalancerArn"]])["TagDescriptions"][0]["Tags"]
     assert {t["Key"]: t["Value"] for t in tags} == {"App": "app", "Environment": "dev01"}

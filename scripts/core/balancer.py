@@ -15,6 +15,7 @@ from functools import cached_property
 import jmespath
 
 from .aws import ELB_HOSTED_ZONE_IDS, tag_list
+from .network import require_group
 from .step import Step, StepError
 
 HEALTH_PATH, DRAINING_SECONDS = "/api/status/health", 300
@@ -67,6 +68,15 @@ class Balancer:
         dns_name = found.get("CanonicalHostedZoneName") or found["DNSName"]
         return {"HostedZoneId": zone, "DNSName": dns_name.rstrip(".").lower() + ".", "EvaluateTargetHealth": True}
 
+    def secure(self) -> None:
+        """Put the load balancer in exactly its own security group ($APP_NAME-$NODE_ENV-lb)."""
+        wanted = [require_group(self.step, "lb")]
+        current = self.require().get("SecurityGroups") or []
+        if current == wanted:
+            return
+        self.step.say(f"{self.name}: security group {wanted[0]} (was {' '.join(current) or 'none'})...")
+        self.apply_security_groups(wanted)
+
     def serving(self) -> set[str]:
         return {instance for instance, (state, *_) in self.health().items() if state == self.SERVING}
 
@@ -88,7 +98,9 @@ class Classic(Balancer):
     LISTENER = {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 80}
     HEALTH_CHECK = {"Target": f"HTTP:80{HEALTH_PATH}", "Interval": 30, "Timeout": 4,
                     "UnhealthyThreshold": 2, "HealthyThreshold": 2}
-    DRAINING = {"Enabled": True, "Timeout": DRAINING_SECONDS}
+    # Connection draining, and cross-zone load balancing (off when created through the API).
+    ATTRIBUTES = {"ConnectionDraining": {"Enabled": True, "Timeout": DRAINING_SECONDS},
+                  "CrossZoneLoadBalancing": {"Enabled": True}}
     IN_SERVICE, DEREGISTERED = "instance_in_service", "instance_deregistered"
     STATES = "InstanceStates[].[InstanceId, State, ReasonCode, Description]"
 
@@ -111,21 +123,22 @@ class Classic(Balancer):
             self.step.say(f"{self.name} load balancer already exists.")
             return
         settings, where = self.settings, {"AvailabilityZones": list(self.settings.availability_zones)}
-        if settings.subnets:  # a VPC of your own: its subnets, and its security groups when given by id
-            where = {"Subnets": list(settings.subnets),
-                     **({"SecurityGroups": list(settings.security_groups)} if settings.security_groups else {})}
+        if settings.subnets:  # a VPC of your own; in the default VPC AWS takes no group at creation
+            where = {"Subnets": list(settings.subnets), "SecurityGroups": [require_group(self.step, "lb")]}
         where_shown = " ".join(settings.subnets or settings.availability_zones)
         self.step.say(f"creating {self.name} load balancer ({where_shown})...")
         self.client.create_load_balancer(LoadBalancerName=self.name, Listeners=[self.LISTENER], **where,
                                          Tags=tag_list(settings.ownership_tags))
 
+    def apply_security_groups(self, groups: list[str]) -> None:
+        self.client.apply_security_groups_to_load_balancer(LoadBalancerName=self.name, SecurityGroups=groups)
+
     def draining_on(self) -> bool:
         attributes = self.client.describe_load_balancer_attributes(LoadBalancerName=self.name)
-        return attributes["LoadBalancerAttributes"].get("ConnectionDraining") == self.DRAINING
+        return all(attributes["LoadBalancerAttributes"].get(k) == v for k, v in self.ATTRIBUTES.items())
 
     def enable_draining(self) -> None:
-        self.client.modify_load_balancer_attributes(
-            LoadBalancerName=self.name, LoadBalancerAttributes={"ConnectionDraining": self.DRAINING})
+        self.client.modify_load_balancer_attributes(LoadBalancerName=self.name, LoadBalancerAttributes=self.ATTRIBUTES)
 
     def health_check_set(self) -> bool:
         return self.require().get("HealthCheck") == self.HEALTH_CHECK
@@ -206,15 +219,14 @@ class Application(Balancer):
 
     def create(self) -> None:
         """The load balancer, its target group and its HTTP listener (each only if missing)."""
-        settings, tags = self.settings, tag_list(self.settings.ownership_tags)
+        tags = tag_list(self.settings.ownership_tags)
         balancer = self.describe()
         if balancer is None:
             subnets = self.subnets()
             self.step.say(f"creating {self.name} application load balancer ({' '.join(subnets)})...")
-            groups = {"SecurityGroups": list(settings.security_groups)} if settings.security_groups else {}
-            balancer = self.client.create_load_balancer(Name=self.name, Subnets=subnets, Type="application",
-                                                        Scheme="internet-facing", Tags=tags,
-                                                        **groups)["LoadBalancers"][0]
+            balancer = self.client.create_load_balancer(
+                Name=self.name, Subnets=subnets, Type="application", Scheme="internet-facing", Tags=tags,
+                SecurityGroups=[require_group(self.step, "lb")])["LoadBalancers"][0]
         else:
             self.check_ownership()
             self.step.say(f"{self.name} load balancer already exists.")
@@ -230,6 +242,9 @@ class Application(Balancer):
             self.client.create_listener(
                 LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
                 DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group["TargetGroupArn"]}])
+
+    def apply_security_groups(self, groups: list[str]) -> None:
+        self.client.set_security_groups(LoadBalancerArn=self.require()["LoadBalancerArn"], SecurityGroups=groups)
 
     def draining_on(self) -> bool:
         found = self.client.describe_target_group_attributes(TargetGroupArn=self.target_group_arn)

@@ -7,6 +7,7 @@ validated here, before any step touches a name, a path or an AWS API, and the na
 resource are derived here, once.
 """
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable
@@ -129,6 +130,20 @@ def project_paths(key: str, value: str | None) -> tuple[str, ...]:
     return paths
 
 
+def private_range(key: str, value: str | None) -> str | None:
+    """A CIDR that SSH may come from; never the whole internet."""
+    if value is None:
+        return None
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise SettingsError(f"{key}={value!r} is not a CIDR like 203.0.113.0/24") from None
+    if network.prefixlen == 0:
+        raise SettingsError(f"{key}={value} opens SSH to the whole internet: name your own range, "
+                            "e.g. 203.0.113.0/24, or leave it empty (no SSH)")
+    return str(network)
+
+
 def listed(pattern: re.Pattern, what: str) -> Reader:
     def read(key: str, value: str | None) -> tuple[str, ...]:
         values = tuple((value or "").split())
@@ -180,6 +195,7 @@ class Settings:
                                                "the instances' security groups (ids, or names in the default VPC)")
     subnets: tuple[str, ...] = setting(listed(SUBNET, "a subnet id like subnet-0123abcd"),
                                        "subnet ids of your own VPC; empty: AVAILABILITY_ZONES of the default VPC")
+    ssh_cidr: str | None = setting(private_range, "the one range the instances admit SSH from; empty: no SSH")
     launch_kind: str = setting(one_of("template", "configuration"),
                                "template (launch templates, IMDSv2), or configuration (older accounts only)")
 
