@@ -61,9 +61,9 @@ check-deploy: venv ## check setup ran, given images exist and packer runs; pick 
 	$(RUN)/check_deploy.py
 primal-image: venv ## bake the primal base image, unless PRIMAL_ID is set or its inputs are unchanged
 	$(RUN)/primal_image.py
-build-app: venv ## build the app for NODE_ENV with BUILD_COMMAND
+build-app: venv ## build the app for NODE_ENV with BUILD_COMMAND into tmp/$NODE_ENV/build
 	$(RUN)/build_app.py
-copy-over: venv ## stage APP_FILES and deploy/env/$NODE_ENV.json in tmp/appserver
+copy-over: venv ## stage APP_FILES, the build and deploy/env/$NODE_ENV.json in tmp/$NODE_ENV/appserver
 	$(RUN)/copy_over.py
 deployment-image: venv ## bake the carnivore app image from primal, unless IMAGE_ID is set
 	$(RUN)/deployment_image.py

@@ -1,9 +1,10 @@
 """Build the example app for one environment: python3 app/build.py [NODE_ENV]  (default: $NODE_ENV)
 
-Renders app/dist/index.html (greeting, NODE_ENV, version) and app/dist/version.json
-({"node_env", "version", "built_at"}) from deploy/env/NODE_ENV.json. The version is APP_VERSION
-when set, else the build time (YYYYmmddHHMMSS, UTC). This is the deploy's BUILD_COMMAND; the tool
-then stages app/server.py, app/dist/ and deploy/env/NODE_ENV.json into tmp/appserver.
+Renders index.html (greeting, NODE_ENV, version) and version.json ({"node_env", "version",
+"built_at"}) from deploy/env/NODE_ENV.json into $BUILD_DIR (the deploy gives each environment its
+own), or app/dist when run by hand. The version is APP_VERSION when set, else the build time
+(YYYYmmddHHMMSS, UTC). This is the deploy's BUILD_COMMAND; the tool then stages app/server.py, the
+build (as app/dist/, where the server reads it) and deploy/env/NODE_ENV.json for the image.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import os
 import shutil
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from server import DIST, ConfigError, load_config, render_page
 
@@ -24,12 +26,13 @@ def build(node_env: str) -> dict:
         "version": os.environ.get("APP_VERSION") or now.strftime("%Y%m%d%H%M%S"),
         "built_at": now.isoformat(timespec="seconds"),
     }
-    shutil.rmtree(DIST, ignore_errors=True)
-    DIST.mkdir(parents=True)
+    out = Path(os.environ["BUILD_DIR"]) if os.environ.get("BUILD_DIR") else DIST
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
     page = render_page(node_env, version["version"], config.get("greeting", "Hello"))
-    (DIST / "index.html").write_text(page, encoding="utf-8")
-    (DIST / "version.json").write_text(json.dumps(version, indent=2) + "\n", encoding="utf-8")
-    return version
+    (out / "index.html").write_text(page, encoding="utf-8")
+    (out / "version.json").write_text(json.dumps(version, indent=2) + "\n", encoding="utf-8")
+    return {**version, "out": out}
 
 
 def main(argv: list[str]) -> int:
@@ -42,7 +45,7 @@ def main(argv: list[str]) -> int:
     except ConfigError as error:
         print(f"build: {error}", file=sys.stderr)
         return 1
-    print(f"build: app/dist built for NODE_ENV={version['node_env']}, version {version['version']}")
+    print(f"build: {version['out']} built for NODE_ENV={version['node_env']}, version {version['version']}")
     return 0
 
 

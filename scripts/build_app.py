@@ -1,22 +1,28 @@
-"""deploy: build the app for NODE_ENV with BUILD_COMMAND (run in the project, NODE_ENV in its
-environment), like the original's `npm run build-$NODE_ENV`."""
+"""deploy: build the app for NODE_ENV with BUILD_COMMAND, like the original's `npm run
+build-$NODE_ENV`: a shell command run in the project, with NODE_ENV and BUILD_DIR (this
+environment's own, emptied first: tmp/$NODE_ENV/build) in its environment."""
 
-import shlex
+import os
+import shutil
 import subprocess
 
 from core.settings import ROOT
 from core.step import Step, StepError, run
 
+COMMAND_NOT_FOUND = 127  # the shell's exit code
+
 
 def build_app(step: Step) -> None:
     settings = step.settings
     step.say(f"building app for {settings.node_env} environment ({settings.build_command})")
-    try:
-        subprocess.run(shlex.split(settings.build_command), cwd=ROOT, check=True, stdin=subprocess.DEVNULL)
-    except FileNotFoundError as error:
-        raise StepError(f"BUILD_COMMAND cannot run: {error.filename} not found") from None
-    except subprocess.CalledProcessError as error:
-        raise StepError(f"BUILD_COMMAND failed with exit {error.returncode}: fix the build and deploy again") from None
+    shutil.rmtree(settings.build_dir, ignore_errors=True)
+    settings.build_dir.mkdir(parents=True)
+    environment = {**os.environ, "NODE_ENV": settings.node_env, "BUILD_DIR": str(settings.build_dir)}
+    code = subprocess.run(["/bin/sh", "-c", settings.build_command], cwd=ROOT, env=environment,
+                          stdin=subprocess.DEVNULL).returncode
+    if code:
+        hint = " (command not found)" if code == COMMAND_NOT_FOUND else ""
+        raise StepError(f"BUILD_COMMAND failed with exit {code}{hint}: fix the build and deploy again")
 
 
 if __name__ == "__main__":

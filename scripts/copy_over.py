@@ -1,5 +1,5 @@
-"""deploy: stage in tmp/appserver everything the app image needs: APP_FILES and the environment's
-app config deploy/env/$NODE_ENV.json."""
+"""deploy: stage in tmp/$NODE_ENV/appserver everything the app image needs: APP_FILES, the build
+(tmp/$NODE_ENV/build, at BUILD_OUTPUT) and the environment's app config deploy/env/$NODE_ENV.json."""
 
 import shutil
 
@@ -13,21 +13,26 @@ def copy_over(step: Step) -> None:
     config = ROOT / "deploy/env" / f"{settings.node_env}.json"
     missing = [path for path in settings.app_files if not (ROOT / path).exists()]
     if missing:
-        raise StepError(f"APP_FILES lists {' '.join(missing)}, not in the project: "
-                        "run `make build-app` or fix APP_FILES")
+        raise StepError(f"APP_FILES lists {' '.join(missing)}, not in the project: fix APP_FILES")
+    if not settings.build_dir.is_dir():
+        raise StepError(f"no build for {settings.node_env}: run `NODE_ENV={settings.node_env} make build-app` first")
     if not config.is_file():
         raise StepError(f"no app config for {settings.node_env}: create deploy/env/{settings.node_env}.json")
-    step.say("copying files over to tmp/appserver")
+    step.say(f"copying files over to {stage.relative_to(ROOT)}")
     shutil.rmtree(stage, ignore_errors=True)
     (stage / "deploy/env").mkdir(parents=True)
     for path in settings.app_files:
-        source, target = ROOT / path, stage / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            shutil.copy2(source, target)
+        copy(ROOT / path, stage / path)
+    copy(settings.build_dir, stage / settings.build_output)
     shutil.copy2(config, stage / "deploy/env")
+
+
+def copy(source, target) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if source.is_dir():
+        shutil.copytree(source, target)
+    else:
+        shutil.copy2(source, target)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""deploy: bake the `carnivore` app image from primal with the app staged in tmp/appserver, unless
+"""deploy: bake the `carnivore` app image from primal with the app staged in tmp/$NODE_ENV/appserver, unless
 IMAGE_ID is given (then that image is used, and never deleted by this deploy). The image id comes
 from Packer's machine-readable artifact line; a failed or id-less bake stops the deploy here,
 before any group changes."""
@@ -17,8 +17,10 @@ def deployment_image(step: Step) -> None:
         return
     primal_id = step.recall("primal_id", made_by="primal-image")
     if not settings.stage_dir.is_dir():
-        raise StepError("nothing staged in tmp/appserver: run `make build-app copy-over` first")
-    bake_image(step, "carnivore", {"NODE_ENV": settings.node_env, "SOURCE_ID": primal_id},
+        raise StepError(f"nothing staged for {settings.node_env}: run "
+                        f"`NODE_ENV={settings.node_env} make build-app copy-over` first")
+    bake_image(step, "carnivore", {"NODE_ENV": settings.node_env, "SOURCE_ID": primal_id,
+                                   "stage": str(settings.stage_dir)},
                remember=lambda image_id: step.remember(image_id=image_id, image_baked=True))
 
 

@@ -16,7 +16,7 @@ import re
 
 from core.lock import deploy_lock
 from core.release import in_flight, roll_back
-from core.step import Step, interruptible, run, uninterrupted
+from core.step import Step, StepError, describe, interruptible, run, uninterrupted
 
 STEP_NAME = re.compile(r"^[a-z][a-z-]*$")
 
@@ -29,12 +29,23 @@ def pipeline(steps: list[str], lock: bool, rollback: bool):
                     for name in steps:
                         function = name.replace("-", "_")
                         getattr(importlib.import_module(function), function)(step)
-            except BaseException:
+            except BaseException as failure:
                 if rollback and in_flight(step):
                     with uninterrupted():
-                        roll_back(step)
+                        roll_back_after(step, failure)
                 raise
     return run_steps
+
+
+def roll_back_after(step: Step, failure: BaseException) -> None:
+    """Roll back; should that fail too, say both, so neither the cause nor the leftovers hide."""
+    try:
+        roll_back(step)
+    except Exception as error:  # noqa: BLE001 - reported with the failure that caused the rollback
+        cause = "interrupted" if isinstance(failure, KeyboardInterrupt) else describe(failure) or repr(failure)
+        raise StepError(f"{cause}; then the rollback failed too: {describe(error) or repr(error)}; the old "
+                        f"groups still serve; run `NODE_ENV={step.settings.node_env} make deploy` again to "
+                        "converge") from error
 
 
 if __name__ == "__main__":

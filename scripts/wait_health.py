@@ -8,6 +8,7 @@ import time
 import botocore.exceptions
 import jmespath
 
+from core.aws import throttled
 from core.balancer import load_balancer
 from core.groups import describe_groups
 from core.poll import TimedOut, wait_until
@@ -65,7 +66,11 @@ def wait_until_in_service_at_load_balancer(step: Step, instances: list[str], tim
 
     try:
         balancer.wait(balancer.IN_SERVICE, instances, timeout=timeout, progress=progress)
-    except botocore.exceptions.WaiterError:
+    except botocore.exceptions.WaiterError as error:
+        code = throttled(error.last_response or {})
+        if code:
+            raise StepError(f"AWS kept throttling {balancer.HEALTH_CALL} ({code}) past every retry: the health "
+                            "of the new group is unknown; try again later, or raise AWS_MAX_ATTEMPTS") from None
         raise TimedOut(f"not {balancer.SERVING} at {settings.elb_name} after {clock() - started:.0f}s "
                        f"(HEALTH_TIMEOUT={settings.health_timeout:g}s)") from None
 

@@ -1,6 +1,10 @@
 """`make deploy` end to end: the real packer bakes against the corrected emulator, the real Make
 targets run, and health over time is scripted in the emulator."""
 
+import json
+import subprocess
+
+import boto3
 import pytest
 
 from conftest import ok
@@ -312,3 +316,57 @@ def test_an_unknown_subnet_is_refused_before_anything_is_created(project):
     result = project.make("setup", SUBNETS="subnet-0000000000dead")
     assert result.returncode != 0 and "SUBNETS has subnet-0000000000dead, not in us-east-1" in result.stderr
     assert project.mutating_actions() == []
+
+
+def test_build_command_runs_through_the_shell_into_its_environments_own_build_dir(ready):
+    command = 'test "$NODE_ENV" = dev01 && python3 app/build.py && echo shell-ran > "$BUILD_DIR/marker"'
+    ok(ready.make("deploy", BUILD_COMMAND=command))
+    build = ready.path / "tmp/dev01/build"
+    assert (build / "marker").read_text() == "shell-ran\n"
+    staged = ready.path / "tmp/dev01/appserver"
+    assert (staged / "app/dist/marker").exists() and (staged / "app/server.py").exists()
+    assert (staged / "deploy/env/dev01.json").exists()
+    failing = ready.make("build-app", BUILD_COMMAND="true && no-such-build-tool")
+    assert failing.returncode != 0 and "BUILD_COMMAND failed with exit 127 (command not found)" in failing.stderr
+
+
+def test_two_environments_deploy_at_once_from_one_checkout_with_their_own_builds(project):
+    (project.path / "deploy/env/dev02.json").write_text('{"port": 80, "greeting": "dev02"}\n')
+    for node_env in ("dev01", "dev02"):
+        ok(project.make("setup", node_env=node_env))
+    runs = [subprocess.Popen(["make", "--no-print-directory", "deploy"], cwd=project.path, text=True,
+                             env=project.env(node_env), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            for node_env in ("dev01", "dev02")]
+    outputs = [run.communicate(timeout=300)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    for node_env in ("dev01", "dev02"):
+        version = json.loads((project.path / f"tmp/{node_env}/appserver/app/dist/version.json").read_text())
+        assert version["node_env"] == node_env
+        assert len(groups_of(project, node_env)) == 1
+
+
+def test_aws_region_comes_before_aws_default_region_for_everything_packer_included(project):
+    """The harness sets AWS_DEFAULT_REGION=us-east-1; AWS_REGION (as the AWS CLI v2) wins."""
+    here = {"AWS_REGION": "eu-west-1", "AVAILABILITY_ZONES": "eu-west-1a eu-west-1b"}
+    ok(project.make("setup", **here))
+    ok(project.make("deploy", **here))
+    west = lambda service: boto3.client(  # noqa: E731
+        service, endpoint_url=project.emulator.url, region_name="eu-west-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing")
+    [balancer] = west("elb").describe_load_balancers()["LoadBalancerDescriptions"]
+    assert balancer["LoadBalancerName"] == "elb-app-dev01"
+    [group] = west("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    assert group["AutoScalingGroupName"].startswith(GROUP_PREFIX)
+    assert {t["Value"] for image in west("ec2").describe_images(Owners=["self"])["Images"]
+            for t in image["Tags"] if t["Key"] == "Role"} == {"primal", "carnivore"}
+    assert west("dynamodb").list_tables()["TableNames"] == ["deploy-lock-app-dev01"]
+    [alias] = [s for s in project.client("route53").list_resource_record_sets(
+        HostedZoneId=project.client("route53").list_hosted_zones()["HostedZones"][0]["Id"])["ResourceRecordSets"]
+        if s["Type"] == "A"]
+    assert alias["AliasTarget"]["HostedZoneId"] == "Z32O12XQLNTSW2"  # eu-west-1's classic load balancers
+    # and nothing in us-east-1
+    assert project.client("elb").describe_load_balancers()["LoadBalancerDescriptions"] == []
+    assert groups_of(project) == [] and images(project) == {} and images(project, "primal") == {}
+    assert project.client("dynamodb").list_tables()["TableNames"] == []
+    assert project.client("ec2").describe_security_groups(
+        Filters=[{"Name": "tag-key", "Values": ["App"]}])["SecurityGroups"] == []

@@ -67,6 +67,36 @@ def test_throttling_5xx_and_delays_on_every_service_are_survived(project):
     assert_nothing_left_behind(project)
 
 
+def test_the_users_max_attempts_wins_over_the_tools_default(serving):
+    serving.emulator.faults.add(action="DescribeLoadBalancers", code="Throttling", times=2)
+    result = serving.make("status", AWS_MAX_ATTEMPTS="2")  # one retry: still throttled
+    assert result.returncode != 0 and "Throttling" in result.stderr
+    serving.emulator.faults.clear()
+    serving.emulator.faults.add(action="DescribeLoadBalancers", code="Throttling", times=2)
+    ok(serving.make("status"))  # the tool's default (10 attempts) rides it out
+
+
+def test_a_throttle_that_outlasts_the_health_waiters_retries_is_reported_as_throttling(serving):
+    serving.emulator.faults.add(action="DescribeInstanceHealth", code="Throttling", times=2)  # both attempts
+    result = serving.make("deploy", AWS_MAX_ATTEMPTS="2")
+    assert result.returncode != 0
+    assert "AWS kept throttling DescribeInstanceHealth (Throttling) past every retry" in result.stderr
+    assert "did not become healthy" not in result.stderr
+    serving.emulator.faults.clear()
+    assert_nothing_left_behind(serving)  # rolled back all the same
+
+
+def test_a_rollback_that_fails_too_says_both_and_the_next_deploy_converges(serving):
+    serving.emulator.faults.add(action="DescribeInstanceHealth", code="Throttling")  # for good
+    result = serving.make("deploy", AWS_MAX_ATTEMPTS="2")
+    assert result.returncode != 0
+    [error] = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    assert "AWS kept throttling DescribeInstanceHealth" in error and "then the rollback failed too" in error
+    serving.emulator.faults.clear()
+    ok(serving.make("deploy"))
+    assert_nothing_left_behind(serving)
+
+
 def test_polling_is_one_describe_per_poll(serving):
     serving.emulator.health.set(GROUP_PREFIX, group_polls=6, lb_polls=4)
     ok(serving.make("deploy", DESIRED_CAPACITY="2"))
@@ -127,6 +157,28 @@ def test_an_interrupted_deploy_keeps_serving_and_the_next_deploy_converges(servi
     serving.emulator.health.clear()
     ok(serving.make("deploy"))
     assert_nothing_left_behind(serving)
+
+
+@pytest.mark.parametrize("command, signum", [
+    ("make --no-print-directory deploy 2>&1 | tee deploy.log", signal.SIGINT),  # Ctrl-C: tee dies first
+    ("make --no-print-directory deploy > deploy.log 2>&1", signal.SIGHUP),  # the terminal closed
+], ids=["ctrl-c-of-make-deploy-piped-to-tee", "sighup"])
+def test_a_rollback_survives_the_terminal_going_away(serving, command, signum):
+    serving.emulator.health.set(GROUP_PREFIX, never=True)
+    shell = subprocess.Popen(["bash", "-c", command], cwd=serving.path, env=serving.env(HEALTH_TIMEOUT="120"),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    log = serving.path / "deploy.log"
+    deadline = time.monotonic() + 120
+    while "are healthy at" not in (log.read_text() if log.exists() else ""):  # the health wait
+        assert time.monotonic() < deadline and shell.poll() is None, log.read_text()
+        time.sleep(0.1)
+    os.killpg(shell.pid, signum)  # the whole job, as the terminal does
+    shell.wait(timeout=60)
+    while len(groups_of(serving)) > 1 or serving.lock_holder():  # the step may outlive make and tee
+        assert time.monotonic() < deadline, "the rollback did not finish"
+        time.sleep(0.2)
+    assert_nothing_left_behind(serving)
+    log.unlink()
 
 
 def test_a_second_deploy_or_rollback_while_one_runs_is_refused_naming_the_holder(serving):

@@ -1,18 +1,23 @@
 """AWS clients for every step: one session, explicit retries, every response kept in the step log.
 
-Region, credentials and endpoint come from boto3's own chain (profiles, SSO, AWS_REGION,
-AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>); nothing here overrides them.
+Credentials and endpoint come from boto3's own chain (profiles, SSO, AWS_ENDPOINT_URL and
+AWS_ENDPOINT_URL_<SERVICE>). The region is AWS_REGION, then AWS_DEFAULT_REGION, then the profile's,
+as the AWS CLI v2 reads them (botocore alone reads only AWS_DEFAULT_REGION and the profile).
+Retries are botocore's `standard` mode with up to DEFAULT_MAX_ATTEMPTS attempts, unless the user's
+AWS_RETRY_MODE / AWS_MAX_ATTEMPTS (or the profile's retry_mode / max_attempts) say otherwise.
 """
 
 import json
+import os
 from pathlib import Path
 
 import boto3
 import botocore.session
 from botocore.config import Config
+from botocore.retries.standard import ThrottledRetryableChecker
 
-# botocore still defaults to `legacy` retries: ask for `standard` (throttling and 5xx are retried
-# with backoff) and allow more attempts than its 3 unless AWS_MAX_ATTEMPTS or the profile says.
+# Older botocore defaults to `legacy` retries: ask for `standard` (throttling and 5xx are retried
+# with backoff) and allow more attempts than its 3, unless the user chose.
 DEFAULT_MAX_ATTEMPTS = 10
 
 # Classic ELB canonical hosted zone ids, published per region, for when DescribeLoadBalancers
@@ -34,11 +39,13 @@ class Aws:
 
     def __init__(self, log_dir: Path):
         core = botocore.session.get_session()
-        retries = {"mode": "standard"}
+        retries = {}
+        if not (os.environ.get("AWS_RETRY_MODE") or core.get_scoped_config().get("retry_mode")):
+            retries["mode"] = "standard"
         if core.get_config_variable("max_attempts") is None:
             retries["total_max_attempts"] = DEFAULT_MAX_ATTEMPTS
         self.config = Config(retries=retries, connect_timeout=10, read_timeout=60)
-        self.session = boto3.Session(botocore_session=core)
+        self.session = boto3.Session(botocore_session=core, region_name=os.environ.get("AWS_REGION") or None)
         self.log_dir = log_dir
         self._clients = {}
 
@@ -59,6 +66,12 @@ class Aws:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         path = self.log_dir / f"{service}-{model.name}.json"
         path.write_text(json.dumps(_without_secrets(body), indent=2, default=str) + "\n")
+
+
+def throttled(response: dict) -> str | None:
+    """The error code of a response that says AWS throttled the call (after botocore's retries)."""
+    code = response.get("Error", {}).get("Code")
+    return code if code in ThrottledRetryableChecker._THROTTLED_ERROR_CODES else None
 
 
 def search(client, operation: str, query: str, **params) -> list:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import NamedTuple, TextIO
 
 from .settings import ROOT
-from .step import Step, StepError
+from .step import Step, StepError, say
 
 PACKER_COMMA = "%!(PACKER_COMMA)"  # how -machine-readable escapes a comma inside a field
 
@@ -90,7 +90,7 @@ def bake(packer: str, template: Path, variables: dict[str, str], only: str, log_
             raise BakeError(f"cannot run packer ({packer}): {error.strerror}") from None
         with process:
             output = parse_machine_readable(_logged(process.stdout, log),
-                                            say=lambda message: print(f"packer: {message}", flush=True))
+                                            say=lambda message: say(f"packer: {message}"))
     what = f"packer build of {Path(template).name} (-only={only})"
     if process.returncode != 0:
         reason = "; ".join(output.errors) or "no error message"

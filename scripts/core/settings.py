@@ -144,6 +144,13 @@ def private_range(key: str, value: str | None) -> str | None:
     return str(network)
 
 
+def project_path(key: str, value: str | None) -> str:
+    paths = project_paths(key, value)
+    if len(paths) != 1:
+        raise SettingsError(f"{key}={value!r}: name one path, relative to the project's top")
+    return paths[0]
+
+
 def listed(pattern: re.Pattern, what: str) -> Reader:
     def read(key: str, value: str | None) -> tuple[str, ...]:
         values = tuple((value or "").split())
@@ -189,6 +196,7 @@ class Settings:
     # The app.
     build_command: str = setting(text, "builds the app for NODE_ENV (which it gets in its environment)")
     app_files: tuple[str, ...] = setting(project_paths, "paths in the project that go into the app image")
+    build_output: str = setting(project_path, "where in the app image the build (BUILD_DIR) goes")
 
     # Network and launches.
     security_groups: tuple[str, ...] = setting(listed(SECURITY_GROUP, "a security group id like sg-0123abcd or name"),
@@ -253,9 +261,14 @@ class Settings:
         return ROOT / "deploy" / "keys" / self.name
 
     @property
+    def build_dir(self) -> Path:
+        """Where BUILD_COMMAND writes this environment's build (it gets the path as BUILD_DIR)."""
+        return ROOT / "tmp" / self.node_env / "build"
+
+    @property
     def stage_dir(self) -> Path:
-        """Where copy-over stages what the app image needs (deploy/templates/carnivore.json reads it)."""
-        return ROOT / "tmp" / "appserver"
+        """Where copy-over stages what this environment's app image needs (the carnivore bake reads it)."""
+        return ROOT / "tmp" / self.node_env / "appserver"
 
     @property
     def log_dir(self) -> Path:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 
 import botocore.exceptions
 
-from .aws import Aws
+from .aws import Aws, throttled
 from .settings import Settings, SettingsError, load
 
 
@@ -34,7 +34,7 @@ class Step:
         return self.aws.client(service)
 
     def say(self, message: str) -> None:
-        print(f"{self.phase}: {message}", flush=True)
+        say(f"{self.phase}: {message}")
 
     # The hand-off between steps.
     @property
@@ -68,21 +68,34 @@ class Step:
         return value
 
 
+def say(line: str, stream=None) -> None:
+    """Print a progress line. A terminal or pipe that went away (Ctrl-C of `make deploy | tee`, a
+    closed ssh session) must never stop a rollback: from the first failed write on, lines go
+    nowhere instead."""
+    stream = stream or sys.stdout
+    try:
+        print(line, file=stream, flush=True)
+    except OSError:  # EPIPE, EIO
+        devnull = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
+        os.dup2(devnull.fileno(), stream.fileno())
+
+
 def run(phase: str, body: Callable[[Step], None]) -> None:
-    """Run one step; turn every expected failure into one line on stderr and exit 1. SIGTERM is
-    handled like Ctrl-C, so an interrupted step can still undo what it started."""
-    signal.signal(signal.SIGINT, interrupt)
-    signal.signal(signal.SIGTERM, interrupt)
+    """Run one step; turn every expected failure into one line on stderr and exit 1. SIGTERM and
+    SIGHUP (the terminal closed) are handled like Ctrl-C, so an interrupted step can still undo
+    what it started."""
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
     try:
         body(Step(phase, load()))
     except KeyboardInterrupt:
-        print(f"{phase}: interrupted", file=sys.stderr)
+        say(f"{phase}: interrupted", sys.stderr)
         sys.exit(130)
     except Exception as error:  # noqa: BLE001 - every failure ends the same way: one line, exit 1
         message = describe(error)
         if message is None:
             raise
-        print(f"{phase}: error: {message}", file=sys.stderr, flush=True)
+        say(f"{phase}: error: {message}", sys.stderr)
         sys.exit(1)
 
 
@@ -135,6 +148,9 @@ def describe(error: Exception) -> str | None:
     if isinstance(error, botocore.exceptions.NoCredentialsError):
         return "no AWS credentials: configure a profile (AWS_PROFILE), SSO, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
     if isinstance(error, botocore.exceptions.WaiterError):
+        code = throttled(error.last_response or {})
+        if code:
+            return f"AWS kept throttling the calls of a wait ({code}) past every retry: try again later"
         return f"gave up waiting: {error}"
     if isinstance(error, botocore.exceptions.BotoCoreError):
         return f"AWS call failed: {error}"
