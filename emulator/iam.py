@@ -24,7 +24,6 @@ from typing import NamedTuple
 
 from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import ec2_backends
-from moto.iam.exceptions import NotFoundException
 from moto.iam.models import get_account_id_from, iam_backends
 from moto.utilities.utils import get_partition
 
@@ -204,11 +203,9 @@ class ServiceLinkedRoles:
         return f"arn:{get_partition(region)}:iam::{account}:role/aws-service-role/{service}/{ROLE_NAMES[service]}"
 
     def exists(self, account: str, region: str, service: str) -> bool:
-        try:
-            self._iam(account, region).get_role(ROLE_NAMES[service])
-        except NotFoundException:
-            return False
-        return True
+        """A role of the service, whoever made it (moto names some differently: go by the path)."""
+        path = f"/aws-service-role/{service}/"
+        return any(role.path == path for role in self._iam(account, region).get_roles())
 
     def create(self, account: str, region: str, service: str) -> None:
         trust = ('{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", '
@@ -246,13 +243,15 @@ class Iam:
     def authorize(self, service: str, operation: str, request: Request) -> Denial | None:
         """None when the call may go on; else the denial of the first action refused."""
         action, account = f"{iam_prefix(service)}:{operation}", get_account_id_from(request.access_key)
-        principal = self._principals.get(request.access_key)
-        needed = [(action, {}, "")] + [(implied, {}, "") for implied in implied_actions(action, account, request)]
+        own = {SERVICE_NAME_KEY: request.params.get("AWSServiceName", "")} if action == CREATE_SERVICE_LINKED_ROLE \
+            else {}  # a call of its own: its AWSServiceName is the condition's
+        needed = [(action, own, "")] + [(implied, {}, "") for implied in implied_actions(action, account, request)]
         role_service = SERVICE_LINKED_ROLES.get(action)
         new_role = role_service and not self.roles.exists(account, request.region, role_service)
         if new_role:
             needed.append((CREATE_SERVICE_LINKED_ROLE, {SERVICE_NAME_KEY: role_service},
                            self.roles.arn(account, request.region, role_service)))
+        principal = self._principals.get(request.access_key)
         if principal:
             user_arn = f"arn:{get_partition(request.region)}:iam::{account}:user/{principal.user}"
             for checked, context, resource in needed:
