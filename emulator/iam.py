@@ -60,6 +60,7 @@ SERVICE_LINKED_ROLES = {
 ROLE_NAMES = {ELB_SERVICE: "AWSServiceRoleForElasticLoadBalancing", AUTOSCALING_SERVICE: "AWSServiceRoleForAutoScaling"}
 CREATE_SERVICE_LINKED_ROLE = "iam:CreateServiceLinkedRole"
 SERVICE_NAME_KEY = "iam:awsservicename"  # condition keys are case-insensitive: kept lower-case
+EVALUATED_OPERATORS = ("StringEquals", "StringLike")
 
 # How each protocol says "denied": (code, HTTP status).
 DENIED = {"ec2": ("UnauthorizedOperation", 403)}
@@ -97,12 +98,16 @@ def iam_prefix(service: str) -> str:
 
 
 def statements_of(policy: dict) -> tuple[dict, ...]:
-    """The statements of a policy document, refusing what this evaluation does not model."""
+    """The statements of a policy document, refusing what this evaluation does not model (so that
+    no verdict is silently wrong)."""
     statements = policy["Statement"]
     statements = [statements] if isinstance(statements, dict) else statements
     for statement in statements:
         if statement.get("Effect") not in ("Allow", "Deny") or "Action" not in statement:
             raise ValueError(f"not modelled: a statement without Effect Allow/Deny and Action: {statement}")
+        for operator, pairs in statement.get("Condition", {}).items():
+            if operator not in EVALUATED_OPERATORS and any(key.lower() == SERVICE_NAME_KEY for key in pairs):
+                raise ValueError(f"not modelled: condition operator {operator} on iam:AWSServiceName")
     return tuple(statements)
 
 
@@ -119,10 +124,8 @@ def _conditions_hold(condition: dict, context: dict[str, str]) -> bool:
             value = context[key.lower()]
             if operator == "StringEquals":
                 holds = value in _listed(values)
-            elif operator == "StringLike":
+            else:  # StringLike: statements_of refused any other
                 holds = any(fnmatchcase(value, pattern) for pattern in _listed(values))
-            else:
-                raise ValueError(f"not modelled: condition operator {operator} on {key}")
             if not holds:
                 return False
     return True

@@ -290,6 +290,11 @@ def default_subnets(emu):
             ["Subnets"] if s["AvailabilityZone"] in ("us-east-1a", "us-east-1b")]
 
 
-def test_a_policy_the_evaluation_does_not_model_is_refused(as_user):
+@pytest.mark.parametrize("statement", [
+    {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+    {"Effect": "Allow", "Action": "iam:CreateServiceLinkedRole", "Resource": "*",
+     "Condition": {"StringNotEquals": {"iam:AWSServiceName": "ec2.amazonaws.com"}}},
+])
+def test_a_policy_the_evaluation_does_not_model_is_refused(as_user, statement):
     with pytest.raises(ValueError, match="not modelled"):
-        as_user({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]})
+        as_user({"Version": "2012-10-17", "Statement": [statement]})
