@@ -1,5 +1,6 @@
 """The emulator's server: moto's WSGI app on a loopback port (a threaded werkzeug server, as moto's
-ThreadedMotoServer runs it), with a middleware in front that records every call and injects faults.
+ThreadedMotoServer runs it), with a middleware in front that records every call, injects faults and
+checks the calls of registered principals against their IAM policies (iam.py).
 
     python -m emulator --port 0   # prints EMULATOR_URL=http://127.0.0.1:PORT, serves until SIGTERM
 """
@@ -14,6 +15,7 @@ import time
 from functools import cache
 from typing import NamedTuple
 from urllib.parse import parse_qs, unquote
+from xml.sax.saxutils import escape
 
 import botocore.exceptions
 import botocore.session
@@ -28,6 +30,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from .corrections import READ_ONLY_PREFIXES, install_corrections, instance_health, target_health
 from .health import HealthScript
+from .iam import JSON_SERVICES, Iam, Request
 
 
 class Call(NamedTuple):
@@ -63,23 +66,56 @@ def _rest_action(service: str, method: str, path: str, query: dict) -> str:
     return max(matches)[2] if matches else f"{method} {path}"
 
 
+SCOPE = re.compile(r"Credential=([^/\s]+)/\d{8}/([^/]+)/([^/]+)/aws4_request")  # key/date/region/service
+
+
+def credential_scope(environ: dict) -> tuple[str, str, str]:
+    """(access key id, region, service) of the request's signature (header or presigned query)."""
+    signature = unquote(environ.get("HTTP_AUTHORIZATION", "") + " " + environ.get("QUERY_STRING", ""))
+    scope = SCOPE.search(signature)
+    return scope.groups() if scope else ("", "", "unknown")
+
+
+def request_body(environ: dict) -> bytes:
+    """The request's body, read once and put back (as a fresh stream) for moto to read whole."""
+    if "emulator.body" not in environ:
+        length = environ.get("CONTENT_LENGTH")
+        body = environ["wsgi.input"].read(int(length)) if length else (
+            environ["wsgi.input"].read() if environ.get("wsgi.input_terminated") else b"")
+        environ["emulator.body"] = body
+    body = environ["emulator.body"]
+    environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+    return body
+
+
+def _form(environ: dict) -> dict[str, list[str]]:
+    if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    return parse_qs(request_body(environ).decode("utf-8", "replace"), keep_blank_values=True)
+
+
+def request_parameters(environ: dict) -> dict:
+    """The parameters of a query-protocol request (query string and form body, first value each),
+    the JSON body of a JSON-protocol one; {} for REST requests (their parameters are in the path)."""
+    if environ.get("HTTP_X_AMZ_TARGET"):
+        body = request_body(environ)
+        try:
+            return json.loads(body) if body else {}
+        except ValueError:
+            return {}
+    query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    return {key: values[0] for key, values in {**query, **_form(environ)}.items()}
+
+
 def identify(environ: dict) -> Call:
     """The service (credential scope of the signature) and action of one request."""
-    signature = unquote(environ.get("HTTP_AUTHORIZATION", "") + " " + environ.get("QUERY_STRING", ""))
-    scope = re.search(r"Credential=[^/\s]+/\d{8}/[^/]+/([^/]+)/aws4_request", signature)  # key/date/region/service
-    service = scope.group(1) if scope else "unknown"
+    service = credential_scope(environ)[2]
     query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
     if environ.get("HTTP_X_AMZ_TARGET"):  # JSON protocol: "DynamoDB_20120810.PutItem"
         return Call(service, environ["HTTP_X_AMZ_TARGET"].rsplit(".", 1)[-1])
-    if "Action" in query:
-        return Call(service, query["Action"][0])
-    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        length = environ.get("CONTENT_LENGTH")
-        body = environ["wsgi.input"].read(int(length)) if length else environ["wsgi.input"].read()
-        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
-        action = parse_qs(body.decode("utf-8", "replace")).get("Action")
-        if action:
-            return Call(service, action[0])
+    action = query.get("Action") or _form(environ).get("Action")
+    if action:
+        return Call(service, action[0])
     return Call(service, _rest_action(service, environ.get("REQUEST_METHOD", "GET"),
                                       environ.get("PATH_INFO", "/"), query))
 
@@ -127,16 +163,19 @@ class Faults:
         return None
 
 
-def error_response(call: Call, code: str, status: int, start_response) -> list[bytes]:
-    """An AWS error in the protocol of the service (EC2 query, other query/REST XML, JSON)."""
-    message = "Rate exceeded" if status < 500 else "We encountered an internal error. Please try again."
-    if call.service == "dynamodb":
+def error_response(call: Call, code: str, status: int, start_response, message: str = "") -> list[bytes]:
+    """An AWS error in the protocol of the service (EC2 query, other query/REST XML, JSON); the
+    message of a throttling or a 5xx unless one is given."""
+    message = message or ("Rate exceeded" if status < 500 else "We encountered an internal error. Please try again.")
+    if call.service in JSON_SERVICES:
         body, kind = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}), \
             "application/x-amz-json-1.0"
     elif call.service == "ec2":
+        message = escape(message)
         body, kind = (f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors>"
                       "<RequestID>fault</RequestID></Response>"), "text/xml"
     else:
+        message = escape(message)
         body, kind = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
                       "</Error><RequestId>fault</RequestId></ErrorResponse>"), "text/xml"
     start_response(f"{status} Error", [("Content-Type", kind), ("Content-Length", str(len(body)))])
@@ -152,6 +191,7 @@ class Emulator:
         self.calls: list[Call] = []
         self.health = HealthScript()
         self.faults = Faults()
+        self.iam = Iam()
         self._history: dict[str, list[int]] = {}
         self._tg_history: dict[str, list[int]] = {}
         self._lock = threading.RLock()  # one request at a time: moto is not thread-safe
@@ -180,8 +220,9 @@ class Emulator:
             running.remove(self)
 
     def reset(self) -> None:
-        """Empty every moto backend, the call log, the health script, the faults and the load
-        balancer and target group histories."""
+        """Empty every moto backend (the service-linked roles too), the call log, the health
+        script, the faults, the registered principals and their checks, and the load balancer and
+        target group histories."""
         with self._lock:
             moto_api_backend.reset()
             self._forget()
@@ -190,6 +231,7 @@ class Emulator:
         self.calls.clear()
         self.health.clear()
         self.faults.clear()
+        self.iam.clear()
         self._history.clear()
         self._tg_history.clear()
 
@@ -229,6 +271,11 @@ class Emulator:
             fault = self.faults.strike(call, environ)
             if fault:
                 return error_response(call, fault["code"], fault["status"], start_response)
+            access_key, region, _ = credential_scope(environ)
+            denied = self.iam.authorize(call.service, call.action,
+                                        Request(access_key, region, request_parameters(environ)))
+            if denied:
+                return error_response(call, denied.code, denied.status, start_response, denied.message)
             body = list(self._app(environ, start_response))
             if not call.action.startswith(READ_ONLY_PREFIXES):
                 self._record_lb_counts()

@@ -2,8 +2,12 @@
 before each test, and a copy of the project in which the real Make targets run as subprocesses.
 
 Running make in a copy keeps the tests away from the developer's own deploy/keys and deploy/log.
+Every make run signs as the IAM user `deployer`, who holds exactly deploy/iam-policy.json and
+whose calls (Packer's too) the emulator checks against it; the harness's own calls (what a test
+sets up and looks at) use the unchecked admin key "testing".
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -21,6 +25,9 @@ from emulator import Emulator  # noqa: E402
 REGION = "us-east-1"
 BASE_AMI = "ami-1e749f67"
 LOCK_BOOKKEEPING = {("dynamodb", "PutItem"), ("dynamodb", "DeleteItem")}
+POLICY_FILE = ROOT / "deploy/iam-policy.json"
+DEPLOYER = "deployer"
+ADMIN_KEY = "testing"
 GENERATED = ("deploy/log", "deploy/keys", "tmp", "app/dist")
 
 
@@ -31,13 +38,31 @@ class Project:
         self.path = path
         self.emulator = emulator
         self.settings: dict[str, str] = {}  # given to every make run, before its own
+        self.deployer_key: dict[str, str] = {}  # AccessKeyId, SecretAccessKey: see create_deployer
+
+    def create_deployer(self, policy: dict) -> None:
+        """The deploying principal, as on a real account: the IAM user `deployer` with `policy`
+        attached as a customer managed policy (moto validates the document), and an access key,
+        registered with the emulator so that every call it signs is checked against `policy`."""
+        iam = self.client("iam")
+        iam.create_user(UserName=DEPLOYER)
+        arn = iam.create_policy(PolicyName="deploy", PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+        iam.attach_user_policy(UserName=DEPLOYER, PolicyArn=arn)
+        key = iam.create_access_key(UserName=DEPLOYER)["AccessKey"]
+        self.deployer_key = {name: key[name] for name in ("AccessKeyId", "SecretAccessKey")}
+        self.emulator.iam.register(key["AccessKeyId"], policy, user=DEPLOYER)
+
+    def change_policy(self, policy: dict) -> None:
+        """From now on the deployer holds `policy` instead."""
+        self.emulator.iam.register(self.deployer_key["AccessKeyId"], policy, user=DEPLOYER)
+
     def env(self, node_env: str = "dev01", **settings: str) -> dict:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NODE_ENV", "MAKE"))}
         env.update(
             NODE_ENV=node_env,
             AWS_ENDPOINT_URL=self.emulator.url,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_ACCESS_KEY_ID=self.deployer_key["AccessKeyId"],
+            AWS_SECRET_ACCESS_KEY=self.deployer_key["SecretAccessKey"],
             AWS_DEFAULT_REGION=REGION,
             AWS_CONFIG_FILE="/dev/null",
             AWS_SHARED_CREDENTIALS_FILE="/dev/null",
@@ -56,7 +81,7 @@ class Project:
 
     def client(self, service: str):
         return boto3.client(service, endpoint_url=self.emulator.url, region_name=REGION,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+                            aws_access_key_id=ADMIN_KEY, aws_secret_access_key=ADMIN_KEY)
 
     def mutating_actions(self) -> list[str]:
         """What changed AWS, less the deploy lock's own take-and-release (see lock_holder)."""
@@ -93,11 +118,13 @@ def workspace(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def project(workspace, emulator) -> Project:
-    """A clean emulator with the example.com hosted zone, and a project copy with no generated files."""
-    emulator.reset()
+    """A clean emulator with the example.com hosted zone and the deployer holding
+    deploy/iam-policy.json, and a project copy with no generated files."""
+    emulator.reset()  # it forgets the registered principals too: the deployer is made anew
     for generated in GENERATED:
         shutil.rmtree(workspace / generated, ignore_errors=True)
     project = Project(workspace, emulator)
     project.client("route53").create_hosted_zone(Name="example.com", CallerReference="tests")
+    project.create_deployer(json.loads(POLICY_FILE.read_text()))
     emulator.calls.clear()
     return project

