@@ -177,13 +177,21 @@ def every_target(project, node_env: str, **settings) -> None:
     assert f"{node_env} is gone" in ok(project.make("destroy", node_env, CONFIRM="yes", **settings)).stdout
 
 
-def drift_target_group(project, name: str) -> None:
-    """Someone changed the target group's health check and deregistration delay by hand."""
-    elbv2 = project.client("elbv2")
-    arn = elbv2.describe_target_groups(Names=[name])["TargetGroups"][0]["TargetGroupArn"]
+def drift(project, node_env: str) -> None:
+    """Someone changed the target group's health check and deregistration delay, the load
+    balancer's security groups and the instances' group's rules by hand."""
+    elbv2, ec2 = project.client("elbv2"), project.client("ec2")
+    arn = elbv2.describe_target_groups(Names=[f"tg-app-{node_env}"])["TargetGroups"][0]["TargetGroupArn"]
     elbv2.modify_target_group(TargetGroupArn=arn, HealthCheckPath="/", HealthCheckIntervalSeconds=10)
     elbv2.modify_target_group_attributes(TargetGroupArn=arn, Attributes=[
         {"Key": "deregistration_delay.timeout_seconds", "Value": "30"}])
+    default = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+    balancer = elbv2.describe_load_balancers(Names=[f"elb-app-{node_env}"])["LoadBalancers"][0]["LoadBalancerArn"]
+    elbv2.set_security_groups(LoadBalancerArn=balancer, SecurityGroups=[default])
+    [instances] = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"app-{node_env}-instances"]}])["SecurityGroups"]
+    ec2.authorize_security_group_ingress(GroupId=instances["GroupId"], IpPermissions=[
+        {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
 
 
 def test_the_policy_allows_exactly_what_every_target_calls_for_both_load_balancers_and_launch_kinds(project):
@@ -194,9 +202,11 @@ def test_the_policy_allows_exactly_what_every_target_calls_for_both_load_balance
     zone = project.client("route53").list_hosted_zones_by_name(DNSName="example.com")["HostedZones"][0]["Id"]
     application = {**APPLICATION, "HOSTED_ZONE": zone.removeprefix("/hostedzone/")}  # looked up by id too
     ok(project.make("setup", "staging", **application))
-    drift_target_group(project, "tg-app-staging")
+    drift(project, "staging")
     repaired = ok(project.make("setup", "staging", **application)).stdout  # setup repairs it
     assert "configuring health check" in repaired and "enabling connection draining" in repaired
+    assert "app-staging-instances: revoking tcp 22 from 0.0.0.0/0" in repaired
+    assert "elb-app-staging: security group sg-" in repaired
     every_target(project, "staging", **application)
 
     assert checks.denied_actions() == set()
