@@ -3,6 +3,7 @@
 
 import shutil
 
+from core.release import missing_app_config
 from core.settings import ROOT
 from core.step import Step, StepError, run
 
@@ -10,14 +11,15 @@ from core.step import Step, StepError, run
 def copy_over(step: Step) -> None:
     settings = step.settings
     stage = settings.stage_dir
-    config = ROOT / "deploy/env" / f"{settings.node_env}.json"
+    config = settings.app_config
     missing = [path for path in settings.app_files if not (ROOT / path).exists()]
     if missing:
         raise StepError(f"APP_FILES lists {' '.join(missing)}, not in the project: fix APP_FILES")
     if not settings.build_dir.is_dir():
         raise StepError(f"no build for {settings.node_env}: run `NODE_ENV={settings.node_env} make build-app` first")
-    if not config.is_file():
-        raise StepError(f"no app config for {settings.node_env}: create deploy/env/{settings.node_env}.json")
+    missing = missing_app_config(step)
+    if missing:
+        raise StepError(missing)
     step.say(f"copying files over to {stage.relative_to(ROOT)}")
     shutil.rmtree(stage, ignore_errors=True)
     (stage / "deploy/env").mkdir(parents=True)

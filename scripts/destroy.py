@@ -152,8 +152,9 @@ def existing_lock_table(step: Step) -> str | None:
     except dynamodb.exceptions.ResourceNotFoundException:
         return None
     if current_lock(step):
-        raise StepError(f"{step.settings.node_env} is locked, a deploy may be running: {held_by(step)}; "
-                        "wait for it to end (or `make unlock` a dead one's lock), then destroy")
+        node_env = step.settings.node_env
+        raise StepError(f"{node_env} is locked, a deploy may be running: {held_by(step)}; wait for it to end "
+                        f"(or `NODE_ENV={node_env} make unlock` a dead one's lock), then destroy")
     return name
 
 
@@ -180,7 +181,8 @@ def delete_groups(step: Step, names: list[str]) -> None:
     try:
         wait_until(gone, timeout=settings.health_timeout, interval=settings.poll_interval, say=step.say)
     except TimedOut as error:
-        raise StepError(f"the groups are still being deleted: {error}; run `make destroy` again later") from None
+        raise StepError(f"the groups are still being deleted: {error}; run "
+                        f"`NODE_ENV={settings.node_env} make destroy` again later") from None
 
 
 def delete_load_balancer(step: Step) -> None:

@@ -8,7 +8,7 @@ from core.aws import tag_list
 from core.balancer import load_balancer
 from core.groups import create_launch_configuration
 from core.network import instance_security_groups
-from core.step import Step, run
+from core.step import Step, StepError, run
 
 GRACE_PERIOD = 300
 IMDS_V2 = {"HttpTokens": "required", "HttpEndpoint": "enabled"}
@@ -19,6 +19,9 @@ def launch_asg(step: Step) -> None:
     stamp = step.recall("stamp", made_by="check-deploy")
     image_id = step.recall("image_id", made_by="deployment-image")
     group_name = f"{settings.group_prefix}{stamp}"
+    if step.state().get("group_name") == group_name:
+        raise StepError(f"release {stamp} is already launched as {group_name}: run "
+                        f"`NODE_ENV={settings.node_env} make check-deploy` first, for a new release")
     balancer = load_balancer(step)
     tags = {**settings.ownership_tags, "Name": settings.name, "Role": "web", "Image": image_id}
 

@@ -1,15 +1,17 @@
 """setup: check, before anything is created, that the account can do what the settings ask:
 the region and zones exist, SUBNETS exist (in one VPC; without them, the region has a default VPC),
 a load balancer or security groups of this environment's names are its own, an ALB gets two zones,
-the Route 53 hosted zone for TLD is there (HOSTED_ZONE, or the one public zone named TLD), and
+the Route 53 hosted zone for TLD is there (HOSTED_ZONE, or the one public zone named TLD) and has
+no record at the environment's name that is someone else's (REPLACE_DNS_RECORD), and
 launch configurations are allowed when LAUNCH_KIND asks for them."""
 
 import jmespath
 
 from core.balancer import load_balancer
-from core.dns import hosted_zone_id
+from core.dns import hosted_zone_id, refuse_a_record_not_ours
 from core.groups import create_launch_configuration
 from core.network import security_groups, vpc_id
+from core.release import missing_app_config
 from core.step import Step, StepError, run
 
 ZONE_NAMES = "AvailabilityZones[].ZoneName"
@@ -31,12 +33,24 @@ def preflight(step: Step) -> None:
     balancer = load_balancer(step)
     if balancer.describe():
         balancer.check_ownership()
+        balancer.check_drift()
     elif balancer.kind == "application":
         balancer.subnets()  # an ALB needs two zones or more
     zone = hosted_zone_id(step)
+    refuse_a_record_not_ours(step, zone, balancer.alias_target() if balancer.describe() else None)
     if settings.launch_kind == "configuration":  # last: the probe is the one change preflight makes
         check_launch_configurations_allowed(step)
+    for note in first_deploy_needs(step):
+        step.say(f"note: the first deploy will stop here: {note}")
     step.say(f"ok: zones {' '.join(settings.availability_zones)}, {vpc}, hosted zone {zone}")
+
+
+def first_deploy_needs(step: Step) -> list[str]:
+    """What setup does not need but the first deploy will (said now, not after a bake)."""
+    settings, needs = step.settings, [missing_app_config(step)]
+    if not (settings.base_ami or settings.primal_id or settings.image_id):
+        needs.append("BASE_AMI is not set: name the Debian or Ubuntu image primal is baked from, or set PRIMAL_ID")
+    return [need for need in needs if need]
 
 
 def check_subnets(step: Step) -> None:

@@ -26,7 +26,8 @@ def primal_image(step: Step) -> None:
         step.say(f"reusing primal image {reusable[0]['ImageId']} (its inputs are unchanged)")
         step.remember(primal_id=reusable[0]["ImageId"])
         return
-    bake_image(step, "primal", {"base_ami": settings.base_ami, "fingerprint": fingerprint},
+    variables = {"base_ami": settings.base_ami, "fingerprint": fingerprint, "NODE_ENV": settings.node_env}
+    bake_image(step, "primal", variables,
                remember=lambda image_id: step.remember(primal_id=image_id))
 
 

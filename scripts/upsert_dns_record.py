@@ -1,8 +1,9 @@
 """setup: point the Route 53 A ALIAS record $NODE_ENV.$TLD. (the apex for production) at the load
-balancer, with EvaluateTargetHealth, and wait until Route 53 has applied it."""
+balancer, with EvaluateTargetHealth, and wait until Route 53 has applied it. A record there that is
+not this environment's is left alone (REPLACE_DNS_RECORD=yes replaces an A record)."""
 
 from core.balancer import load_balancer
-from core.dns import current_alias, hosted_zone_id
+from core.dns import current_alias, hosted_zone_id, refuse_a_record_not_ours
 from core.step import Step, run
 
 
@@ -13,6 +14,7 @@ def upsert_dns_record(step: Step) -> None:
     if current_alias(step, zone) == target:
         step.say(f"route53 alias {settings.record_name} already points at {settings.elb_name}.")
         return
+    refuse_a_record_not_ours(step, zone, target)
     step.say(f"creating route53 alias recordset on {settings.record_name.rstrip('.')}...")
     change = route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
         "Action": "UPSERT",

@@ -43,7 +43,7 @@ def wait_until_healthy_in_group(step: Step, group_name: str, clock, sleep) -> li
     def check():
         groups = describe_groups(step, [group_name])
         if not groups:
-            raise StepError(f"group {group_name} is gone: run `make launch-asg` again")
+            raise StepError(f"group {group_name} is gone: run `NODE_ENV={settings.node_env} make launch-asg` again")
         healthy[:] = jmespath.search(HEALTHY_IN_GROUP, groups)
         done = len(healthy) >= settings.desired_capacity
         counts = f"{len(healthy)}/{settings.desired_capacity}"

@@ -219,3 +219,46 @@ def test_destroy_removes_an_application_load_balancer_and_its_target_group(proje
     assert elbv2.describe_load_balancers()["LoadBalancers"] == []
     assert elbv2.describe_target_groups()["TargetGroups"] == []
     assert groups_of(project) == [] and records(project) == []
+
+
+def test_an_application_environment_is_what_exists_whatever_the_kind_setting_leaves_unset(project):
+    ok(project.make("setup", LOAD_BALANCER_KIND="application"))
+    ok(project.make("deploy", LOAD_BALANCER_KIND="application"))
+    assert "elb-app-dev01 (application): 1/1 instance(s) healthy" in ok(project.make("status")).stdout
+    project.emulator.calls.clear()
+    for target in ("status", "setup", "deploy"):  # a setting that contradicts what exists: refused
+        result = project.make(target, LOAD_BALANCER_KIND="classic")
+        assert result.returncode != 0
+        assert errors(result) == [
+            f"{target}: error: elb-app-dev01 is an application load balancer, but LOAD_BALANCER_KIND=classic: "
+            "leave LOAD_BALANCER_KIND empty (or set it to application)"]
+    assert project.mutating_actions() == []
+    ok(project.make("setup"))  # kind unset: the ALB's setup, no second (classic) load balancer
+    ok(project.make("deploy"))
+    assert project.client("elb").describe_load_balancers()["LoadBalancerDescriptions"] == []
+    ok(project.make("destroy", CONFIRM="yes"))
+    assert project.client("elbv2").describe_load_balancers()["LoadBalancers"] == []
+    assert project.client("elbv2").describe_target_groups()["TargetGroups"] == []
+    assert groups_of(project) == []
+
+
+def test_a_new_environment_without_its_app_config_is_told_at_setup_and_stopped_before_any_bake(project):
+    setup = ok(project.make("setup", node_env="qa7"))
+    assert ("setup: note: the first deploy will stop here: qa7 has no app config: create deploy/env/qa7.json: "
+            "start from deploy/env/") in setup.stdout
+    project.emulator.calls.clear()
+    result = project.make("deploy", node_env="qa7")
+    assert result.returncode != 0
+    assert errors(result)[0].startswith("deploy: error: qa7 has no app config: create deploy/env/qa7.json: start from")
+    assert project.mutating_actions() == [] and images(project, "primal") == {}
+    assert project.lock_holder("qa7") is None
+
+
+def test_steps_run_out_of_order_say_which_step_to_run_first(ready):
+    ok(ready.make("deploy"))
+    again = ready.make("launch-asg")  # the release is launched already
+    assert again.returncode != 0
+    assert "is already launched as asg-app-dev01-" in errors(again)[0]
+    assert "run `NODE_ENV=dev01 make check-deploy` first" in errors(again)[0]
+    unlock = ready.make("unlock", node_env="qa7")  # never set up
+    assert errors(unlock) == ["unlock: error: no lock table deploy-lock-app-qa7: run `NODE_ENV=qa7 make setup` first"]

@@ -124,7 +124,8 @@ def tags_of(resource):
 def test_bake_primal_then_carnivore_from_it(endpoint, aws_env, tmp_path, capsys):
     stamp = datetime.now().strftime("%Y%m%d%H%M%S")
     primal_id = bake(PACKER, REPO / "deploy/templates/primal.json",
-                     {**common_variables(endpoint, stamp), "base_ami": "ami-1e749f67", "fingerprint": "f00d"},
+                     {**common_variables(endpoint, stamp), "base_ami": "ami-1e749f67", "fingerprint": "f00d",
+                      "NODE_ENV": "dev01"},
                      "emulator", tmp_path / "packer-primal.log", env=aws_env)
     carnivore_id = bake(PACKER, REPO / "deploy/templates/carnivore.json",
                         {**common_variables(endpoint, stamp), "SOURCE_ID": primal_id, "NODE_ENV": "dev01"},
@@ -133,8 +134,8 @@ def test_bake_primal_then_carnivore_from_it(endpoint, aws_env, tmp_path, capsys)
     images = {image["ImageId"]: image
               for image in ec2(endpoint).describe_images(ImageIds=[primal_id, carnivore_id])["Images"]}
     primal, carnivore = images[primal_id], images[carnivore_id]
-    assert primal["Name"] == f"primal-demoapp-{stamp}"
-    assert tags_of(primal) == {"Name": f"primal-demoapp-{stamp}", "App": "demoapp", "Role": "primal",
+    assert primal["Name"] == f"primal-demoapp-dev01-{stamp}"  # baked by dev01, for every environment
+    assert tags_of(primal) == {"Name": f"primal-demoapp-dev01-{stamp}", "App": "demoapp", "Role": "primal",
                                "PrimalFingerprint": "f00d"}
     assert carnivore["Name"] == f"carnivore-demoapp-dev01-{stamp}"
     assert tags_of(carnivore) == {"Name": f"carnivore-demoapp-dev01-{stamp}", "App": "demoapp",

@@ -206,3 +206,50 @@ def test_an_application_load_balancer_needs_two_zones(project):
     result = project.make("setup", LOAD_BALANCER_KIND="application", AVAILABILITY_ZONES="us-east-1a")
     assert result.returncode != 0 and "needs subnets in two zones or more" in result.stderr
     assert project.mutating_actions() == []
+
+
+def put_record(project, name, kind, value):
+    zone = project.client("route53").list_hosted_zones_by_name(DNSName="example.com")["HostedZones"][0]["Id"]
+    project.client("route53").change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+        "Action": "CREATE", "ResourceRecordSet": {"Name": name, "Type": kind, "TTL": 300,
+                                                  "ResourceRecords": [{"Value": value}]}}]})
+    project.emulator.calls.clear()
+
+
+@pytest.mark.parametrize("node_env, name, kind, value", [
+    ("production", "example.com.", "A", "192.0.2.10"),  # the live site at the apex
+    ("dev01", "dev01.example.com.", "CNAME", "shop.example.net"),
+])
+def test_a_record_that_is_not_ours_is_left_alone_and_nothing_changes(project, node_env, name, kind, value):
+    put_record(project, name, kind, value)
+    result = project.make("setup", node_env=node_env)
+    assert result.returncode != 0
+    [error] = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    assert f"{name} already" in error and value in error
+    assert ("REPLACE_DNS_RECORD=yes" if kind == "A" else "remove it in Route 53 yourself") in error
+    assert project.mutating_actions() == []
+    [record] = [r for r in record_sets(project) if r["Name"] == name and r["Type"] == kind]
+    assert record["ResourceRecords"] == [{"Value": value}]
+
+
+def test_replace_dns_record_yes_points_a_foreign_a_record_at_the_environment(project):
+    put_record(project, "dev01.example.com.", "A", "192.0.2.10")
+    ok(project.make("setup", REPLACE_DNS_RECORD="yes"))
+    [alias] = record(project, "dev01.example.com.")
+    assert alias["AliasTarget"]["DNSName"].startswith("elb-app-dev01")
+    ok(project.make("setup"))  # now it is ours: no setting needed
+
+
+def record_sets(project):
+    zone = project.client("route53").list_hosted_zones_by_name(DNSName="example.com")["HostedZones"][0]["Id"]
+    return project.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+
+
+def test_setup_reports_zones_it_cannot_change_in_place_and_changes_nothing(project):
+    ok(project.make("setup"))
+    project.emulator.calls.clear()
+    result = project.make("setup", AVAILABILITY_ZONES="us-east-1a")
+    assert result.returncode != 0
+    assert ("elb-app-dev01 is in us-east-1a us-east-1b, AVAILABILITY_ZONES says us-east-1a: fix AVAILABILITY_ZONES"
+            in result.stderr)
+    assert project.mutating_actions() == []

@@ -25,8 +25,26 @@ TAGS = "TagDescriptions[0].Tags[].[Key, Value]"
 def load_balancer(step: Step) -> "Classic | Application":
     """The step's load balancer; one per run, so what it looks up (the target group) is looked up once."""
     if not hasattr(step, "load_balancer"):
-        step.load_balancer = (Application if step.settings.load_balancer_kind == "application" else Classic)(step)
+        step.load_balancer = existing_kind(step)
     return step.load_balancer
+
+
+def existing_kind(step: Step) -> "Classic | Application":
+    """The environment's shape is what exists: the kind of load balancer named elb-$APP_NAME-$NODE_ENV
+    there is, whatever LOAD_BALANCER_KIND says when unset; a setting that contradicts it is refused.
+    A new environment gets the kind set, or a classic one."""
+    wanted = step.settings.load_balancer_kind
+    first, second = (Application, Classic) if wanted == "application" else (Classic, Application)
+    balancer = first(step)
+    if balancer.describe() is not None:
+        return balancer
+    other = second(step)
+    if other.describe() is None:
+        return balancer
+    if wanted:
+        raise StepError(f"{balancer.name} is an {other.kind} load balancer, but LOAD_BALANCER_KIND={wanted}: "
+                        f"leave LOAD_BALANCER_KIND empty (or set it to {other.kind})")
+    return other
 
 
 def check_load_balancer(step: Step) -> None:
@@ -67,6 +85,15 @@ class Balancer:
             raise StepError(f"no canonical hosted zone id known for load balancers in {region}")
         dns_name = found.get("CanonicalHostedZoneName") or found["DNSName"]
         return {"HostedZoneId": zone, "DNSName": dns_name.rstrip(".").lower() + ".", "EvaluateTargetHealth": True}
+
+    def check_drift(self) -> None:
+        """Refuse a load balancer whose zones or subnets are not what the settings say: they are not
+        changed in place here, and printing "ok" would hide it."""
+        where, wanted = self.placement()
+        if set(where) != set(wanted):
+            setting = "SUBNETS" if self.settings.subnets else "AVAILABILITY_ZONES"
+            raise StepError(f"{self.name} is in {' '.join(sorted(where))}, {setting} says {' '.join(sorted(wanted))}: "
+                            f"fix {setting}, or `NODE_ENV={self.settings.node_env} make destroy setup` to move it")
 
     def secure(self) -> None:
         """Put the load balancer in exactly its own security group ($APP_NAME-$NODE_ENV-lb)."""
@@ -120,6 +147,7 @@ class Classic(Balancer):
     def create(self) -> None:
         if self.describe():
             self.check_ownership()
+            self.check_drift()
             self.step.say(f"{self.name} load balancer already exists.")
             return
         settings, where = self.settings, {"AvailabilityZones": list(self.settings.availability_zones)}
@@ -132,6 +160,13 @@ class Classic(Balancer):
 
     def apply_security_groups(self, groups: list[str]) -> None:
         self.client.apply_security_groups_to_load_balancer(LoadBalancerName=self.name, SecurityGroups=groups)
+
+    def placement(self) -> tuple[list[str], list[str]]:
+        """(where it is, where the settings put it): subnets with SUBNETS, else zones."""
+        found, settings = self.require(), self.settings
+        if settings.subnets:
+            return found["Subnets"], list(settings.subnets)
+        return found["AvailabilityZones"], list(settings.availability_zones)
 
     def draining_on(self) -> bool:
         attributes = self.client.describe_load_balancer_attributes(LoadBalancerName=self.name)
@@ -229,6 +264,7 @@ class Application(Balancer):
                 SecurityGroups=[require_group(self.step, "lb")])["LoadBalancers"][0]
         else:
             self.check_ownership()
+            self.check_drift()
             self.step.say(f"{self.name} load balancer already exists.")
         target_group = self.target_group()
         if target_group is None:
@@ -245,6 +281,9 @@ class Application(Balancer):
 
     def apply_security_groups(self, groups: list[str]) -> None:
         self.client.set_security_groups(LoadBalancerArn=self.require()["LoadBalancerArn"], SecurityGroups=groups)
+
+    def placement(self) -> tuple[list[str], list[str]]:
+        return [zone["SubnetId"] for zone in self.require()["AvailabilityZones"]], self.subnets()
 
     def draining_on(self) -> bool:
         found = self.client.describe_target_group_attributes(TargetGroupArn=self.target_group_arn)

@@ -5,6 +5,7 @@ import jmespath
 from .step import Step, StepError
 
 PUBLIC_ZONES_NAMED = "HostedZones[?Name == '{name}' && Config.PrivateZone == `false`].Id"
+SERVING_TYPES = ("A", "AAAA", "CNAME")
 
 
 def hosted_zone_id(step: Step) -> str:
@@ -28,11 +29,49 @@ def hosted_zone_id(step: Step) -> str:
     return ids[0].removeprefix("/hostedzone/")
 
 
+def records_at_name(step: Step, zone: str) -> list[dict]:
+    """The record sets at the environment's name that would serve or block its A record."""
+    name = step.settings.record_name
+    found = step.client("route53").list_resource_record_sets(
+        HostedZoneId=zone, StartRecordName=name, MaxItems="10")["ResourceRecordSets"]
+    return [record for record in found if record["Name"] == name and record["Type"] in SERVING_TYPES]
+
+
+def refuse_a_record_not_ours(step: Step, zone: str, target: dict | None) -> None:
+    """Before anything changes: a record at the name that is not already the A alias to this
+    environment's load balancer (`target`; None while it does not exist) is someone's live site.
+    A plain A record or an alias elsewhere is replaced only with REPLACE_DNS_RECORD=yes; another
+    type (a CNAME, AAAA) never: the one line says what to do."""
+    settings = step.settings
+    for record in records_at_name(step, zone):
+        if record["Type"] == "A" and "AliasTarget" in record and target and alias_of(record) == target:
+            continue
+        what = describe_record(record)
+        if record["Type"] != "A":
+            raise StepError(f"{settings.record_name} already has a {what}: remove it in Route 53 yourself, or "
+                            "choose another NODE_ENV or TLD; setup replaces only A records")
+        if not settings.replace_dns_record:
+            raise StepError(f"{settings.record_name} already is a {what}, not an alias to {settings.elb_name}: "
+                            "set REPLACE_DNS_RECORD=yes to point it at this environment, or choose another "
+                            "NODE_ENV or TLD")
+
+
+def describe_record(record: dict) -> str:
+    if "AliasTarget" in record:
+        return f"{record['Type']} alias to {record['AliasTarget']['DNSName']}"
+    values = " ".join(value["Value"] for value in record.get("ResourceRecords", []))
+    return f"{record['Type']} record ({values})"
+
+
+def alias_of(record: dict) -> dict:
+    alias = record["AliasTarget"]
+    return {**alias, "DNSName": alias["DNSName"].rstrip(".").lower() + "."}
+
+
 def current_alias(step: Step, zone: str) -> dict | None:
     name = step.settings.record_name
     found = step.client("route53").list_resource_record_sets(
         HostedZoneId=zone, StartRecordName=name, StartRecordType="A", MaxItems="1")["ResourceRecordSets"]
     if found and found[0]["Name"] == name and found[0]["Type"] == "A" and "AliasTarget" in found[0]:
-        alias = found[0]["AliasTarget"]
-        return {**alias, "DNSName": alias["DNSName"].rstrip(".").lower() + "."}
+        return alias_of(found[0])
     return None

@@ -27,7 +27,8 @@ def deploy_lock(step: Step):
                               ConditionExpression="attribute_not_exists(Environment)")
         except dynamodb.exceptions.ConditionalCheckFailedException:
             raise StepError(f"{step.settings.node_env} is locked: {held_by(step)}; wait for that run to end, "
-                            f"or `make unlock` once the lock is older than LOCK_TIMEOUT") from None
+                            f"or `NODE_ENV={step.settings.node_env} make unlock` once the lock is older than "
+                            "LOCK_TIMEOUT") from None
         except dynamodb.exceptions.ResourceNotFoundException:
             raise StepError(f"no lock table {table_name(step)}: run `NODE_ENV={step.settings.node_env} "
                             "make setup` first") from None
@@ -47,8 +48,13 @@ def remove_lock(step: Step, holder: dict) -> None:
 
 
 def current_lock(step: Step) -> dict | None:
-    item = step.client("dynamodb").get_item(
-        TableName=table_name(step), Key={"Environment": {"S": step.settings.node_env}}, ConsistentRead=True)
+    dynamodb = step.client("dynamodb")
+    try:
+        item = dynamodb.get_item(
+            TableName=table_name(step), Key={"Environment": {"S": step.settings.node_env}}, ConsistentRead=True)
+    except dynamodb.exceptions.ResourceNotFoundException:
+        raise StepError(f"no lock table {table_name(step)}: run `NODE_ENV={step.settings.node_env} "
+                        "make setup` first") from None
     return item.get("Item")
 
 

@@ -133,4 +133,4 @@ def delete_security_groups(step: Step) -> None:
             wait_until(deleted, timeout=DELETE_TIMEOUT, interval=max(step.settings.poll_interval, 5), say=step.say)
         except TimedOut as error:
             raise StepError(f"security group {group['GroupName']} is still in use: {error}; "
-                            "run `make destroy` again later") from None
+                            f"run `NODE_ENV={step.settings.node_env} make destroy` again later") from None

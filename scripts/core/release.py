@@ -30,6 +30,18 @@ def roll_back(step: Step) -> None:
     step.remember(group_name=None, image_baked=False)
 
 
+def missing_app_config(step: Step) -> str | None:
+    """What to do when deploy/env/$NODE_ENV.json (the app's config, baked into the image) is missing:
+    which file to create, and from which existing one to start."""
+    node_env = step.settings.node_env
+    configs = step.settings.app_config.parent
+    if (configs / f"{node_env}.json").is_file():
+        return None
+    others = sorted(path.name for path in configs.glob("*.json"))
+    start = f": start from deploy/env/{others[0]}" if others else ""
+    return f"{node_env} has no app config: create deploy/env/{node_env}.json{start}"
+
+
 def begin_release(step: Step) -> None:
     """Pick this release's stamp (its group and image names carry it; never the last one again)."""
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())

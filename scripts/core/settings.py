@@ -115,11 +115,14 @@ def image(key: str, value: str | None) -> str | None:
     return value
 
 
-def yes_or_no(key: str, value: str | None) -> bool:
-    answer = (value or "yes").lower()
-    if answer not in ("yes", "no"):
-        raise SettingsError(f"{key}={answer!r}: use yes or no")
-    return answer == "yes"
+def yes_or_no(empty: str) -> Reader:
+    """yes or no; `empty` when unset."""
+    def read(key: str, value: str | None) -> bool:
+        answer = (value or empty).lower()
+        if answer not in ("yes", "no"):
+            raise SettingsError(f"{key}={answer!r}: use yes or no")
+        return answer == "yes"
+    return read
 
 
 def project_paths(key: str, value: str | None) -> tuple[str, ...]:
@@ -161,8 +164,11 @@ def listed(pattern: re.Pattern, what: str) -> Reader:
     return read
 
 
-def one_of(*choices: str) -> Reader:
-    def read(key: str, value: str | None) -> str:
+def one_of(*choices: str, empty: bool = False) -> Reader:
+    """One of `choices`; with `empty`, unset is allowed too (None)."""
+    def read(key: str, value: str | None) -> str | None:
+        if value is None and empty:
+            return None
         value = _required(key, value)
         if value not in choices:
             raise SettingsError(f"{key}={value!r}: use one of {', '.join(choices)}")
@@ -181,10 +187,13 @@ class Settings:
 
     # Names: the load balancer is elb-$APP_NAME-$NODE_ENV.
     app_name: str = setting(safe_name, "the app's name, in every resource name (elb-$APP_NAME-$NODE_ENV, ...)")
-    load_balancer_kind: str = setting(one_of("classic", "application"),
-                                      "classic, or application (an ALB and its target group; two zones or more)")
+    load_balancer_kind: str | None = setting(one_of("classic", "application", empty=True),
+                                             "classic, or application (an ALB and target group; 2+ zones); "
+                                             "empty: the kind that exists, else classic")
     tld: str = setting(domain, "the domain whose hosted zone gets the record $NODE_ENV.$TLD (the apex for production)")
     hosted_zone: str | None = setting(zone_id, "the Route 53 hosted zone id; empty: looked up from TLD")
+    replace_dns_record: bool = setting(yes_or_no("no"), "yes: setup may replace an A record at the name that is not "
+                                       "this environment's (default no: it refuses)")
     availability_zones: tuple[str, ...] = setting(zones, "zones of the load balancer and groups (space separated)")
 
     # Instances of each new group.
@@ -211,7 +220,7 @@ class Settings:
     primal_id: str | None = setting(image, "a primal image to use: skips the primal bake")
     image_id: str | None = setting(image, "an app image to use: skips the app bake (never deleted)")
     base_ami: str | None = setting(image, "the Debian or Ubuntu image primal is baked from (unless PRIMAL_ID)")
-    cleanup: bool = setting(yes_or_no, "no: keep every image; yes: delete images past KEEP_IMAGES")
+    cleanup: bool = setting(yes_or_no("yes"), "no: keep every image; yes: delete images past KEEP_IMAGES")
     keep_images: int = setting(whole, "this environment's newest app images kept for rollback (at least 1)")
     packer: str = setting(text, "the packer binary")
 
@@ -259,6 +268,11 @@ class Settings:
     @property
     def key_file(self) -> Path:
         return ROOT / "deploy" / "keys" / self.name
+
+    @property
+    def app_config(self) -> Path:
+        """The app's config for this environment, baked into its image (as the original's)."""
+        return ROOT / "deploy" / "env" / f"{self.node_env}.json"
 
     @property
     def build_dir(self) -> Path:
