@@ -1,11 +1,12 @@
 """deploy: remove this environment's old app images and all their snapshots, but never an image a
 live group launches from (the original deleted the one just deployed, breaking every later
 scale-out), nor one of the KEEP_IMAGES most recently released (the live and the previous release,
-for rollback). The release order is kept on the images as the tag Released=<stamp>.
-CLEANUP=no keeps every image."""
+for rollback). The release order is kept on the images as the tag Released=<stamp>. Then the app's
+primal images past the KEEP_PRIMAL_IMAGES newest (and the one this release used). CLEANUP=no keeps
+every image."""
 
 from core.groups import environment_groups
-from core.images import delete_image, environment_images, images_in_use, released
+from core.images import app_images, delete_image, environment_images, images_in_use, released
 from core.step import Step, run
 
 
@@ -21,6 +22,21 @@ def cleanup_image(step: Step) -> None:
     keep = {image["ImageId"] for image in by_release[:settings.keep_images]} | in_use | {settings.image_id}
     outdated = [image for image in by_release if image["ImageId"] not in keep]
     step.say(f"keeping image(s) {' '.join(sorted(keep - {None})) or 'none'}; {len(outdated)} to remove")
+    for image in outdated:
+        delete_image(step, image)
+    cleanup_primal_images(step)
+
+
+def cleanup_primal_images(step: Step) -> None:
+    """The app's primal images are shared by its environments: keep the KEEP_PRIMAL_IMAGES newest,
+    the one this release was baked from and PRIMAL_ID; the older ones bill for nothing."""
+    settings = step.settings
+    primal = app_images(step, "primal")
+    keep = {image["ImageId"] for image in primal[:settings.keep_primal_images]}
+    keep |= {step.state().get("primal_id"), settings.primal_id} - {None}
+    outdated = [image for image in primal if image["ImageId"] not in keep]
+    if outdated:
+        step.say(f"keeping primal image(s) {' '.join(sorted(keep))}; {len(outdated)} older to remove")
     for image in outdated:
         delete_image(step, image)
 

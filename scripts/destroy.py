@@ -1,14 +1,17 @@
 """destroy: remove everything of one environment: its DNS record (when it points at this
 environment's load balancer), its groups with their instances, its launch templates, the load
-balancer, its security groups, the key pair and its files in deploy/keys/, its app (carnivore) images with their
-snapshots, and its deploy lock table. Primal images are shared by the app's environments and stay,
-as does the log folder deploy/log/$NODE_ENV.
+balancer, its security groups, the key pair and its files in deploy/keys/, its app (carnivore)
+images with their snapshots, and its deploy lock table. Primal images are shared by the app's
+environments: they go with the app's last environment (the last with app images). The log folder
+deploy/log/$NODE_ENV stays.
 
 What goes is found by exact names and ownership tags, listed first, and removed only once
-confirmed: by typing the environment's name on a terminal, or with CONFIRM=yes. Nothing keeps
-serving here, so unlike a deploy's cleanup the groups are force-deleted (their instances
-terminate with them) without draining: the load balancer goes too."""
+confirmed: by typing the environment's name on a terminal, or with CONFIRM=yes. The removal holds
+the environment's deploy lock, so a deploy that starts meanwhile is refused; the lock table goes
+last. Nothing keeps serving here, so unlike a deploy's cleanup the groups are force-deleted (their
+instances terminate with them) without draining: the load balancer goes too."""
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -19,8 +22,8 @@ from core.aws import search, tag_filters
 from core.balancer import load_balancer
 from core.dns import current_alias, hosted_zone_id
 from core.groups import delete_unused_launch_settings, describe_groups, environment_groups
-from core.images import SNAPSHOT_IDS, delete_image, environment_images
-from core.lock import current_lock, held_by, table_name
+from core.images import SNAPSHOT_IDS, app_images, delete_image, environment_images
+from core.lock import current_lock, deploy_lock, held_by, table_name
 from core.network import delete_security_groups, security_groups
 from core.poll import TimedOut, wait_until
 from core.settings import ROOT
@@ -46,9 +49,14 @@ def destroy(step: Step) -> None:
     for what, _ in removals:
         step.say(f"  {what}")
     confirm(step)
-    for _, remove in removals:
-        remove()
+    with deploy_lock(step) if lock_table_of(removals) else contextlib.nullcontext():  # no deploy meanwhile
+        for _, remove in removals:
+            remove()
     step.say(f"{settings.node_env} is gone; its log folder {settings.log_dir.relative_to(ROOT)}/ stays.")
+
+
+def lock_table_of(removals: list[Removal]) -> bool:
+    return any(what.startswith("lock table ") for what, _ in removals)
 
 
 def plan(step: Step) -> list[Removal]:
@@ -117,6 +125,9 @@ def key_removals(step: Step) -> list[Removal]:
 def image_removals(step: Step) -> list[Removal]:
     """The app images with their snapshots, and any snapshot an interrupted removal left behind."""
     images = environment_images(step)
+    ours = {image["ImageId"] for image in images}
+    if all(image["ImageId"] in ours for image in app_images(step, "carnivore")):  # the app's last environment
+        images = images + app_images(step, "primal")
     removals = [(f"image {image['ImageId']} ({image.get('Name')}) and its snapshot(s)",
                  lambda image=image: delete_image(step, image)) for image in images]
     carnivore = tag_filters({**step.settings.ownership_tags, "Role": "carnivore"})

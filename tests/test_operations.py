@@ -219,6 +219,10 @@ def test_destroy_removes_an_application_load_balancer_and_its_target_group(proje
     assert elbv2.describe_load_balancers()["LoadBalancers"] == []
     assert elbv2.describe_target_groups()["TargetGroups"] == []
     assert groups_of(project) == [] and records(project) == []
+    # the app's last environment: its shared primal image went too, with its snapshot
+    assert images(project, "primal") == {}
+    assert project.client("ec2").describe_snapshots(
+        Filters=[{"Name": "tag:App", "Values": ["app"]}])["Snapshots"] == []
 
 
 def test_an_application_environment_is_what_exists_whatever_the_kind_setting_leaves_unset(project):
@@ -262,3 +266,36 @@ def test_steps_run_out_of_order_say_which_step_to_run_first(ready):
     assert "run `NODE_ENV=dev01 make check-deploy` first" in errors(again)[0]
     unlock = ready.make("unlock", node_env="qa7")  # never set up
     assert errors(unlock) == ["unlock: error: no lock table deploy-lock-app-qa7: run `NODE_ENV=qa7 make setup` first"]
+
+
+def test_a_deploy_started_while_destroy_removes_is_refused(ready):
+    project = ready
+    ok(project.make("deploy"))
+    project.emulator.faults.add(action="DeleteAutoScalingGroup", code=None, delay=3)  # a slow removal
+    destroy = subprocess.Popen(["make", "--no-print-directory", "destroy"], cwd=project.path, text=True,
+                               env=project.env(CONFIRM="yes"), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    for line in destroy.stdout:
+        if "and its instances..." in line:  # removing, holding the lock
+            break
+    deploy = project.make("deploy")
+    rest = destroy.communicate(timeout=120)[0]
+    assert destroy.returncode == 0, rest
+    assert deploy.returncode != 0 and "dev01 is locked: held by" in deploy.stderr
+    assert groups_of(project) == [] and tables(project) == []
+    assert "building" not in deploy.stdout  # refused before anything
+
+
+def test_primal_images_past_keep_primal_images_are_removed(ready):
+    project = ready
+    provision = project.path / "deploy/primal/provision.sh"
+    original = provision.read_text()
+    try:
+        for n in range(3):  # three primal bakes: their inputs change each time
+            provision.write_text(original + f"\n# revision {n}\n")
+            ok(project.make("deploy", KEEP_PRIMAL_IMAGES="2"))
+    finally:
+        provision.write_text(original)
+    primal = images(project, "primal")
+    assert len(primal) == 2
+    snapshots = project.client("ec2").describe_snapshots(Filters=[{"Name": "tag:Role", "Values": ["primal"]}])
+    assert len(snapshots["Snapshots"]) == 2

@@ -39,12 +39,17 @@ def deploy_lock(step: Step):
 
 
 def remove_lock(step: Step, holder: dict) -> None:
-    """Delete the lock item, only if it is still the one `holder` (Owner and Since) took."""
-    step.client("dynamodb").delete_item(
-        TableName=table_name(step), Key={"Environment": {"S": step.settings.node_env}},
-        ConditionExpression="#owner = :owner AND #since = :since",
-        ExpressionAttributeNames={"#owner": "Owner", "#since": "Since"},
-        ExpressionAttributeValues={":owner": holder["Owner"], ":since": holder["Since"]})
+    """Delete the lock item, only if it is still the one `holder` (Owner and Since) took; a table
+    that is gone (`make destroy` removes it last, holding the lock) holds no lock."""
+    dynamodb = step.client("dynamodb")
+    try:
+        dynamodb.delete_item(
+            TableName=table_name(step), Key={"Environment": {"S": step.settings.node_env}},
+            ConditionExpression="#owner = :owner AND #since = :since",
+            ExpressionAttributeNames={"#owner": "Owner", "#since": "Since"},
+            ExpressionAttributeValues={":owner": holder["Owner"], ":since": holder["Since"]})
+    except dynamodb.exceptions.ResourceNotFoundException:
+        pass
 
 
 def current_lock(step: Step) -> dict | None:

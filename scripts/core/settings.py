@@ -222,6 +222,7 @@ class Settings:
     base_ami: str | None = setting(image, "the Debian or Ubuntu image primal is baked from (unless PRIMAL_ID)")
     cleanup: bool = setting(yes_or_no("yes"), "no: keep every image; yes: delete images past KEEP_IMAGES")
     keep_images: int = setting(whole, "this environment's newest app images kept for rollback (at least 1)")
+    keep_primal_images: int = setting(whole, "the app's newest primal (base) images kept, for all its environments")
     packer: str = setting(text, "the packer binary")
 
     # Waiting and the lock.
