@@ -370,3 +370,24 @@ def test_aws_region_comes_before_aws_default_region_for_everything_packer_includ
     assert project.client("dynamodb").list_tables()["TableNames"] == []
     assert project.client("ec2").describe_security_groups(
         Filters=[{"Name": "tag-key", "Values": ["App"]}])["SecurityGroups"] == []
+
+
+def test_a_packer_without_the_amazon_builder_is_told_how_to_install_it(ready):
+    template = ready.path / "deploy/templates/carnivore.json"
+    original = template.read_text()
+    template.write_text(original.replace('"amazon-ebs"', '"amazon-ebsx"'))  # as a packer without the plugin
+    try:
+        result = ready.make("deploy")
+    finally:
+        template.write_text(original)
+    assert result.returncode != 0
+    assert "run `packer plugins install github.com/hashicorp/amazon`" in result.stderr
+    assert groups_of(ready) == [] and len(images(ready)) == 0
+
+
+def test_the_bake_takes_its_ssh_user_and_the_one_range_its_ssh_rule_admits(ready):
+    baked = ok(ready.make("deploy", BAKE_SSH_USER="ubuntu", BAKE_SSH_CIDR="203.0.113.7/32")).stdout
+    assert "in the temporary security groups" in baked and "from [203.0.113.7/32]" in baked
+    assert "from [0.0.0.0/0]" not in baked
+    refused = ready.make("deploy", BAKE_SSH_CIDR="0.0.0.0/0")
+    assert refused.returncode != 0 and "BAKE_SSH_CIDR=0.0.0.0/0 opens SSH to the whole internet" in refused.stderr

@@ -18,6 +18,8 @@ from typing import NamedTuple, TextIO
 from .settings import ROOT
 from .step import Step, StepError, say
 
+# How a packer without the amazon-ebs builder says so: 1.6 to 1.9, and 1.10+ without the plugin.
+NO_BUILDER = ("Unknown builder amazon-ebs", "builder amazon-ebs is unknown")
 PACKER_COMMA = "%!(PACKER_COMMA)"  # how -machine-readable escapes a comma inside a field
 
 
@@ -93,6 +95,10 @@ def bake(packer: str, template: Path, variables: dict[str, str], only: str, log_
                                             say=lambda message: say(f"packer: {message}"))
     what = f"packer build of {Path(template).name} (-only={only})"
     if process.returncode != 0:
+        if any(words in error for error in output.errors for words in NO_BUILDER):
+            raise BakeError(f"{what} failed: this packer has no amazon-ebs builder (since Packer 1.10 it is a "
+                            "plugin): run `packer plugins install github.com/hashicorp/amazon` and deploy again, "
+                            f"or set PACKER (full log: {log_file})")
         reason = "; ".join(output.errors) or "no error message"
         if output.image_ids:  # e.g. a post-processor failed after the AMI was made
             reason += f"; it left {', '.join(output.image_ids)} behind"
@@ -129,6 +135,8 @@ def packer_variables(step: Step) -> dict[str, str]:
         "instance_type": settings.instance_type,
         "app_name": settings.app_name,
         "stamp": step.recall("stamp", made_by="check-deploy"),
+        "ssh_username": settings.bake_ssh_user,
+        **({"ssh_cidr": settings.bake_ssh_cidr} if settings.bake_ssh_cidr else {}),
     }
 
 

@@ -224,6 +224,9 @@ class Settings:
     keep_images: int = setting(whole, "this environment's newest app images kept for rollback (at least 1)")
     keep_primal_images: int = setting(whole, "the app's newest primal (base) images kept, for all its environments")
     packer: str = setting(text, "the packer binary")
+    bake_ssh_user: str = setting(text, "BASE_AMI's login user, for Packer's SSH (Debian: admin, Ubuntu: ubuntu)")
+    bake_ssh_cidr: str | None = setting(private_range, "the one range the bake instance admits SSH from "
+                                        "(where Packer runs); empty: Packer's default, 0.0.0.0/0")
 
     # Waiting and the lock.
     health_timeout: float = setting(seconds, "seconds a new group gets to be healthy before it is rolled back")
