@@ -130,7 +130,8 @@ def delete_security_groups(step: Step) -> None:
             return True, f"{group['GroupName']} deleted"
 
         try:
-            wait_until(deleted, timeout=DELETE_TIMEOUT, interval=max(step.settings.poll_interval, 5), say=step.say)
+            wait_until(deleted, timeout=DELETE_TIMEOUT, interval=max(step.settings.poll_interval, 5), say=step.say,
+                       bound="the wait for a deleted load balancer's network interfaces")
         except TimedOut as error:
             raise StepError(f"security group {group['GroupName']} is still in use: {error}; "
                             f"run `NODE_ENV={step.settings.node_env} make destroy` again later") from None

@@ -12,9 +12,11 @@ class TimedOut(Exception):
 
 
 def wait_until(check: Callable[[], tuple[bool, str]], *, timeout: float, interval: float,
-               say: Callable[[str], None], clock=time.monotonic, sleep=time.sleep) -> float:
+               say: Callable[[str], None], clock=time.monotonic, sleep=time.sleep,
+               bound: str = "HEALTH_TIMEOUT") -> float:
     """Call check() every `interval` seconds until it returns (True, progress); return the seconds
-    waited. Each call's progress line is shown with the elapsed time. Raises TimedOut."""
+    waited. Each call's progress line is shown with the elapsed time. Raises TimedOut, which names
+    the `bound` (the setting, or the reason, behind the timeout)."""
     started = clock()
     while True:
         done, progress = check()
@@ -23,5 +25,5 @@ def wait_until(check: Callable[[], tuple[bool, str]], *, timeout: float, interva
         if done:
             return elapsed
         if elapsed + interval > timeout:
-            raise TimedOut(f"{progress} after {elapsed:.0f}s (HEALTH_TIMEOUT={timeout:g}s)")
+            raise TimedOut(f"{progress} after {elapsed:.0f}s ({bound}={timeout:g}s)")
         sleep(interval)
