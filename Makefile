@@ -57,7 +57,7 @@ DEPLOY_STEPS := check-deploy primal-image build-app copy-over deployment-image l
 deploy: venv ## run every deploy step, in this order, holding the lock; roll back on failure:
 	$(RUN)/pipeline.py deploy --lock --rollback $(DEPLOY_STEPS)
 	@echo "deploy: done."
-check-deploy: venv ## check setup ran, given images exist and packer runs; pick the release stamp
+check-deploy: venv ## check setup ran, given images exist, packer validates the templates; pick the release stamp
 	$(RUN)/check_deploy.py
 primal-image: venv ## bake the primal base image, unless PRIMAL_ID is set or its inputs are unchanged
 	$(RUN)/primal_image.py
@@ -106,9 +106,10 @@ test: dev lint ## run the test suite against the local AWS emulator and the real
 lint: dev ## check the code with ruff
 	$(VENV)/bin/ruff check scripts emulator tests
 
-# The virtualenv installs itself from the requirements on first use. No byte-compiling up front:
-# Python compiles what it imports, once, and most of moto is never imported.
-PIP_INSTALL := $(PY) -m pip install -q --disable-pip-version-check --no-compile
+# The virtualenv installs itself from the requirements on first use, byte-compiled at install:
+# with PYTHONDONTWRITEBYTECODE set (as on this workplace's machines) nothing is compiled later,
+# and every step would compile boto3 and moto again.
+PIP_INSTALL := $(PY) -m pip install -q --disable-pip-version-check
 venv: $(VENV)/.runtime
 dev: $(VENV)/.dev
 $(VENV)/.runtime: requirements.txt

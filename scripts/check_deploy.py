@@ -1,13 +1,15 @@
 """deploy: check, before anything is baked or launched, that the environment has its app config
-(deploy/env/$NODE_ENV.json), that setup has run for it
-(its load balancer and security groups exist and are its own), that images given as PRIMAL_ID or IMAGE_ID exist, and
-that what a bake needs is there. Starts the release: picks the stamp the other steps use."""
+(deploy/env/$NODE_ENV.json), that setup has run for it (its load balancer and security groups
+exist and are its own), that images given as PRIMAL_ID or IMAGE_ID exist, that what a bake needs
+is there, and that the templates to bake pass `packer validate` with the release's variables
+(offline). Starts the release: picks the stamp the other steps use."""
 
 import shutil
 
 from core.balancer import check_load_balancer
 from core.images import require_image
 from core.network import instance_security_groups
+from core.packer import validate_templates
 from core.release import begin_release, missing_app_config
 from core.step import Step, StepError, run
 
@@ -29,6 +31,21 @@ def check_deploy(step: Step) -> None:
         if not shutil.which(settings.packer):
             raise StepError(f"packer not found ({settings.packer}): install it (apt-get install packer) or set PACKER")
     begin_release(step)
+    check_templates(step)
+
+
+def check_templates(step: Step) -> None:
+    """packer validate the templates this release will bake, with its variables (an image it
+    does not have yet stands in as the source)."""
+    settings = step.settings
+    if settings.image_id:
+        return
+    primal = None if settings.primal_id else {"base_ami": settings.base_ami, "fingerprint": "validate",
+                                                "NODE_ENV": settings.node_env}
+    carnivore = {"NODE_ENV": settings.node_env, "SOURCE_ID": settings.primal_id or settings.base_ami,
+                 "stage": str(settings.stage_dir)}
+    validate_templates(step, primal, carnivore)
+    step.say("packer templates: valid")
 
 
 if __name__ == "__main__":

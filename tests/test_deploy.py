@@ -372,17 +372,24 @@ def test_aws_region_comes_before_aws_default_region_for_everything_packer_includ
         Filters=[{"Name": "tag-key", "Values": ["App"]}])["SecurityGroups"] == []
 
 
-def test_a_packer_without_the_amazon_builder_is_told_how_to_install_it(ready):
+@pytest.mark.parametrize("broken, says", [
+    (lambda text: text.replace('"amazon-ebs"', '"amazon-ebsx"'),  # as a packer without the plugin
+     "run `packer plugins install github.com/hashicorp/amazon`"),
+    (lambda text: text.replace('"communicator": "none",', '"communicator": "none", "no_such_option": 1,'),
+     "packer validate of carnivore.json failed: "),
+], ids=["no-amazon-builder", "template-error"])
+def test_packer_validate_stops_a_broken_bake_before_anything_changes(ready, broken, says):
     template = ready.path / "deploy/templates/carnivore.json"
     original = template.read_text()
-    template.write_text(original.replace('"amazon-ebs"', '"amazon-ebsx"'))  # as a packer without the plugin
+    template.write_text(broken(original))
     try:
         result = ready.make("deploy")
     finally:
         template.write_text(original)
     assert result.returncode != 0
-    assert "run `packer plugins install github.com/hashicorp/amazon`" in result.stderr
-    assert groups_of(ready) == [] and len(images(ready)) == 0
+    [error] = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    assert says in error and "nothing was baked" in error
+    assert ready.mutating_actions() == [] and images(ready, "primal") == {}
 
 
 def test_the_bake_takes_its_ssh_user_and_the_one_range_its_ssh_rule_admits(ready):
