@@ -14,12 +14,17 @@ from core.release import begin_release, missing_app_config
 from core.step import Step, StepError, run
 
 
-def check_deploy(step: Step) -> None:
-    settings = step.settings
-    step.say(f"checking {settings.elb_name} and the images to use...")
+def check_app_config(step: Step) -> None:
+    """A new environment's missing app config, said before the lock or a bake."""
     missing = missing_app_config(step)
     if missing:
         raise StepError(missing)
+
+
+def check_deploy(step: Step) -> None:
+    settings = step.settings
+    check_app_config(step)
+    step.say(f"checking {settings.elb_name} and the images to use...")
     check_load_balancer(step)
     instance_security_groups(step)  # setup made them; SECURITY_GROUPS exist
     for key, image in (("PRIMAL_ID", settings.primal_id), ("IMAGE_ID", settings.image_id)):
@@ -32,6 +37,9 @@ def check_deploy(step: Step) -> None:
             raise StepError(f"packer not found ({settings.packer}): install it (apt-get install packer) or set PACKER")
     begin_release(step)
     check_templates(step)
+
+
+check_deploy.before_lock = check_app_config  # see scripts/pipeline.py
 
 
 def check_templates(step: Step) -> None:

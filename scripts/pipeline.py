@@ -4,7 +4,8 @@
 pays Python's start-up once; each step is still the same function its own target runs alone
 (`make wait-health` runs scripts/wait_health.py, whose function wait_health is called here).
 
-  --lock      hold the environment's deploy lock for the whole run (scripts/core/lock.py)
+  --lock      hold the environment's deploy lock for the whole run (scripts/core/lock.py); a step
+              function's `before_lock` check (inputs in the checkout alone) runs before it is taken
   --rollback  when a step fails or the run is interrupted before the new group serves, remove
               what this release added (scripts/core/release.py); the old groups keep serving
 """
@@ -23,12 +24,14 @@ STEP_NAME = re.compile(r"^[a-z][a-z-]*$")
 
 def pipeline(steps: list[str], lock: bool, rollback: bool):
     def run_steps(step: Step) -> None:
+        functions = [getattr(importlib.import_module(name), name) for name in (s.replace("-", "_") for s in steps)]
+        for function in functions:  # what a step can check in the checkout alone, before the lock
+            getattr(function, "before_lock", lambda step: None)(step)
         with deploy_lock(step) if lock else contextlib.nullcontext():
             try:
                 with interruptible():
-                    for name in steps:
-                        function = name.replace("-", "_")
-                        getattr(importlib.import_module(function), function)(step)
+                    for function in functions:
+                        function(step)
             except BaseException as failure:
                 if rollback and in_flight(step):
                     with uninterrupted():

@@ -255,7 +255,7 @@ def test_a_new_environment_without_its_app_config_is_told_at_setup_and_stopped_b
     assert result.returncode != 0
     assert errors(result)[0].startswith("deploy: error: qa7 has no app config: create deploy/env/qa7.json: start from")
     assert project.mutating_actions() == [] and images(project, "primal") == {}
-    assert project.lock_holder("qa7") is None
+    assert [call for call in project.emulator.calls if call.service == "dynamodb"] == []  # not even the lock
 
 
 def test_steps_run_out_of_order_say_which_step_to_run_first(ready):
