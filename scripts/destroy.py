@@ -41,7 +41,8 @@ Removal = tuple[str, Callable[[], None]]  # what goes (for the list), and the ca
 
 def destroy(step: Step) -> None:
     settings = step.settings
-    removals = plan(step)
+    lock_table = existing_lock_table(step)
+    removals = plan(step, lock_table)
     if not removals:
         step.say(f"nothing of environment {settings.node_env} of app {settings.app_name} is left.")
         return
@@ -49,24 +50,19 @@ def destroy(step: Step) -> None:
     for what, _ in removals:
         step.say(f"  {what}")
     confirm(step)
-    with deploy_lock(step) if lock_table_of(removals) else contextlib.nullcontext():  # no deploy meanwhile
+    with deploy_lock(step) if lock_table else contextlib.nullcontext():  # no deploy meanwhile
         for _, remove in removals:
             remove()
     step.say(f"{settings.node_env} is gone; its log folder {settings.log_dir.relative_to(ROOT)}/ stays.")
 
 
-def lock_table_of(removals: list[Removal]) -> bool:
-    return any(what.startswith("lock table ") for what, _ in removals)
-
-
-def plan(step: Step) -> list[Removal]:
+def plan(step: Step, lock_table: str | None) -> list[Removal]:
     """What this environment has, in the order it goes: the record first (no more traffic), the
-    lock table last. Reads only."""
+    lock table (when there is one) last. Reads only."""
     settings = step.settings
     balancer = load_balancer(step).describe()
     if balancer:
         load_balancer(step).check_ownership()
-    lock_table = existing_lock_table(step)
     removals = record_removal(step, balancer) + group_removals(step)
     if balancer:
         removals.append((f"load balancer {settings.elb_name}", lambda: delete_load_balancer(step)))

@@ -31,13 +31,14 @@ def preflight(step: Step) -> None:
     vpc = vpc_id(step)
     security_groups(step)  # refuses groups of that name that are another environment's
     balancer = load_balancer(step)
-    if balancer.describe():
+    exists = balancer.describe() is not None
+    if exists:
         balancer.check_ownership()
         balancer.check_drift()
     elif balancer.kind == "application":
         balancer.subnets()  # an ALB needs two zones or more
     zone = hosted_zone_id(step)
-    refuse_a_record_not_ours(step, zone, balancer.alias_target() if balancer.describe() else None)
+    refuse_a_record_not_ours(step, zone, balancer.alias_target() if exists else None)
     if settings.launch_kind == "configuration":  # last: the probe is the one change preflight makes
         check_launch_configurations_allowed(step)
     for note in first_deploy_needs(step):

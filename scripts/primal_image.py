@@ -4,8 +4,8 @@ PrimalFingerprint), means no bake."""
 
 import hashlib
 
-from core.aws import search, tag_filters
-from core.images import require_image
+from core.aws import tag_filters
+from core.images import app_images, require_image
 from core.packer import bake_image
 from core.settings import ROOT
 from core.step import Step, run
@@ -41,10 +41,8 @@ def inputs_fingerprint(base_ami: str) -> str:
 
 
 def primal_images(step: Step, fingerprint: str) -> list[dict]:
-    tags = {"App": step.settings.app_name, "Role": "primal", "PrimalFingerprint": fingerprint}
-    filters = [*tag_filters(tags), {"Name": "state", "Values": ["available"]}]
-    images = search(step.client("ec2"), "describe_images", "Images[]", Owners=["self"], Filters=filters)
-    return sorted(images, key=lambda image: image["CreationDate"], reverse=True)
+    return app_images(step, "primal", *tag_filters({"PrimalFingerprint": fingerprint}),
+                      {"Name": "state", "Values": ["available"]})
 
 
 if __name__ == "__main__":

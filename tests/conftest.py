@@ -99,6 +99,20 @@ def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     return result
 
 
+@pytest.fixture(scope="module")
+def server():
+    """An emulator of the module's own, for the tests of the emulator itself (boto3 straight at it)."""
+    emulator = Emulator().start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def emu(server):
+    server.reset()
+    return server
+
+
 @pytest.fixture(scope="session")
 def emulator():
     emulator = Emulator().start()

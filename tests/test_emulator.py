@@ -10,25 +10,11 @@ import botocore.exceptions
 import pytest
 from botocore.exceptions import ClientError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from emulator import Call, Emulator
+from emulator import Call
 
 AMI = "ami-1e749f67"  # shipped with moto
 LB = "elb-app-dev01"
 ALB, TG = "alb-app-dev01", "tg-app-dev01"
-
-
-@pytest.fixture(scope="module")
-def server():
-    emulator = Emulator().start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def emu(server):
-    server.reset()
-    return server
 
 
 @pytest.fixture

@@ -2,16 +2,12 @@
 top of a call's own action, service-linked roles, and AWS's denials in each protocol, proved
 through boto3 against a started Emulator."""
 
-import sys
-from pathlib import Path
 from urllib.request import Request, urlopen
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from emulator import Emulator
 from emulator.iam import decide
 
 AMI = "ami-1e749f67"  # shipped with moto
@@ -29,19 +25,6 @@ def policy(*actions, deny=(), **statement):
     if deny:
         statements.append({"Effect": "Deny", "Action": list(deny), "Resource": "*"})
     return {"Version": "2012-10-17", "Statement": statements}
-
-
-@pytest.fixture(scope="module")
-def server():
-    emulator = Emulator().start()
-    yield emulator
-    emulator.stop()
-
-
-@pytest.fixture
-def emu(server):
-    server.reset()
-    return server
 
 
 @pytest.fixture

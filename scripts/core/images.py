@@ -20,9 +20,10 @@ def environment_images(step: Step) -> list[dict]:
     return search(step.client("ec2"), "describe_images", IMAGES, Owners=["self"], Filters=filters)
 
 
-def app_images(step: Step, role: str) -> list[dict]:
-    """The app's images of a role (primal, or every environment's carnivore), the newest first."""
-    filters = tag_filters({"App": step.settings.app_name, "Role": role})
+def app_images(step: Step, role: str, *filters: dict) -> list[dict]:
+    """The app's images of a role (primal, or every environment's carnivore) that also match
+    `filters`, the newest first."""
+    filters = [*tag_filters({"App": step.settings.app_name, "Role": role}), *filters]
     found = search(step.client("ec2"), "describe_images", IMAGES, Owners=["self"], Filters=filters)
     return sorted(found, key=lambda image: image["CreationDate"], reverse=True)
 
