@@ -29,16 +29,18 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-z-]*:.*## / {printf "  %-24s %s\n", $$1, $$2} /^##@/ {print substr($$0, 5)}' $(MAKEFILE_LIST)
 
 ##@ setup: once per environment, idempotent
-SETUP_STEPS := preflight create-security-groups create-load-balancer enable-draining configure-health-check \
-               upsert-dns-record create-key-pair create-lock-table
+SETUP_STEPS := preflight request-certificate create-security-groups create-load-balancer enable-draining \
+               configure-health-check upsert-dns-record create-key-pair create-lock-table
 setup: venv ## run every setup step, in this order:
 	$(RUN)/pipeline.py setup $(SETUP_STEPS)
 	@echo "setup: done."
-preflight: venv ## check zones, subnets, hosted zone (and launch configurations) before creating anything
+preflight: venv ## check zones, subnets, hosted zone, CERTIFICATE (and launch configurations) before creating anything
 	$(RUN)/preflight.py
-create-security-groups: venv ## the network path: a load balancer group open on 80, an instance group open to it alone
+request-certificate: venv ## request the ACM certificate of $NODE_ENV.$TLD, validate it in the hosted zone, wait until ISSUED
+	$(RUN)/request_certificate.py
+create-security-groups: venv ## the network path: a load balancer group open on 80 and 443, an instance group open to it alone
 	$(RUN)/create_security_groups.py
-create-load-balancer: venv ## create elb-$APP_NAME-$NODE_ENV (HTTP 80) in its group: classic, or an ALB and target group
+create-load-balancer: venv ## create elb-$APP_NAME-$NODE_ENV (HTTP 80, HTTPS 443) in its group: classic, or an ALB and target group
 	$(RUN)/create_load_balancer.py
 enable-draining: venv ## turn on connection draining (300 s; an ALB: the deregistration delay) and cross-zone
 	$(RUN)/enable_draining.py

@@ -3,6 +3,10 @@
     GET /                   the page app/build.py rendered into app/dist/ (names NODE_ENV and version)
     GET /api/status/health  200 {"status": "ok"}: what the load balancer's health check asks
 
+Behind a load balancer that says a request came over plain HTTP (X-Forwarded-Proto: http), every
+path but the health check answers 301 to the same URL over HTTPS: a classic load balancer cannot
+redirect itself (an application load balancer's HTTP listener does, before the app sees it).
+
 It runs from its install dir (the repo, or /opt/app in a carnivore image, laid out the same way:
 app/server.py, app/dist/, deploy/env/<NODE_ENV>.json) and reads its settings from
 deploy/env/$NODE_ENV.json there ({"port": 80, "greeting": "..."}). NODE_ENV defaults to staging;
@@ -24,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent  # the install dir
 DIST = ROOT / "app" / "dist"
 SAFE_NODE_ENV = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+HOST = re.compile(r"[A-Za-z0-9.-]{1,253}")  # a host name to redirect to (no port, no user part)
+HEALTH_PATH = "/api/status/health"
 
 
 class ConfigError(Exception):
@@ -68,7 +74,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
-        if path == "/api/status/health":
+        if path != HEALTH_PATH and self.headers.get("X-Forwarded-Proto", "").lower() == "http":
+            self.redirect_to_https()
+        elif path == HEALTH_PATH:
             self.reply(200, "application/json", b'{"status": "ok"}\n')
         elif path in ("/", "/index.html"):
             self.reply(200, "text/html; charset=utf-8", self.page)
@@ -79,8 +87,17 @@ class Handler(BaseHTTPRequestHandler):
         self.head_only = True
         self.do_GET()
 
-    def reply(self, status: int, content_type: str, body: bytes) -> None:
+    def redirect_to_https(self) -> None:
+        host = (self.headers.get("Host") or "").split(":", 1)[0]
+        if not HOST.fullmatch(host) or not self.path.startswith("/"):
+            self.reply(400, "application/json", b'{"error": "bad host"}\n')
+            return
+        self.reply(301, "text/plain", b"moved to https\n", location=f"https://{host}{self.path}")
+
+    def reply(self, status: int, content_type: str, body: bytes, location: str | None = None) -> None:
         self.send_response(status)
+        if location:
+            self.send_header("Location", location)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")

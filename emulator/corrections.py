@@ -16,13 +16,14 @@ from moto.ec2.models import ec2_backends
 from moto.ec2.models.amis import AmiBackend
 from moto.ec2.models.security_groups import SecurityGroupBackend
 from moto.elb.exceptions import ELBClientError, LoadBalancerNotFoundError
-from moto.elb.models import ELBBackend, LoadBalancer
+from moto.elb.models import ELBBackend, FakeListener, LoadBalancer
 from moto.elb.responses import ELBResponse
 from moto.elbv2.exceptions import ELBClientError as ELBv2ClientError
 from moto.elbv2.exceptions import InvalidTargetError, TargetGroupNotFoundError
 from moto.elbv2.models import ELBv2Backend, FakeTargetGroup, elbv2_backends
 from moto.elbv2.responses import ELBV2Response
 
+from .certificates import CORRECTIONS as CERTIFICATE_CORRECTIONS
 from .health import health_script
 
 # The published hosted zone ids of classic and application load balancers (Route 53 ALIAS targets), by region.
@@ -481,6 +482,36 @@ def _patch_default_security_groups() -> None:
     ELBBackend.create_load_balancer = create_load_balancer
 
 
+def _patch_instance_protocol() -> None:
+    """16. A classic listener's InstanceProtocol is the one it was given (HTTPS 443 -> HTTP 80: the
+    load balancer ends TLS), the listener's own protocol only when none was (moto: always its own)."""
+    create = ELBBackend.create_load_balancer
+    create_listeners = ELBBackend.create_load_balancer_listeners
+
+    def keep(lb, ports) -> None:
+        for port in ports:
+            given = port.get("InstanceProtocol") or port.get("instance_protocol")
+            for listener in lb.listeners if given else []:
+                if int(listener.load_balancer_port) == int(port.get("LoadBalancerPort") or port["load_balancer_port"]):
+                    listener.given_instance_protocol = given.upper()
+
+    def create_load_balancer(self, name, zones, ports, *args, **kwargs):
+        lb = create(self, name, zones, ports, *args, **kwargs)
+        keep(lb, ports)
+        return lb
+
+    def create_load_balancer_listeners(self, name, ports):
+        lb = create_listeners(self, name, ports)
+        if lb:
+            keep(lb, ports)
+        return lb
+
+    ELBBackend.create_load_balancer = create_load_balancer
+    ELBBackend.create_load_balancer_listeners = create_load_balancer_listeners
+    FakeListener.instance_protocol = property(lambda listener: getattr(listener, "given_instance_protocol",
+                                                                       listener.protocol))
+
+
 def admitted(account: str, region: str, instance_id: str, sources: set[str], port: int) -> bool:
     """13. Reachability: does one of the instance's security groups (its VPC's `default` group when
     it has none) admit TCP `port` from a member of one of the `sources` groups, or from a CIDR that
@@ -525,7 +556,7 @@ def target_health_port(tg: FakeTargetGroup, moto) -> int:
 CORRECTIONS = (_patch_ebs_images, _patch_elb_hosted_zone, _patch_elb_name_rules, _patch_group_registration,
             _patch_duplicates_and_in_use, _patch_scripted_health, _patch_alb_hosted_zone, _patch_alb_name_rules,
             _patch_target_registration, _patch_target_group_load_balancers, _patch_target_health,
-            _patch_default_security_groups)
+            _patch_default_security_groups, *CERTIFICATE_CORRECTIONS, _patch_instance_protocol)
 
 
 def install_corrections() -> None:

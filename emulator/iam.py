@@ -30,7 +30,7 @@ from moto.utilities.utils import get_partition
 # The IAM prefix of each signing name (the credential scope of a request's signature) that is not
 # its own prefix: the classic and application load balancer APIs both sign as elasticloadbalancing.
 IAM_PREFIXES = {"elb": "elasticloadbalancing", "elbv2": "elasticloadbalancing"}
-JSON_SERVICES = {"dynamodb"}  # their parameters are the JSON body
+JSON_SERVICES = {"dynamodb", "acm"}  # their parameters are the JSON body
 
 # The tagging action AWS also checks when a create call carries tags (EC2: TagSpecifications).
 TAGGING_ON_CREATE = {
@@ -38,6 +38,7 @@ TAGGING_ON_CREATE = {
     "elasticloadbalancing:CreateTargetGroup": "elasticloadbalancing:AddTags",
     "autoscaling:CreateAutoScalingGroup": "autoscaling:CreateOrUpdateTags",
     "dynamodb:CreateTable": "dynamodb:TagResource",
+    "acm:RequestCertificate": "acm:AddTagsToCertificate",
 }
 EC2_TAGGING = "ec2:CreateTags"
 TAG_PARAMETERS = ("Tags.member.",)  # query protocols; EC2's is TagSpecification.N, JSON's "Tags"

@@ -28,6 +28,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from .certificates import Dns
 from .corrections import READ_ONLY_PREFIXES, install_corrections, instance_health, target_health
 from .health import HealthScript
 from .iam import JSON_SERVICES, Iam, Request
@@ -192,6 +193,7 @@ class Emulator:
         self.health = HealthScript()
         self.faults = Faults()
         self.iam = Iam()
+        self.dns = Dns()
         self._history: dict[str, list[int]] = {}
         self._tg_history: dict[str, list[int]] = {}
         self._lock = threading.RLock()  # one request at a time: moto is not thread-safe
@@ -221,8 +223,8 @@ class Emulator:
 
     def reset(self) -> None:
         """Empty every moto backend (the service-linked roles too), the call log, the health
-        script, the faults, the registered principals and their checks, and the load balancer and
-        target group histories."""
+        script, the faults, the registered principals and their checks, the undelegated zones, and
+        the load balancer and target group histories."""
         with self._lock:
             moto_api_backend.reset()
             self._forget()
@@ -232,6 +234,7 @@ class Emulator:
         self.health.clear()
         self.faults.clear()
         self.iam.clear()
+        self.dns.clear()
         self._history.clear()
         self._tg_history.clear()
 

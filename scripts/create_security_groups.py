@@ -1,16 +1,17 @@
 """setup: create the environment's network path in the VPC of SUBNETS (or the default VPC): the
-security group $APP_NAME-$NODE_ENV-lb, open on the listener ports to the world, and
-$APP_NAME-$NODE_ENV-instances, admitting the app port from the first alone (and SSH from SSH_CIDR
-when set), tagged App/Environment; each group's inbound rules are brought to exactly these."""
+security group $APP_NAME-$NODE_ENV-lb, open to the world on the listener ports (80, and 443 unless
+CERTIFICATE=none), and $APP_NAME-$NODE_ENV-instances, admitting the app port from the first alone
+(and SSH from SSH_CIDR when set), tagged App/Environment; each group's inbound rules are brought
+to exactly these."""
 
 from core.aws import tag_list
-from core.network import APP_PORT, LISTENER_PORTS, ROLES, SSH_PORT, Rule, group_name, inbound, security_groups, vpc_id
+from core.network import APP_PORT, ROLES, SSH_PORT, Rule, group_name, inbound, listener_ports, security_groups, vpc_id
 from core.step import Step, run
 
 
 def wanted_rules(step: Step, load_balancer_group: str) -> dict[str, set[Rule]]:
     ssh = {Rule(SSH_PORT, step.settings.ssh_cidr)} if step.settings.ssh_cidr else set()
-    return {"lb": {Rule(port, world) for port in LISTENER_PORTS for world in ("0.0.0.0/0", "::/0")},
+    return {"lb": {Rule(port, world) for port in listener_ports(step.settings) for world in ("0.0.0.0/0", "::/0")},
             "instances": {Rule(APP_PORT, load_balancer_group)} | ssh}
 
 

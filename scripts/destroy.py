@@ -1,9 +1,10 @@
 """destroy: remove everything of one environment: its DNS record (when it points at this
 environment's load balancer), its groups with their instances, its launch templates, the load
-balancer, its security groups, the key pair and its files in deploy/keys/, its app (carnivore)
-images with their snapshots, and its deploy lock table. Primal images are shared by the app's
-environments: they go with the app's last environment (the last with app images). The log folder
-deploy/log/$NODE_ENV stays.
+balancer, the certificate setup requested (never one CERTIFICATE names) and its validation record
+(unless another certificate of that name needs it), its security groups, the key pair and its
+files in deploy/keys/, its app (carnivore) images with their snapshots, and its deploy lock table.
+Primal images are shared by the app's environments: they go with the app's last environment (the
+last with app images). The log folder deploy/log/$NODE_ENV stays.
 
 What goes is found by exact names and ownership tags, listed first, and removed only once
 confirmed: by typing the environment's name on a terminal, or with CONFIRM=yes. The removal holds
@@ -20,7 +21,8 @@ import jmespath
 
 from core.aws import search, tag_filters
 from core.balancer import load_balancer
-from core.dns import current_alias, hosted_zone_id
+from core.certificate import VALIDATION_RECORDS, certificates_named, delete, domain_name, own_certificates
+from core.dns import change_record, current_alias, hosted_zone_id, record_set
 from core.groups import delete_unused_launch_settings, describe_groups, environment_groups
 from core.images import SNAPSHOT_IDS, app_images, delete_image, environment_images
 from core.lock import current_lock, deploy_lock, held_by, table_name
@@ -66,6 +68,7 @@ def plan(step: Step, lock_table: str | None) -> list[Removal]:
     removals = record_removal(step, balancer) + group_removals(step)
     if balancer:
         removals.append((f"load balancer {settings.elb_name}", lambda: delete_load_balancer(step)))
+    removals += certificate_removals(step)
     groups = security_groups(step)
     if groups:  # once the load balancer and the instances that use them are gone
         names = " ".join(group["GroupName"] for group in groups.values())
@@ -102,6 +105,29 @@ def group_removals(step: Step) -> list[Removal]:
     if templates or step.settings.launch_kind == "configuration":
         removals.append((f"launch template(s) {' '.join(sorted(templates)) or 'none'} and configurations",
                          lambda: delete_unused_launch_settings(step, configurations=True)))
+    return removals
+
+
+def certificate_removals(step: Step) -> list[Removal]:
+    """The certificates setup requested (found by name and tags; not the one CERTIFICATE names),
+    then their validation records, unless a certificate of that name that stays needs them too."""
+    settings = step.settings
+    ours = [cert for cert in own_certificates(step) if cert["CertificateArn"] != settings.certificate]
+    if not ours:
+        return []
+    arns = [cert["CertificateArn"] for cert in ours]
+    removals = [(f"certificate {arn} ({domain_name(step)})", lambda arn=arn: delete(step, arn)) for arn in arns]
+    staying = [arn for arn in certificates_named(step) if arn not in arns]
+    zone = hosted_zone_id(step)
+    records = {(r["Name"], r["Type"]) for cert in ours for r in jmespath.search(VALIDATION_RECORDS, cert) or []}
+    for name, kind in sorted(records):
+        present = record_set(step, zone, name, kind)
+        if present and staying:
+            step.say(f"leaving validation record {name.rstrip('.')} alone: certificate(s) {' '.join(staying)} "
+                     "of that name use it too")
+        elif present:
+            removals.append((f"validation record {name.rstrip('.')}",
+                             lambda present=present: delete_validation_record(step, zone, present)))
     return removals
 
 
@@ -168,10 +194,12 @@ def existing_lock_table(step: Step) -> str | None:
 def delete_record(step: Step, zone: str, alias: dict) -> None:
     name = step.settings.record_name
     step.say(f"deleting record {name.rstrip('.')}...")
-    step.client("route53").change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
-        "Action": "DELETE",
-        "ResourceRecordSet": {"Name": name, "Type": "A", "AliasTarget": alias},
-    }]})
+    change_record(step, zone, "DELETE", {"Name": name, "Type": "A", "AliasTarget": alias}, wait=False)
+
+
+def delete_validation_record(step: Step, zone: str, record: dict) -> None:
+    step.say(f"deleting validation record {record['Name'].rstrip('.')}...")
+    change_record(step, zone, "DELETE", record, wait=False)
 
 
 def delete_groups(step: Step, names: list[str]) -> None:

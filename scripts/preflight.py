@@ -2,12 +2,14 @@
 the region and zones exist, SUBNETS exist (in one VPC; without them, the region has a default VPC),
 a load balancer or security groups of this environment's names are its own, an ALB gets two zones,
 the Route 53 hosted zone for TLD is there (HOSTED_ZONE, or the one public zone named TLD) and has
-no record at the environment's name that is someone else's (REPLACE_DNS_RECORD), and
-launch configurations are allowed when LAUNCH_KIND asks for them."""
+no record at the environment's name that is someone else's (REPLACE_DNS_RECORD), a certificate
+CERTIFICATE names is in the region, ISSUED and covers the name, and launch configurations are
+allowed when LAUNCH_KIND asks for them."""
 
 import jmespath
 
 from core.balancer import load_balancer
+from core.certificate import given_certificate
 from core.dns import hosted_zone_id, refuse_a_record_not_ours
 from core.groups import create_launch_configuration
 from core.network import security_groups, vpc_id
@@ -39,6 +41,8 @@ def preflight(step: Step) -> None:
         balancer.subnets()  # an ALB needs two zones or more
     zone = hosted_zone_id(step)
     refuse_a_record_not_ours(step, zone, balancer.alias_target() if exists else None)
+    if settings.certificate not in ("auto", "none"):
+        given_certificate(step)
     if settings.launch_kind == "configuration":  # last: the probe is the one change preflight makes
         check_launch_configurations_allowed(step)
     for note in first_deploy_needs(step):

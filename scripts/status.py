@@ -1,7 +1,7 @@
 """status: one environment at a glance, read-only: its load balancer and how many instances are
-InService there, the DNS record, its security groups and what they admit, the live group(s) with
-each instance's state and the image they launch from, the app images kept (with their release
-stamps), and the last deploy's log folder.
+InService there, the DNS record, the HTTPS certificate (status, names, expiry), its security
+groups and what they admit, the live group(s) with each instance's state and the image they
+launch from, the app images kept (with their release stamps), and the last deploy's log folder.
 
 Its own AWS responses go to deploy/log/$NODE_ENV/status/, so the last deploy's stay as they were."""
 
@@ -9,6 +9,7 @@ import jmespath
 
 from core.aws import Aws
 from core.balancer import load_balancer
+from core.certificate import describe, own_certificate
 from core.dns import current_alias, hosted_zone_id
 from core.groups import environment_groups
 from core.images import environment_images, images_in_use, released
@@ -30,7 +31,8 @@ def status(step: Step) -> None:
 
     rows = [("load balancer", f"{settings.elb_name} ({balancer.kind}): {serving}/{len(at_lb)} instance(s) "
                               f"{balancer.SERVING}"),
-            ("record", record(step))]
+            ("record", record(step)),
+            ("certificate", certificate(step))]
     rows += security_group_rows(step)
     groups = environment_groups(step)
     launched_from = {group["AutoScalingGroupName"]: group_image(step, group) for group in groups}
@@ -78,6 +80,19 @@ def security_group_rows(step: Step) -> list[tuple[str, str]]:
             if group else f"missing: run `NODE_ENV={step.settings.node_env} make setup`"
         rows.append((f"security group {role}", f"{group['GroupId'] if group else group_name(step, role)}: {admits}"))
     return rows
+
+
+def certificate(step: Step) -> str:
+    """The certificate CERTIFICATE says, with its status, names and expiry."""
+    settings = step.settings
+    if not settings.https:
+        return "none: HTTP only (CERTIFICATE=none)"
+    found = own_certificate(step) if settings.certificate == "auto" else describe(step, settings.certificate)
+    if found is None:
+        return f"missing: run `NODE_ENV={settings.node_env} make request-certificate`"
+    names = " ".join(found.get("SubjectAlternativeNames") or [found["DomainName"]])
+    expires = f", expires {found['NotAfter']:%Y-%m-%d}" if found.get("NotAfter") else ""
+    return f"{found['CertificateArn']}: {found['Status']}, {names}{expires}"
 
 
 def record(step: Step) -> str:

@@ -3,12 +3,12 @@ balancer, with EvaluateTargetHealth, and wait until Route 53 has applied it. A r
 not this environment's is left alone (REPLACE_DNS_RECORD=yes replaces an A record)."""
 
 from core.balancer import load_balancer
-from core.dns import current_alias, hosted_zone_id, refuse_a_record_not_ours
+from core.dns import change_record, current_alias, hosted_zone_id, refuse_a_record_not_ours
 from core.step import Step, run
 
 
 def upsert_dns_record(step: Step) -> None:
-    settings, route53 = step.settings, step.client("route53")
+    settings = step.settings
     zone = hosted_zone_id(step)
     target = load_balancer(step).alias_target()
     if current_alias(step, zone) == target:
@@ -16,12 +16,7 @@ def upsert_dns_record(step: Step) -> None:
         return
     refuse_a_record_not_ours(step, zone, target)
     step.say(f"creating route53 alias recordset on {settings.record_name.rstrip('.')}...")
-    change = route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
-        "Action": "UPSERT",
-        "ResourceRecordSet": {"Name": settings.record_name, "Type": "A", "AliasTarget": target},
-    }]})
-    route53.get_waiter("resource_record_sets_changed").wait(
-        Id=change["ChangeInfo"]["Id"], WaiterConfig={"Delay": 10, "MaxAttempts": 60})
+    change_record(step, zone, "UPSERT", {"Name": settings.record_name, "Type": "A", "AliasTarget": target})
 
 
 if __name__ == "__main__":

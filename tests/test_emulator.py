@@ -556,3 +556,109 @@ def test_an_alb_without_groups_gets_the_default_group_and_targets_it_cannot_reac
     elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": members}, {"Id": outsider}])
     assert target_states(elbv2, tg) == {members: ("healthy", None),  # the default group admits its members
                                         outsider: ("unhealthy", "Target.FailedHealthChecks")}
+
+
+# ACM (emulator/certificates.py) and the listeners that use its certificates.
+
+def validation_cname(aws, arn: str, zone: str, put: bool = True) -> dict:
+    """The validation record DescribeCertificate names (ACM names it from the second answer on);
+    put in `zone` unless `put` is False."""
+    acm = aws("acm")
+    first = acm.describe_certificate(CertificateArn=arn)["Certificate"]["DomainValidationOptions"]
+    assert ["ResourceRecord" in option for option in first] == [False]  # not yet named
+    [option] = acm.describe_certificate(CertificateArn=arn)["Certificate"]["DomainValidationOptions"]
+    record = option["ResourceRecord"]
+    if put:
+        aws("route53").change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+            "Action": "UPSERT", "ResourceRecordSet": {"Name": record["Name"], "Type": "CNAME", "TTL": 300,
+                                                      "ResourceRecords": [{"Value": record["Value"]}]}}]})
+    return record
+
+
+def statuses(aws, arn: str, answers: int = 3) -> list[tuple[str, str]]:
+    """(certificate status, validation status) in each of `answers` DescribeCertificate answers."""
+    found = [aws("acm").describe_certificate(CertificateArn=arn)["Certificate"] for _ in range(answers)]
+    return [(c["Status"], c["DomainValidationOptions"][0]["ValidationStatus"]) for c in found]
+
+
+def example_zone(aws) -> str:
+    return aws("route53").create_hosted_zone(Name="example.com", CallerReference="zone")["HostedZone"]["Id"]
+
+
+def test_a_dns_validated_certificate_is_issued_only_once_its_validation_record_resolves(emu, aws, monkeypatch):
+    monkeypatch.setattr("moto.settings.ACM_VALIDATION_WAIT", -1)  # moto alone would issue at once
+    zone, acm = example_zone(aws), aws("acm")
+    arn = acm.request_certificate(DomainName="dev01.example.com", ValidationMethod="DNS")["CertificateArn"]
+    validation_cname(aws, arn, zone, put=False)
+    assert statuses(aws, arn) == [("PENDING_VALIDATION", "PENDING_VALIDATION")] * 3
+
+    emu.dns.undelegate(zone)  # the record is in the zone, but public DNS asks other name servers
+    validation_cname(aws, acm.request_certificate(DomainName="staging.example.com", ValidationMethod="DNS")[
+        "CertificateArn"], zone)
+    staging = [c["CertificateArn"] for c in acm.list_certificates()["CertificateSummaryList"]
+               if c["DomainName"] == "staging.example.com"][0]
+    assert statuses(aws, staging) == [("PENDING_VALIDATION", "PENDING_VALIDATION")] * 3
+
+    emu.dns.clear()
+    # validations SUCCESS one answer before the certificate is ISSUED, as ACM does
+    assert statuses(aws, staging) == [("PENDING_VALIDATION", "SUCCESS"), ("ISSUED", "SUCCESS"), ("ISSUED", "SUCCESS")]
+    assert statuses(aws, arn, 1) == [("PENDING_VALIDATION", "PENDING_VALIDATION")]  # its record is still missing
+
+
+def issued(aws, name="dev01.example.com") -> str:
+    zone = aws("route53").list_hosted_zones_by_name(DNSName="example.com")["HostedZones"]
+    zone = zone[0]["Id"] if zone else example_zone(aws)
+    arn = aws("acm").request_certificate(DomainName=name, ValidationMethod="DNS")["CertificateArn"]
+    validation_cname(aws, arn, zone)
+    assert statuses(aws, arn, 2)[-1] == ("ISSUED", "SUCCESS")
+    return arn
+
+
+HTTPS = {"Protocol": "HTTPS", "LoadBalancerPort": 443, "InstanceProtocol": "HTTP", "InstancePort": 80}
+
+
+def test_listeners_take_only_an_issued_certificate_and_keep_the_instance_protocol_given(aws):
+    acm, elb, elbv2 = aws("acm"), aws("elb"), aws("elbv2")
+    pending = acm.request_certificate(DomainName="dev01.example.com", ValidationMethod="DNS")["CertificateArn"]
+    with pytest.raises(ClientError, match=rf"CertificateNotFound.*Certificate '{pending}' not found"):
+        elb.create_load_balancer(LoadBalancerName=LB, AvailabilityZones=["us-east-1a"],
+                                 Listeners=[{**HTTPS, "SSLCertificateId": pending}])
+    create_lb(elb)
+    with pytest.raises(ClientError, match="CertificateNotFound"):
+        elb.create_load_balancer_listeners(LoadBalancerName=LB, Listeners=[{**HTTPS, "SSLCertificateId": pending}])
+    arn, tg = create_alb(aws)
+    https = {"LoadBalancerArn": arn, "Protocol": "HTTPS", "Port": 443,
+             "DefaultActions": [{"Type": "forward", "TargetGroupArn": tg}]}
+    with pytest.raises(ClientError, match="CertificateNotFound"):
+        elbv2.create_listener(**https, Certificates=[{"CertificateArn": pending}])
+
+    good = issued(aws)
+    elb.create_load_balancer_listeners(LoadBalancerName=LB, Listeners=[{**HTTPS, "SSLCertificateId": good}])
+    listener = elbv2.create_listener(**https, Certificates=[{"CertificateArn": good}])["Listeners"][0]
+    with pytest.raises(ClientError, match="CertificateNotFound"):
+        elbv2.modify_listener(ListenerArn=listener["ListenerArn"], Certificates=[{"CertificateArn": pending}])
+    descriptions = elb.describe_load_balancers(LoadBalancerNames=[LB])["LoadBalancerDescriptions"][0]
+    [listener] = [one["Listener"] for one in descriptions["ListenerDescriptions"]
+                  if one["Listener"]["LoadBalancerPort"] == 443]
+    assert (listener["Protocol"], listener["InstanceProtocol"]) == ("HTTPS", "HTTP")  # moto: HTTPS to the instance
+
+
+def test_a_certificate_is_in_use_while_a_listener_uses_it_and_cannot_be_deleted_then(aws):
+    acm, elb, elbv2 = aws("acm"), aws("elb"), aws("elbv2")
+    arn = issued(aws)
+    elb.create_load_balancer(LoadBalancerName=LB, AvailabilityZones=["us-east-1a"],
+                             Listeners=[{**HTTPS, "SSLCertificateId": arn}])
+    assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["InUseBy"] == [
+        f"arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/{LB}"]
+    with pytest.raises(ClientError, match="ResourceInUseException"):
+        acm.delete_certificate(CertificateArn=arn)
+    elb.delete_load_balancer(LoadBalancerName=LB)
+    alb, tg = create_alb(aws)
+    elbv2.create_listener(LoadBalancerArn=alb, Protocol="HTTPS", Port=443, Certificates=[{"CertificateArn": arn}],
+                          DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
+    assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["InUseBy"] == [alb]  # not the classic one
+    with pytest.raises(ClientError, match="ResourceInUseException"):
+        acm.delete_certificate(CertificateArn=arn)
+    elbv2.delete_load_balancer(LoadBalancerArn=alb)
+    acm.delete_certificate(CertificateArn=arn)
+    assert acm.list_certificates()["CertificateSummaryList"] == []

@@ -179,7 +179,8 @@ def every_target(project, node_env: str, **settings) -> None:
 
 def drift(project, node_env: str) -> None:
     """Someone changed the target group's health check and deregistration delay, the load
-    balancer's security groups and the instances' group's rules by hand."""
+    balancer's security groups, its HTTP listener (to forward, not redirect) and the instances'
+    group's rules by hand."""
     elbv2, ec2 = project.client("elbv2"), project.client("ec2")
     arn = elbv2.describe_target_groups(Names=[f"tg-app-{node_env}"])["TargetGroups"][0]["TargetGroupArn"]
     elbv2.modify_target_group(TargetGroupArn=arn, HealthCheckPath="/", HealthCheckIntervalSeconds=10)
@@ -188,6 +189,8 @@ def drift(project, node_env: str) -> None:
     default = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
     balancer = elbv2.describe_load_balancers(Names=[f"elb-app-{node_env}"])["LoadBalancers"][0]["LoadBalancerArn"]
     elbv2.set_security_groups(LoadBalancerArn=balancer, SecurityGroups=[default])
+    [http] = [one for one in elbv2.describe_listeners(LoadBalancerArn=balancer)["Listeners"] if one["Port"] == 80]
+    elbv2.modify_listener(ListenerArn=http["ListenerArn"], DefaultActions=[{"Type": "forward", "TargetGroupArn": arn}])
     [instances] = ec2.describe_security_groups(
         Filters=[{"Name": "group-name", "Values": [f"app-{node_env}-instances"]}])["SecurityGroups"]
     ec2.authorize_security_group_ingress(GroupId=instances["GroupId"], IpPermissions=[
@@ -196,7 +199,11 @@ def drift(project, node_env: str) -> None:
 
 def test_the_policy_allows_exactly_what_every_target_calls_for_both_load_balancers_and_launch_kinds(project):
     checks = project.emulator.iam
-    every_target(project, "dev01", **CLASSIC)
+    given = project.certificate("*.example.com")
+    ok(project.make("setup", "dev01", **CLASSIC))
+    switched = ok(project.make("setup", "dev01", CERTIFICATE=given, **CLASSIC)).stdout  # a certificate of one's own
+    assert f"elb-app-dev01: HTTPS with certificate {given}" in switched
+    every_target(project, "dev01", **CLASSIC)  # and back to the tool's
     classic = checks.allowed_actions()
 
     zone = project.client("route53").list_hosted_zones_by_name(DNSName="example.com")["HostedZones"][0]["Id"]
@@ -207,6 +214,7 @@ def test_the_policy_allows_exactly_what_every_target_calls_for_both_load_balance
     assert "configuring health check" in repaired and "enabling connection draining" in repaired
     assert "app-staging-instances: revoking tcp 22 from 0.0.0.0/0" in repaired
     assert "elb-app-staging: security group sg-" in repaired
+    assert "elb-app-staging: listener HTTP 80 redirecting to HTTPS..." in repaired
     every_target(project, "staging", **application)
 
     assert checks.denied_actions() == set()
@@ -216,7 +224,7 @@ def test_the_policy_allows_exactly_what_every_target_calls_for_both_load_balance
         f"called but not in the policy: {sorted(allowed - everything)}; "
         f"in the policy but not called: {sorted(everything - real_aws_only - allowed)}")
     assert {"iam:CreateServiceLinkedRole", "elasticloadbalancing:AddTags", "ec2:CreateTags",
-            "autoscaling:CreateOrUpdateTags", "dynamodb:TagResource"} <= classic  # implied checks count
+            "autoscaling:CreateOrUpdateTags", "dynamodb:TagResource", "acm:AddTagsToCertificate"} <= classic  # implied
     assert "autoscaling:SuspendProcesses" in classic and "elasticloadbalancing:DeregisterTargets" in allowed
 
 

@@ -41,10 +41,15 @@ def load_balancers(project) -> list[str]:
     return sorted(balancer["LoadBalancerName"] for balancer in found)
 
 
-def records(project) -> list[str]:
+def records(project, kind: str = "A") -> list[str]:
+    """The names of the example.com zone's records of that type (CNAME: certificate validations)."""
     zone = project.client("route53").list_hosted_zones_by_name(DNSName="example.com")["HostedZones"][0]["Id"]
     sets = project.client("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
-    return sorted(s["Name"] for s in sets if s["Type"] == "A")
+    return sorted(s["Name"] for s in sets if s["Type"] == kind)
+
+
+def certificate_names(project) -> list[str]:
+    return sorted(c["DomainName"] for c in project.client("acm").list_certificates()["CertificateSummaryList"])
 
 
 def key_pairs(project) -> list[str]:
@@ -78,7 +83,10 @@ def test_status_shows_the_live_group_its_image_and_in_service_count_and_changes_
         assert re.search(rf"{instance['InstanceId']} +InService/Healthy in us-east-1\w, InService at the load balancer",
                          output)
     assert re.search(rf"image +{image_id} released \d{{14}}, live\n", output)
-    lb_group = re.search(r"security group lb +(sg-\w+): tcp 80 from 0\.0\.0\.0/0, tcp 80 from ::/0\n", output)
+    assert re.search(r"certificate +arn:aws:acm:us-east-1:\d{12}:certificate/[\w-]+: ISSUED, dev01\.example\.com, "
+                     r"expires \d{4}-\d\d-\d\d\n", output)
+    lb_group = re.search(r"security group lb +(sg-\w+): tcp 443 from 0\.0\.0\.0/0, tcp 443 from ::/0, "
+                         r"tcp 80 from 0\.0\.0\.0/0, tcp 80 from ::/0\n", output)
     assert lb_group, output
     assert re.search(rf"security group instances +sg-\w+: tcp 80 from {lb_group.group(1)}\n", output)
     assert "last deploy" in output and "log in deploy/log/dev01/" in output
@@ -144,6 +152,8 @@ def test_destroy_removes_everything_of_one_environment_and_nothing_else(ready):
     assert sorted(path.name for path in (project.path / "deploy/keys").iterdir()) == ["app-dev", "app-dev.pub"]
     assert tables(project) == ["deploy-lock-app-dev"]
     assert security_groups(project) == ["app-dev-instances", "app-dev-lb"]
+    assert certificate_names(project) == ["dev.example.com"]  # the tool's own, with its validation record
+    assert records(project, "CNAME") == ["_d930b28be6c5927595552b219965053e.dev.example.com."]
     # the neighbour environment, the other app and the shared primal image are untouched
     assert groups_of(project, "dev") == [neighbour] and in_service(project, "elb-app-dev") == serving
     assert len(owned(project, "describe_images", "Images", node_env="dev", Owners=["self"])) == 1

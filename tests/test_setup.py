@@ -8,10 +8,12 @@ import pytest
 from conftest import ok
 
 NETWORK_CHANGES = ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress"] * 2
-SETUP_CHANGES = NETWORK_CHANGES + ["CreateLoadBalancer", "ApplySecurityGroupsToLoadBalancer",
-                                   "ModifyLoadBalancerAttributes", "ConfigureHealthCheck",
-                                   "ChangeResourceRecordSets", "ImportKeyPair", "CreateTable"]
-WORLD = {("tcp", 80, "0.0.0.0/0"), ("tcp", 80, "::/0")}
+CERTIFICATE_CHANGES = ["RequestCertificate", "ChangeResourceRecordSets"]  # the request, its validation record
+SETUP_CHANGES = CERTIFICATE_CHANGES + NETWORK_CHANGES + [
+    "CreateLoadBalancer", "ApplySecurityGroupsToLoadBalancer",
+    "CreateLoadBalancerListeners", "CreateLoadBalancerPolicy", "SetLoadBalancerPoliciesOfListener",  # HTTPS
+    "ModifyLoadBalancerAttributes", "ConfigureHealthCheck", "ChangeResourceRecordSets", "ImportKeyPair", "CreateTable"]
+WORLD = {("tcp", port, world) for port in (80, 443) for world in ("0.0.0.0/0", "::/0")}
 
 
 def record(project, name):
@@ -40,8 +42,18 @@ def test_setup_creates_exactly_the_environment(project):
 
     elb = project.client("elb")
     balancer = elb.describe_load_balancers(LoadBalancerNames=["elb-app-dev01"])["LoadBalancerDescriptions"][0]
-    assert [listener["Listener"] for listener in balancer["ListenerDescriptions"]] == [
-        {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 80}]
+    [certificate] = certificates(project)
+    assert (certificate["Status"], certificate["DomainName"]) == ("ISSUED", "dev01.example.com")
+    assert sorted(balancer["ListenerDescriptions"], key=lambda d: d["Listener"]["LoadBalancerPort"]) == [
+        {"Listener": {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 80},
+         "PolicyNames": []},
+        {"Listener": {"Protocol": "HTTPS", "LoadBalancerPort": 443, "InstanceProtocol": "HTTP", "InstancePort": 80,
+                      "SSLCertificateId": certificate["CertificateArn"]}, "PolicyNames": ["tls-1-2-2017-01"]}]
+    [policy] = elb.describe_load_balancer_policies(LoadBalancerName="elb-app-dev01",
+                                                   PolicyNames=["tls-1-2-2017-01"])["PolicyDescriptions"]
+    assert policy["PolicyTypeName"] == "SSLNegotiationPolicyType"
+    assert policy["PolicyAttributeDescriptions"] == [
+        {"AttributeName": "Reference-Security-Policy", "AttributeValue": "ELBSecurityPolicy-TLS-1-2-2017-01"}]
     assert sorted(balancer["AvailabilityZones"]) == ["us-east-1a", "us-east-1b"]
     assert balancer["HealthCheck"] == {"Target": "HTTP:80/api/status/health", "Interval": 30, "Timeout": 4,
                                        "UnhealthyThreshold": 2, "HealthyThreshold": 2}
@@ -49,7 +61,7 @@ def test_setup_creates_exactly_the_environment(project):
     assert attributes["LoadBalancerAttributes"]["ConnectionDraining"] == {"Enabled": True, "Timeout": 300}
     assert attributes["LoadBalancerAttributes"]["CrossZoneLoadBalancing"] == {"Enabled": True}
 
-    # The network path: the load balancer open to the world on its listener port, the instances
+    # The network path: the load balancer open to the world on its listener ports, the instances
     # reachable through it alone, no SSH at all.
     lb_group, instance_group = security_group(project, "lb"), security_group(project, "instances")
     assert balancer["SecurityGroups"] == [lb_group["GroupId"]]
@@ -73,6 +85,13 @@ def test_setup_creates_exactly_the_environment(project):
     secret = key.read_text().splitlines()[1]
     logs = list((project.path / "deploy/log/dev01").iterdir())
     assert logs and not any(secret in log.read_text() for log in logs)
+
+
+def certificates(project) -> list[dict]:
+    """Every certificate in ACM, described."""
+    acm = project.client("acm")
+    return [acm.describe_certificate(CertificateArn=summary["CertificateArn"])["Certificate"]
+            for summary in acm.list_certificates()["CertificateSummaryList"]]
 
 
 def test_second_setup_changes_nothing(project):
@@ -171,9 +190,9 @@ def test_bad_input_fails_in_one_line_and_changes_nothing(project, node_env, sett
 
 def test_setup_of_an_application_load_balancer_and_its_target_group(project):
     ok(project.make("setup", LOAD_BALANCER_KIND="application"))
-    assert sorted(project.mutating_actions()) == sorted(NETWORK_CHANGES + [
-        "CreateLoadBalancer", "CreateTargetGroup", "CreateListener",  # deregistration delay: 300 by default
-        "ChangeResourceRecordSets", "ImportKeyPair", "CreateTable"])
+    assert sorted(project.mutating_actions()) == sorted(CERTIFICATE_CHANGES + NETWORK_CHANGES + [
+        "CreateLoadBalancer", "CreateTargetGroup", "CreateListener", "CreateListener",  # deregistration delay: 300
+        "ChangeResourceRecordSets", "ImportKeyPair", "CreateTable"])                    # by default
     elbv2 = project.client("elbv2")
     [balancer] = elbv2.describe_load_balancers(Names=["elb-app-dev01"])["LoadBalancers"]
     assert (balancer["Type"], balancer["Scheme"]) == ("application", "internet-facing")
@@ -189,9 +208,19 @@ def test_setup_of_an_application_load_balancer_and_its_target_group(project):
         "HealthCheckTimeoutSeconds": 4, "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 2}
     attributes = elbv2.describe_target_group_attributes(TargetGroupArn=group["TargetGroupArn"])["Attributes"]
     assert {"Key": "deregistration_delay.timeout_seconds", "Value": "300"} in attributes
-    [listener] = elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
-    assert (listener["Protocol"], listener["Port"]) == ("HTTP", 80)
-    assert listener["DefaultActions"][0]["TargetGroupArn"] == group["TargetGroupArn"]
+    [certificate] = certificates(project)
+    assert certificate["Status"] == "ISSUED"
+    http, https = sorted(elbv2.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"],
+                         key=lambda listener: listener["Port"])
+    assert (https["Protocol"], https["Port"]) == ("HTTPS", 443)
+    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    assert https["Certificates"] == [{"CertificateArn": certificate["CertificateArn"]}]
+    assert [(a["Type"], a["TargetGroupArn"]) for a in https["DefaultActions"]] == [("forward", group["TargetGroupArn"])]
+    assert (http["Protocol"], http["Port"]) == ("HTTP", 80)
+    [redirect] = http["DefaultActions"]
+    assert redirect["Type"] == "redirect"
+    assert {k: redirect["RedirectConfig"][k] for k in ("Protocol", "Port", "StatusCode")} == {
+        "Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}
     [alias] = record(project, "dev01.example.com.")
     assert alias["AliasTarget"] == {"HostedZoneId": "Z35SXDOTRQ7X7K", "EvaluateTargetHealth": True,
                                     "DNSName": balancer["DNSName"].lower() + "."}

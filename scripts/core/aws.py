@@ -79,6 +79,19 @@ def search(client, operation: str, query: str, **params) -> list:
     return list(client.get_paginator(operation).paginate(**params).search(query))
 
 
+def wait(client, waiter: str, *, timeout: float, interval: float, progress=None, **params) -> None:
+    """botocore's waiter `waiter`, asking every `interval` seconds for at most `timeout` seconds;
+    `progress(parsed)` sees every answer (for a progress line)."""
+    found = client.get_waiter(waiter)
+    event = f"after-call.*.{found.config.operation}"
+    if progress:
+        client.meta.events.register(event, lambda parsed, **_: progress(parsed), unique_id="progress")
+    try:
+        found.wait(**params, WaiterConfig={"Delay": interval, "MaxAttempts": max(1, int(timeout // interval))})
+    finally:
+        client.meta.events.unregister(event, unique_id="progress")
+
+
 def _without_secrets(value):
     if isinstance(value, dict):
         return {k: "<not logged>" if k in SECRET_FIELDS else _without_secrets(v) for k, v in value.items()}

@@ -1,9 +1,13 @@
 """The environment's load balancer behind one small interface, so every step reads the same for
 both kinds LOAD_BALANCER_KIND chooses:
 
-- classic: a classic load balancer elb-$APP_NAME-$NODE_ENV (the original's), HTTP 80 -> 80;
-- application: an Application Load Balancer elb-$APP_NAME-$NODE_ENV with an HTTP 80 listener that
-  forwards to the target group tg-$APP_NAME-$NODE_ENV, which the groups register their instances in.
+- classic: a classic load balancer elb-$APP_NAME-$NODE_ENV (the original's), HTTP 80 -> 80 and,
+  with a certificate, HTTPS 443 -> HTTP 80 under a TLS 1.2 policy (it cannot redirect HTTP to
+  HTTPS: the app does, from X-Forwarded-Proto);
+- application: an Application Load Balancer elb-$APP_NAME-$NODE_ENV whose listeners forward to the
+  target group tg-$APP_NAME-$NODE_ENV, which the groups register their instances in: with a
+  certificate, HTTPS 443 under a TLS 1.3 policy, and HTTP 80 answering 301 to HTTPS; without,
+  HTTP 80.
 
 Both carry the App and Environment tags; one that names another app or environment is refused.
 Waits use botocore's waiters (elb InstanceInService/InstanceDeregistered, elbv2
@@ -14,8 +18,8 @@ from functools import cached_property
 
 import jmespath
 
-from .aws import ELB_HOSTED_ZONE_IDS, tag_list
-from .network import require_group
+from .aws import ELB_HOSTED_ZONE_IDS, tag_list, wait
+from .network import HTTP_PORT, HTTPS_PORT, require_group
 from .step import Step, StepError
 
 HEALTH_PATH, DRAINING_SECONDS = "/api/status/health", 300
@@ -87,13 +91,19 @@ class Balancer:
         return {"HostedZoneId": zone, "DNSName": dns_name.rstrip(".").lower() + ".", "EvaluateTargetHealth": True}
 
     def check_drift(self) -> None:
-        """Refuse a load balancer whose zones or subnets are not what the settings say: they are not
-        changed in place here, and printing "ok" would hide it."""
+        """Refuse a load balancer whose zones or subnets are not what the settings say, or that serves
+        HTTPS while CERTIFICATE=none: neither is changed in place here, and printing "ok" would hide it."""
         where, wanted = self.placement()
+        node_env = self.settings.node_env
         if set(where) != set(wanted):
             setting = "SUBNETS" if self.settings.subnets else "AVAILABILITY_ZONES"
             raise StepError(f"{self.name} is in {' '.join(sorted(where))}, {setting} says {' '.join(sorted(wanted))}: "
-                            f"fix {setting}, or `NODE_ENV={self.settings.node_env} make destroy setup` to move it")
+                            f"fix {setting}, or `NODE_ENV={node_env} make destroy setup` to move it")
+        serving = self.https_certificate()
+        if serving and not self.settings.https:
+            raise StepError(f"{self.name} serves HTTPS (certificate {serving}), but CERTIFICATE=none: set CERTIFICATE "
+                            f"(auto, or that ARN); HTTPS is not taken away in place (`NODE_ENV={node_env} make destroy "
+                            "setup` does)")
 
     def secure(self) -> None:
         """Put the load balancer in exactly its own security group ($APP_NAME-$NODE_ENV-lb)."""
@@ -110,14 +120,8 @@ class Balancer:
     def wait(self, waiter: str, instances: list[str], timeout: float, progress=None) -> None:
         """A botocore waiter over `instances`, polling every POLL_INTERVAL for at most `timeout`
         seconds; `progress(parsed)` sees every answer."""
-        client, event, interval = self.client, f"after-call.*.{self.HEALTH_CALL}", self.settings.poll_interval
-        if progress:
-            client.meta.events.register(event, lambda parsed, **_: progress(parsed), unique_id="progress")
-        try:
-            client.get_waiter(waiter).wait(**self.targets(instances), WaiterConfig={
-                "Delay": interval, "MaxAttempts": max(1, int(timeout // interval))})
-        finally:
-            client.meta.events.unregister(event, unique_id="progress")
+        wait(self.client, waiter, timeout=timeout, interval=self.settings.poll_interval, progress=progress,
+             **self.targets(instances))
 
 
 class Classic(Balancer):
@@ -130,6 +134,8 @@ class Classic(Balancer):
                   "CrossZoneLoadBalancing": {"Enabled": True}}
     IN_SERVICE, DEREGISTERED = "instance_in_service", "instance_deregistered"
     STATES = "InstanceStates[].[InstanceId, State, ReasonCode, Description]"
+    # TLS 1.2 only (a classic load balancer has no TLS 1.3), as a policy of the load balancer's own.
+    TLS_POLICY, TLS_POLICY_NAME = "ELBSecurityPolicy-TLS-1-2-2017-01", "tls-1-2-2017-01"
 
     def __init__(self, step: Step):
         super().__init__(step)
@@ -160,6 +166,41 @@ class Classic(Balancer):
 
     def apply_security_groups(self, groups: list[str]) -> None:
         self.client.apply_security_groups_to_load_balancer(LoadBalancerName=self.name, SecurityGroups=groups)
+
+    def https_listener(self) -> dict | None:
+        """The HTTPS listener's description (Listener, PolicyNames), if there is one."""
+        found = self.require()["ListenerDescriptions"]
+        return next((one for one in found if one["Listener"]["LoadBalancerPort"] == HTTPS_PORT), None)
+
+    def https_certificate(self) -> str | None:
+        return ((self.https_listener() or {}).get("Listener") or {}).get("SSLCertificateId")
+
+    def listen(self, certificate: str | None) -> None:
+        """With a certificate: HTTPS 443 -> HTTP 80 with it and the TLS 1.2 policy (HTTP 80 stays:
+        a classic load balancer cannot redirect, the app does)."""
+        if certificate is None:
+            return
+        client, name, listener = self.client, self.name, self.https_listener()
+        if listener is None:
+            self.step.say(f"creating the HTTPS listener of {name} (443 -> 80, certificate {certificate})...")
+            client.create_load_balancer_listeners(LoadBalancerName=name, Listeners=[{
+                "Protocol": "HTTPS", "LoadBalancerPort": HTTPS_PORT, "InstanceProtocol": "HTTP",
+                "InstancePort": HTTP_PORT, "SSLCertificateId": certificate}])
+        elif listener["Listener"].get("SSLCertificateId") != certificate:
+            self.step.say(f"{name}: HTTPS with certificate {certificate} (was {self.https_certificate()})...")
+            client.set_load_balancer_listener_ssl_certificate(
+                LoadBalancerName=name, LoadBalancerPort=HTTPS_PORT, SSLCertificateId=certificate)
+        if (listener or {}).get("PolicyNames") != [self.TLS_POLICY_NAME]:
+            self.step.say(f"{name}: HTTPS security policy {self.TLS_POLICY}...")
+            try:
+                client.create_load_balancer_policy(
+                    LoadBalancerName=name, PolicyName=self.TLS_POLICY_NAME, PolicyTypeName="SSLNegotiationPolicyType",
+                    PolicyAttributes=[{"AttributeName": "Reference-Security-Policy",
+                                       "AttributeValue": self.TLS_POLICY}])
+            except client.exceptions.DuplicatePolicyNameException:
+                pass  # made by an earlier setup
+            client.set_load_balancer_policies_of_listener(
+                LoadBalancerName=name, LoadBalancerPort=HTTPS_PORT, PolicyNames=[self.TLS_POLICY_NAME])
 
     def placement(self) -> tuple[list[str], list[str]]:
         """(where it is, where the settings put it): subnets with SUBNETS, else zones."""
@@ -211,6 +252,13 @@ class Application(Balancer):
     IN_SERVICE, DEREGISTERED = "target_in_service", "target_deregistered"
     STATES = "TargetHealthDescriptions[].[Target.Id, TargetHealth.State, TargetHealth.Reason, TargetHealth.Description]"
     DEFAULT_SUBNETS = "Subnets[].SubnetId"
+    TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2
+    REDIRECT = {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": str(HTTPS_PORT),
+                                                       "StatusCode": "HTTP_301"}}
+    CERTIFICATE = "Certificates[0].CertificateArn"
+    # What setup sets of a listener, to compare what is with what is wanted (a policy: HTTPS only).
+    SHAPE = ("[Protocol, Protocol == 'HTTPS' && SslPolicy, Certificates[0].CertificateArn, DefaultActions[].[Type, "
+             "TargetGroupArn, RedirectConfig.Protocol, RedirectConfig.Port, RedirectConfig.StatusCode]]")
 
     def __init__(self, step: Step):
         super().__init__(step)
@@ -253,7 +301,7 @@ class Application(Balancer):
         return subnets
 
     def create(self) -> None:
-        """The load balancer, its target group and its HTTP listener (each only if missing)."""
+        """The load balancer and its target group (each only if missing)."""
         tags = tag_list(self.settings.ownership_tags)
         balancer = self.describe()
         if balancer is None:
@@ -272,12 +320,35 @@ class Application(Balancer):
             target_group = self.client.create_target_group(
                 Name=self.target_group_name, Protocol="HTTP", Port=80, VpcId=balancer["VpcId"],
                 TargetType="instance", Tags=tags, **self.HEALTH_CHECK)["TargetGroups"][0]
-        listeners = self.client.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
-        if not any(listener["Port"] == 80 for listener in listeners):
-            self.step.say(f"creating the HTTP listener of {self.name}...")
-            self.client.create_listener(
-                LoadBalancerArn=balancer["LoadBalancerArn"], Protocol="HTTP", Port=80,
-                DefaultActions=[{"Type": "forward", "TargetGroupArn": target_group["TargetGroupArn"]}])
+
+    def listeners(self) -> dict[int, dict]:
+        found = self.client.describe_listeners(LoadBalancerArn=self.require()["LoadBalancerArn"])["Listeners"]
+        return {listener["Port"]: listener for listener in found}
+
+    def https_certificate(self) -> str | None:
+        return jmespath.search(self.CERTIFICATE, self.listeners().get(HTTPS_PORT) or {})
+
+    def listen(self, certificate: str | None) -> None:
+        """With a certificate: HTTPS 443 (it, the TLS 1.3 policy) forwarding to the target group,
+        then HTTP 80 answering 301 to HTTPS; without: HTTP 80 forwarding. Each made or corrected."""
+        forward = [{"Type": "forward", "TargetGroupArn": self.target_group_arn}]
+        found = self.listeners()
+        if certificate:
+            https = {"Protocol": "HTTPS", "Port": HTTPS_PORT, "Certificates": [{"CertificateArn": certificate}],
+                     "SslPolicy": self.TLS_POLICY, "DefaultActions": forward}
+            self.converge(found.get(HTTPS_PORT), https, f"HTTPS 443 (certificate {certificate}, {self.TLS_POLICY})")
+        http = {"Protocol": "HTTP", "Port": HTTP_PORT, "DefaultActions": [self.REDIRECT] if certificate else forward}
+        self.converge(found.get(HTTP_PORT), http, f"HTTP 80 {'redirecting to HTTPS' if certificate else 'forwarding'}")
+
+    def converge(self, listener: dict | None, wanted: dict, shown: str) -> None:
+        """Create the listener, or modify it where it differs from `wanted`."""
+        if listener is None:
+            self.step.say(f"creating the listener of {self.name}: {shown}...")
+            self.client.create_listener(LoadBalancerArn=self.require()["LoadBalancerArn"], **wanted)
+            return
+        if jmespath.search(self.SHAPE, listener) != jmespath.search(self.SHAPE, wanted):
+            self.step.say(f"{self.name}: listener {shown}...")
+            self.client.modify_listener(ListenerArn=listener["ListenerArn"], **wanted)
 
     def apply_security_groups(self, groups: list[str]) -> None:
         self.client.set_security_groups(LoadBalancerArn=self.require()["LoadBalancerArn"], SecurityGroups=groups)

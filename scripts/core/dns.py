@@ -69,9 +69,24 @@ def alias_of(record: dict) -> dict:
 
 
 def current_alias(step: Step, zone: str) -> dict | None:
-    name = step.settings.record_name
+    found = record_set(step, zone, step.settings.record_name, "A")
+    return alias_of(found) if found and "AliasTarget" in found else None
+
+
+def record_set(step: Step, zone: str, name: str, kind: str) -> dict | None:
+    """The record set of that name and type in the zone, if there is one."""
     found = step.client("route53").list_resource_record_sets(
-        HostedZoneId=zone, StartRecordName=name, StartRecordType="A", MaxItems="1")["ResourceRecordSets"]
-    if found and found[0]["Name"] == name and found[0]["Type"] == "A" and "AliasTarget" in found[0]:
-        return alias_of(found[0])
+        HostedZoneId=zone, StartRecordName=name, StartRecordType=kind, MaxItems="1")["ResourceRecordSets"]
+    if found and found[0]["Name"].lower() == name.lower() and found[0]["Type"] == kind:
+        return found[0]
     return None
+
+
+def change_record(step: Step, zone: str, action: str, record: dict, wait: bool = True) -> None:
+    """One change (UPSERT or DELETE) of one record set; with `wait`, until Route 53 has applied it."""
+    route53 = step.client("route53")
+    change = route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+        "Action": action, "ResourceRecordSet": record}]})
+    if wait:
+        route53.get_waiter("resource_record_sets_changed").wait(
+            Id=change["ChangeInfo"]["Id"], WaiterConfig={"Delay": 10, "MaxAttempts": 60})

@@ -2,7 +2,8 @@
 
 A default VPC gives a classic load balancer AWS's `default_elb_<id>` group and the instances the
 VPC's `default` group, which admits only its own members: every health check would fail. So:
-- $APP_NAME-$NODE_ENV-lb, the load balancer's: its listener ports from anywhere (IPv4 and IPv6);
+- $APP_NAME-$NODE_ENV-lb, the load balancer's: its listener ports (80, and 443 unless
+  CERTIFICATE=none) from anywhere (IPv4 and IPv6);
 - $APP_NAME-$NODE_ENV-instances, the instances': the app port from the load balancer's group
   alone, and SSH only from SSH_CIDR when that is set.
 Both are tagged App/Environment/Role, found by name in the VPC and checked to be this
@@ -14,9 +15,10 @@ import jmespath
 
 from .aws import search
 from .poll import TimedOut, wait_until
+from .settings import Settings
 from .step import Step, StepError
 
-LISTENER_PORTS = (80,)
+HTTP_PORT, HTTPS_PORT = 80, 443
 APP_PORT = 80  # the instance port the load balancer forwards to and health-checks
 SSH_PORT = 22
 ROLES = ("lb", "instances")
@@ -51,6 +53,11 @@ def inbound(group: dict) -> dict[Rule, dict]:
                 rule = Rule(permission["FromPort"] if single else None, source[source_key])
                 rules[rule] = {**ports, key: [{source_key: source[source_key]}]}
     return rules
+
+
+def listener_ports(settings: Settings) -> tuple[int, ...]:
+    """The load balancer's ports: HTTP, and HTTPS unless CERTIFICATE=none."""
+    return (HTTP_PORT, HTTPS_PORT) if settings.https else (HTTP_PORT,)
 
 
 def group_name(step: Step, role: str) -> str:

@@ -29,6 +29,7 @@ HOSTED_ZONE_ID = re.compile(r"^[A-Z0-9]{1,32}$")
 INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP = re.compile(r"^(sg-[0-9a-f]{8,17}|[A-Za-z0-9._-]{1,255})$")
+CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}$")
 CLASSIC_LB_NAME_MAX = 32
 DEFAULTS = "env/defaults.env"
 ENVIRONMENT = "the environment"
@@ -176,6 +177,15 @@ def one_of(*choices: str, empty: bool = False) -> Reader:
     return read
 
 
+def certificate_choice(key: str, value: str | None) -> str:
+    """auto, none, or an ACM certificate ARN."""
+    value = _required(key, value)
+    if value not in ("auto", "none") and not CERTIFICATE_ARN.match(value):
+        raise SettingsError(f"{key}={value!r}: use auto (request one), none (HTTP only), or an ACM certificate ARN "
+                            "like arn:aws:acm:us-east-1:123456789012:certificate/<id>")
+    return value
+
+
 def setting(read: Reader, help: str):
     """Declare a setting: the field of that name, in capitals, read and checked by `read`."""
     return field(metadata={"read": read, "help": help})
@@ -195,6 +205,11 @@ class Settings:
     replace_dns_record: bool = setting(yes_or_no("no"), "yes: setup may replace an A record at the name that is not "
                                        "this environment's (default no: it refuses)")
     availability_zones: tuple[str, ...] = setting(zones, "zones of the load balancer and groups (space separated)")
+
+    # HTTPS.
+    certificate: str = setting(certificate_choice, "auto: an ACM certificate for the record name, DNS-validated in the "
+                               "hosted zone; an ACM certificate ARN: that one; none: HTTP only")
+    certificate_timeout: float = setting(seconds, "seconds setup waits for a requested certificate to be ISSUED")
 
     # Instances of each new group.
     instance_type: str = setting(ec2_type, "the instances' type")
@@ -246,6 +261,10 @@ class Settings:
                 f"(got {minimum} <= {desired} <= {maximum})")
         if self.keep_images < 1:
             raise SettingsError("KEEP_IMAGES must be at least 1: the live release's image is always kept")
+
+    @property
+    def https(self) -> bool:
+        return self.certificate != "none"
 
     # Names of this environment's resources (the contract in DESIGN.md).
     @property

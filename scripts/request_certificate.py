@@ -1,0 +1,42 @@
+"""setup: the HTTPS certificate for $NODE_ENV.$TLD (the apex for production), as CERTIFICATE says.
+auto: find this environment's certificate in ACM (by its name and tags), or request one with DNS
+validation; put its validation CNAME in the hosted zone and wait until ACM has ISSUED it (for at
+most CERTIFICATE_TIMEOUT seconds). An ARN: check that certificate (in the region, ISSUED, covering
+the name). none: nothing (HTTP only)."""
+
+from core.certificate import (
+    domain_name,
+    given_certificate,
+    own_certificate,
+    put_validation_records,
+    request,
+    validation_records,
+    wait_issued,
+)
+from core.dns import hosted_zone_id
+from core.step import Step, run
+
+
+def request_certificate(step: Step) -> None:
+    settings, name = step.settings, domain_name(step)
+    if not settings.https:
+        step.say("CERTIFICATE=none: HTTP only, no certificate.")
+        return
+    if settings.certificate != "auto":
+        certificate = given_certificate(step)
+        step.say(f"using certificate {certificate['CertificateArn']} for {name} (ISSUED, expires "
+                 f"{certificate['NotAfter']:%Y-%m-%d}).")
+        return
+    found = own_certificate(step)
+    if found and found["Status"] == "ISSUED":
+        step.say(f"certificate {found['CertificateArn']} for {name} already ISSUED.")
+        return
+    arn = found["CertificateArn"] if found else request(step)
+    zone = hosted_zone_id(step)
+    put_validation_records(step, zone, validation_records(step, arn))
+    certificate = wait_issued(step, arn, zone)
+    step.say(f"certificate {arn} for {name} ISSUED (expires {certificate['NotAfter']:%Y-%m-%d}).")
+
+
+if __name__ == "__main__":
+    run("setup", request_certificate)
