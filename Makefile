@@ -1,6 +1,6 @@
 # Immutable deployments on AWS, as a list of small steps.
 #
-#   NODE_ENV=dev01 make setup    once per environment: load balancer, DNS record, ssh key
+#   NODE_ENV=dev01 make setup    once per environment: certificate, load balancer, DNS record, ssh key
 #   NODE_ENV=dev01 make deploy   every release: bake images, new group, wait healthy, retire the old
 #
 # Every step is a target of its own and can run alone; `make help` lists them. Each target runs

@@ -2,7 +2,7 @@
 packer is there, starts the emulator (emulator/: moto, corrected to behave like AWS) on a free
 loopback port, creates the hosted zone of the demo domain, then runs `make setup` and two `make deploy`s of
 the example app (the real packer bakes against the emulator), `make status` after each, and ends
-with the record, the live group and its image. The emulator, and every process the demo started,
+with the record, the live group, its image and the site's https URL. The emulator, and every process the demo started,
 stops on exit: also on failure, Ctrl-C or SIGTERM.
 
 Settings come from env/demo.env (NODE_ENV=demo) alone: the caller's AWS_* variables and settings
@@ -18,6 +18,7 @@ import time
 
 import jmespath
 
+from core.certificate import domain_name, own_certificate
 from core.dns import current_alias, hosted_zone_id
 from core.groups import environment_groups
 from core.local import create_hosted_zone, forget_earlier_demo, make, stop, use_only_the_emulator
@@ -79,6 +80,9 @@ def show_result(step: Step) -> None:
     for group in environment_groups(step):
         step.say(f"live group {group['AutoScalingGroupName']} ({len(group['Instances'])} instance(s)), "
                  f"image {jmespath.search(IMAGE_TAG, group)}")
+    certificate = own_certificate(step) or {}
+    step.say(f"the site: https://{domain_name(step)}/ (certificate {certificate.get('Status', 'missing')}; "
+             "on AWS, http:// answers 301 to it)")
 
 
 if __name__ == "__main__":

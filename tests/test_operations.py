@@ -194,6 +194,7 @@ def test_demo_runs_through_on_its_own_emulator_and_leaves_no_process_behind(proj
     assert output.count("status: environment demo of app demo") == 2
     assert "demo: record demo.demo.example. -> elb-demo-demo.us-east-1.elb.amazonaws.com." in output
     assert re.search(r"^demo: live group asg-demo-demo-\d{14} \(1 instance\(s\)\), image ami-[0-9a-f]+$", output, re.M)
+    assert "demo: the site: https://demo.demo.example/ (certificate ISSUED" in output.splitlines()[-2]
     assert project.emulator.calls == []
     assert sorted(path.name for path in (project.path / "deploy/log").iterdir()) == ["demo"]
     assert_stopped(project, output)

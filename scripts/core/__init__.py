@@ -5,7 +5,8 @@
 - step      what a step script shares: settings, clients, progress lines, hand-off state, one way to fail
 - poll      the one bounded polling loop, with an injectable clock
 - balancer  the load balancer, classic or application, behind one interface
-- dns       the Route 53 hosted zone and the environment's ALIAS record
+- dns       the Route 53 hosted zone, the environment's ALIAS record, one record's change
+- certificate  the HTTPS certificate in ACM: found, requested, validated in the zone, checked
 - groups    the environment's Auto Scaling groups and launch settings; retiring groups
 - images    the environment's images, which are in use, deleting one with its snapshots
 - packer    baking an image with the real Packer (-machine-readable)
