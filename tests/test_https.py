@@ -49,8 +49,9 @@ def test_a_validation_record_public_dns_cannot_see_leaves_the_certificate_pendin
     [error] = errors(result)
     name_servers = " ".join(project.client("route53").get_hosted_zone(Id=zone)["DelegationSet"]["NameServers"])
     assert error == (f"setup: error: the certificate for dev01.example.com is still PENDING_VALIDATION after 1s "
-                     f"(CERTIFICATE_TIMEOUT): check that the NS records of example.com at its registrar are hosted "
-                     f"zone {zone.removeprefix('/hostedzone/')}'s ({name_servers}), then run setup again")
+                     f"(CERTIFICATE_TIMEOUT): check that example.com is delegated to hosted zone "
+                     f"{zone.removeprefix('/hostedzone/')} (its NS records, at the registrar or in the parent zone, "
+                     f"must be {name_servers}), then run setup again")
     [pending] = certificates(project)
     assert pending["Status"] == "PENDING_VALIDATION"
     assert project.client("elb").describe_load_balancers()["LoadBalancerDescriptions"] == []

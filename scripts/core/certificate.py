@@ -166,8 +166,9 @@ def wait_issued(step: Step, arn: str, zone: str) -> dict:
                             f"({certificate.get('FailureReason', 'no reason given')})") from None
         servers = " ".join(step.client("route53").get_hosted_zone(Id=zone)["DelegationSet"]["NameServers"])
         raise StepError(f"the certificate for {name} is still PENDING_VALIDATION after {timeout:g}s "
-                        f"(CERTIFICATE_TIMEOUT): check that the NS records of {settings.tld} at its registrar are "
-                        f"hosted zone {zone}'s ({servers}), then run setup again") from None
+                        f"(CERTIFICATE_TIMEOUT): check that {settings.tld} is delegated to hosted zone {zone} (its NS "
+                        f"records, at the registrar or in the parent zone, must be {servers}), then run setup again") \
+            from None
     return describe(step, arn)
 
 
