@@ -662,3 +662,9 @@ def test_a_certificate_is_in_use_while_a_listener_uses_it_and_cannot_be_deleted_
     elbv2.delete_load_balancer(LoadBalancerArn=alb)
     acm.delete_certificate(CertificateArn=arn)
     assert acm.list_certificates()["CertificateSummaryList"] == []
+
+
+def test_every_region_offers_the_public_image_the_demo_and_the_tests_bake_from(aws):
+    for region in ("us-east-1", "eu-west-1"):
+        [image] = aws("ec2", region).describe_images(Owners=["099720109477"])["Images"]
+        assert (image["ImageId"], image["RootDeviceType"]) == (AMI, "ebs")
