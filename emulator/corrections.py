@@ -218,11 +218,23 @@ def _patch_scripted_health() -> None:
         if missing:
             raise _fail(ELBClientError, "InvalidInstance", f"Could not find EC2 instance {missing[0]}.")
         states = instance_health(self.elb_backend, name, asked, observe=True)
+        replace_failed(self.elb_backend.account_id, self.elb_backend.region_name, [s["InstanceId"] for s in states])
         return ActionResult({"InstanceStates": states})
 
     AutoScalingResponse.describe_auto_scaling_groups = describe_auto_scaling_groups
     AutoScalingResponse.describe_auto_scaling_instances = describe_auto_scaling_instances
     ELBResponse.describe_instance_health = describe_instance_health
+
+
+def replace_failed(account: str, region: str, shown: list[str]) -> None:
+    """17. ELB health replacement, as the HealthScript says (HealthScript.replace): an instance the
+    load balancer has shown enough times is terminated by its group, which launches another; the
+    desired capacity stays (moto has no health, and so replaces nothing)."""
+    backend = autoscaling_backends[account][region]
+    group_of = {s.instance.id: g.name for g in backend.autoscaling_groups.values() for s in g.instance_states}
+    for instance_id in shown:
+        if instance_id in group_of and health_script().due_for_replacement(group_of[instance_id], instance_id):
+            backend.terminate_instance(instance_id, should_decrement=False)
 
 
 def instance_health(elb_backend: ELBBackend, lb_name: str, instances: list, observe: bool) -> list[dict]:
@@ -420,7 +432,10 @@ def _patch_target_health() -> None:
         if tg is None:
             raise TargetGroupNotFoundError()
         targets = self._get_param("Targets", [])
-        return ActionResult({"TargetHealthDescriptions": target_health(self.elbv2_backend, tg, targets, observe=True)})
+        descriptions = target_health(self.elbv2_backend, tg, targets, observe=True)
+        replace_failed(self.elbv2_backend.account_id, self.elbv2_backend.region_name,
+                       [d["Target"]["Id"] for d in descriptions])
+        return ActionResult({"TargetHealthDescriptions": descriptions})
 
     ELBV2Response.describe_target_health = describe_target_health
 

@@ -27,6 +27,8 @@ class HealthScript:
         self._rules: list[_Rule] = []
         self._group_seen: dict[str, int] = {}  # instance id -> DescribeAutoScalingGroups responses
         self._lb_seen: dict = {}  # id -> DescribeInstanceHealth, (tg arn, id) -> DescribeTargetHealth responses
+        self._replacements: list[list] = []  # [prefix, after_lb_polls, earlier, done]
+        self._replace_seen: dict[str, int] = {}  # id -> load balancer answers that showed it
 
     def set(self, group_prefix: str, *, group_polls: int = 0, lb_polls: int = 0, never: bool = False) -> None:
         """Instances launched from now on in groups named group_prefix* stay Pending for group_polls
@@ -34,15 +36,35 @@ class HealthScript:
         responses (in a target group: initial for lb_polls DescribeTargetHealth responses); never=True:
         Pending and OutOfService forever (unhealthy in target groups). Instances already running keep
         the health they had."""
-        earlier = frozenset(state.instance.id for account in dict.values(autoscaling_backends)
-                            for backend in dict.values(account) for group in backend.autoscaling_groups.values()
-                            for state in group.instance_states)
-        self._rules.append(_Rule(group_prefix, group_polls, lb_polls, never, earlier))
+        self._rules.append(_Rule(group_prefix, group_polls, lb_polls, never, running_instances()))
+
+    def replace(self, group_prefix: str, *, after_lb_polls: int = 1) -> None:
+        """ELB health replacement, once: the first instance launched from now on in a group named
+        group_prefix* that a load balancer's health answer (DescribeInstanceHealth or
+        DescribeTargetHealth) has shown after_lb_polls times is terminated by its group, which
+        launches another in its place (as TerminateInstanceInAutoScalingGroup without decrementing
+        the desired capacity does: a group whose health check type is ELB does so after the grace
+        period, for an instance the load balancer finds unhealthy)."""
+        self._replacements.append([group_prefix, after_lb_polls, running_instances(), False])
+
+    def due_for_replacement(self, group_name: str, instance_id: str) -> bool:
+        """Count one load balancer answer that showed the instance; True once it is to be replaced."""
+        for rule in self._replacements:
+            prefix, after, earlier, done = rule
+            if done or not group_name.startswith(prefix) or instance_id in earlier:
+                continue
+            self._replace_seen[instance_id] = self._replace_seen.get(instance_id, 0) + 1
+            if self._replace_seen[instance_id] >= after:
+                rule[3] = True
+                return True
+        return False
 
     def clear(self) -> None:
         self._rules.clear()
         self._group_seen.clear()
         self._lb_seen.clear()
+        self._replacements.clear()
+        self._replace_seen.clear()
 
     def _rule(self, group_name: str, instance_id: str) -> _Rule | None:
         return next((r for r in reversed(self._rules)
@@ -80,6 +102,13 @@ class HealthScript:
         if observe:
             self._lb_seen[key] = seen + 1
         return seen >= rule.lb_polls
+
+
+def running_instances() -> frozenset[str]:
+    """The instances in any group now (a rule set now does not apply to them)."""
+    return frozenset(state.instance.id for account in dict.values(autoscaling_backends)
+                     for backend in dict.values(account) for group in backend.autoscaling_groups.values()
+                     for state in group.instance_states)
 
 
 def health_script() -> HealthScript:

@@ -2,7 +2,8 @@
 to its version 1, IMDSv2 required) or, with LAUNCH_KIND=configuration, a launch configuration
 lc-$APP_NAME-$NODE_ENV-<stamp>, its instances in the security group $APP_NAME-$NODE_ENV-instances
 (and SECURITY_GROUPS); in SUBNETS (or the load balancer's zones), attached to the load balancer,
-with health check type ELB and a 300 s grace period, tagged with app, environment, role and image."""
+with health check type ELB and a 300 s grace period, tagged with app, environment, role and image,
+of the capacity lookup-asg chose (carried over from the serving group)."""
 
 from core.aws import tag_list
 from core.balancer import load_balancer
@@ -18,6 +19,7 @@ def launch_asg(step: Step) -> None:
     settings = step.settings
     stamp = step.recall("stamp", made_by="check-deploy")
     image_id = step.recall("image_id", made_by="deployment-image")
+    capacity = step.recall("capacity", made_by="lookup-asg")
     group_name = f"{settings.group_prefix}{stamp}"
     if step.state().get("group_name") == group_name:
         raise StepError(f"release {stamp} is already launched as {group_name}: run "
@@ -30,7 +32,8 @@ def launch_asg(step: Step) -> None:
         step, f"{settings.name}-{stamp}", image_id, tags)
     where = ({"VPCZoneIdentifier": ",".join(settings.subnets)} if settings.subnets
              else {"AvailabilityZones": balancer.zones()})
-    step.say(f"creating {group_name} autoscaling group ({settings.desired_capacity} instance(s))...")
+    step.say(f"creating {group_name} autoscaling group ({capacity['desired']} instance(s), min {capacity['min']}, "
+             f"max {capacity['max']})...")
     step.client("autoscaling").create_auto_scaling_group(
         AutoScalingGroupName=group_name,
         **launch,
@@ -38,9 +41,9 @@ def launch_asg(step: Step) -> None:
         HealthCheckType="ELB",
         HealthCheckGracePeriod=GRACE_PERIOD,
         **balancer.attachment(),
-        MinSize=settings.min_capacity,
-        MaxSize=settings.max_capacity,
-        DesiredCapacity=settings.desired_capacity,
+        MinSize=capacity["min"],
+        MaxSize=capacity["max"],
+        DesiredCapacity=capacity["desired"],
         Tags=[{**tag, "ResourceId": group_name, "ResourceType": "auto-scaling-group", "PropagateAtLaunch": True}
               for tag in tag_list(tags)],
     )

@@ -1,17 +1,32 @@
-"""deploy: record this environment's existing groups, to be retired once the new one serves.
-Ownership is exact: groups tagged with this App and Environment (a tag filter, so AWS does the
-filtering and only this environment's groups are listed), never a name prefix."""
+"""deploy: record this environment's existing groups, to be retired once the new one serves, and the
+new group's capacity. Ownership is exact: groups tagged with this App and Environment (a tag
+filter, so AWS does the filtering and only this environment's groups are listed), never a name
+prefix. Capacity is carried over: the new group starts with as many instances as the largest
+serving group runs now (it may have scaled out under load), or DESIRED_CAPACITY if that is more;
+its min and max are widened to hold them."""
 
 from core.groups import environment_groups
 from core.step import Step, run
 
 
 def lookup_asg(step: Step) -> None:
+    settings = step.settings
     step.say("pulling down list of existing autoscaling groups...")
-    new_group = step.settings.group_prefix + step.recall("stamp", made_by="check-deploy")
-    outdated = [g["AutoScalingGroupName"] for g in environment_groups(step) if g["AutoScalingGroupName"] != new_group]
-    step.remember(outdated_groups=outdated)
+    new_group = settings.group_prefix + step.recall("stamp", made_by="check-deploy")
+    groups = [g for g in environment_groups(step) if g["AutoScalingGroupName"] != new_group]
+    outdated = [g["AutoScalingGroupName"] for g in groups]
+    serving = max((g["DesiredCapacity"] for g in groups), default=0)
+    desired = max(settings.desired_capacity, serving)
+    capacity = {"min": min(settings.min_capacity, desired), "desired": desired,
+                "max": max(settings.max_capacity, desired)}
+    step.remember(outdated_groups=outdated, capacity=capacity)
     step.say(f"outdated groups: {' '.join(outdated) or 'none'}")
+    carried = f"as the serving group runs {serving}" if serving > settings.desired_capacity else \
+        f"DESIRED_CAPACITY={settings.desired_capacity}"
+    step.say(f"new group capacity: {desired} instance(s) ({carried}), min {capacity['min']}, max {capacity['max']}")
+    if desired > settings.max_capacity:
+        step.say(f"note: {desired} is more than MAX_CAPACITY={settings.max_capacity}: the new group's max is "
+                 f"{desired}, so it can hold what serves now")
 
 
 if __name__ == "__main__":

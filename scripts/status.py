@@ -1,7 +1,7 @@
 """status: one environment at a glance, read-only: its load balancer and how many instances are
 InService there, the DNS record, the HTTPS certificate (status, names, expiry), its security
-groups and what they admit, the live group(s) with each instance's state and the image they
-launch from, the app images kept (with their release stamps), and the last deploy's log folder.
+groups and what they admit, the live group(s) with their capacity, each instance's state and the
+image they launch from, the app images kept (with their release stamps), and the last deploy's log folder.
 
 Its own AWS responses go to deploy/log/$NODE_ENV/status/, so the last deploy's stay as they were."""
 
@@ -56,7 +56,8 @@ def group_image(step: Step, group: dict) -> str:
 
 def group_rows(group: dict, image: str, at_lb: dict[str, str]) -> list[tuple[str, str]]:
     """The group, and each instance's state in the group and at the load balancer."""
-    rows = [("group", f"{group['AutoScalingGroupName']} since {group['CreatedTime'].strftime(TIME)}, image {image}")]
+    rows = [("group", f"{group['AutoScalingGroupName']} since {group['CreatedTime'].strftime(TIME)}, image {image}, "
+                      f"{group['DesiredCapacity']} desired (min {group['MinSize']}, max {group['MaxSize']})")]
     for instance in group["Instances"]:
         rows.append((f"  {instance['InstanceId']}",
                      f"{instance['LifecycleState']}/{instance['HealthStatus']} in {instance['AvailabilityZone']}, "

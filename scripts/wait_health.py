@@ -1,7 +1,12 @@
-"""deploy: wait until every new instance is InService and Healthy in the new group, then
-InService at the load balancer, within HEALTH_TIMEOUT (polling every POLL_INTERVAL). More healthy
-instances than desired is healthy too. When the time runs out, the new group is shown, then
-removed (with its launch template and a freshly baked image); the old groups keep serving."""
+"""deploy: wait until the new group serves: as many instances as its capacity (lookup-asg) InService
+and Healthy in the group, then InService at the load balancer (healthy in an ALB's target group),
+within HEALTH_TIMEOUT, polling every POLL_INTERVAL. More healthy instances than desired is healthy
+too. Every poll reads the group as it is now: an instance the group replaces (its load balancer
+health check failed after the grace period) drops out, the progress line says so, and its
+replacement is waited for. (botocore's InstanceInService and TargetInService waiters wait on the
+instance ids they are given, so a replaced one would run them to their time-out: this is the
+tool's one poll, core/poll.py.) When the time runs out, the new group is shown, then removed (with
+its launch template and a freshly baked image); the old groups keep serving."""
 
 import time
 
@@ -15,64 +20,63 @@ from core.poll import TimedOut, wait_until
 from core.release import roll_back
 from core.step import Step, StepError, run, uninterrupted
 
+MEMBERS = "[0].Instances[].InstanceId"
 HEALTHY_IN_GROUP = "[0].Instances[?LifecycleState == 'InService' && HealthStatus == 'Healthy'].InstanceId"
+LEAVING = "[0].Instances[?starts_with(LifecycleState, 'Terminat')].InstanceId"
 
 
 def wait_health(step: Step, clock=time.monotonic, sleep=time.sleep) -> None:
-    settings = step.settings
+    settings, balancer = step.settings, load_balancer(step)
     group_name = step.recall("group_name", made_by="launch-asg")
-    desired, started = settings.desired_capacity, clock()
+    desired = step.recall("capacity", made_by="lookup-asg")["desired"]
+    started = clock()
     try:
-        healthy = wait_until_healthy_in_group(step, group_name, clock, sleep)
-        remaining = settings.health_timeout - (clock() - started)
-        wait_until_in_service_at_load_balancer(step, healthy, remaining, started, clock)
+        serving = wait_until_serving(step, group_name, desired, clock, sleep)
     except TimedOut as timeout:
         report(step, group_name)
         with uninterrupted():
             roll_back(step)
         raise StepError(f"{group_name} did not become healthy: {timeout}; rolled back, the previous "
                         f"release still serves (details above, and in {settings.log_dir})") from None
+    except botocore.exceptions.ClientError as error:
+        code = throttled(error.response)
+        if code:
+            raise StepError(f"AWS kept throttling {error.operation_name} ({code}) past every retry: the health "
+                            "of the new group is unknown; try again later, or raise AWS_MAX_ATTEMPTS") from None
+        raise
     step.remember(serving=group_name)
-    step.say(f"{len(healthy)}/{desired} new instance(s) InService at {settings.elb_name} "
+    step.say(f"{len(serving)}/{desired} new instance(s) {balancer.SERVING} at {settings.elb_name} "
              f"[{clock() - started:.0f}s]")
 
 
-def wait_until_healthy_in_group(step: Step, group_name: str, clock, sleep) -> list[str]:
-    settings, healthy = step.settings, []
+def wait_until_serving(step: Step, group_name: str, desired: int, clock, sleep) -> list[str]:
+    """The group's current instances, each poll: first until `desired` are healthy in the group,
+    then until `desired` of them serve at the load balancer. Returns those serving."""
+    settings, balancer = step.settings, load_balancer(step)
+    seen, replaced, serving = set(), set(), []
 
     def check():
         groups = describe_groups(step, [group_name])
         if not groups:
             raise StepError(f"group {group_name} is gone: run `NODE_ENV={settings.node_env} make launch-asg` again")
-        healthy[:] = jmespath.search(HEALTHY_IN_GROUP, groups)
-        done = len(healthy) >= settings.desired_capacity
-        counts = f"{len(healthy)}/{settings.desired_capacity}"
-        return done, f"ensuring new instance(s) are healthy at ec2 ({counts} are healthy)"
+        members = set(jmespath.search(MEMBERS, groups))
+        leaving = (seen - members) | set(jmespath.search(LEAVING, groups))
+        for instance in sorted(leaving - replaced):
+            step.say(f"{instance} was replaced by {group_name} (it failed its health check); waiting for "
+                     "its replacement")
+            replaced.add(instance)
+        seen.update(members)
+        healthy = [i for i in jmespath.search(HEALTHY_IN_GROUP, groups) if i not in replaced]
+        if len(healthy) < desired:
+            return False, f"ensuring new instance(s) are healthy at ec2 ({len(healthy)}/{desired} are healthy)"
+        at_lb = balancer.serving()
+        serving[:] = [i for i in healthy if i in at_lb]
+        return (len(serving) >= desired,
+                f"ensuring new instance(s) are healthy at elb ({len(serving)}/{desired} are {balancer.SERVING})")
 
     wait_until(check, timeout=settings.health_timeout, interval=settings.poll_interval,
                say=step.say, clock=clock, sleep=sleep)
-    return healthy
-
-
-def wait_until_in_service_at_load_balancer(step: Step, instances: list[str], timeout: float, started, clock):
-    """botocore's waiter polls (InstanceInService, or TargetInService for an ALB); each answer is
-    shown as a progress line."""
-    settings, balancer = step.settings, load_balancer(step)
-
-    def progress(parsed):
-        count = sum(row[1] == balancer.SERVING for row in jmespath.search(balancer.STATES, parsed) or [])
-        step.say(f"ensuring new instance(s) are healthy at elb ({count}/{len(instances)} are {balancer.SERVING}) "
-                 f"[{clock() - started:.0f}s]")
-
-    try:
-        balancer.wait(balancer.IN_SERVICE, instances, timeout=timeout, progress=progress)
-    except botocore.exceptions.WaiterError as error:
-        code = throttled(error.last_response or {})
-        if code:
-            raise StepError(f"AWS kept throttling {balancer.HEALTH_CALL} ({code}) past every retry: the health "
-                            "of the new group is unknown; try again later, or raise AWS_MAX_ATTEMPTS") from None
-        raise TimedOut(f"not {balancer.SERVING} at {settings.elb_name} after {clock() - started:.0f}s "
-                       f"(HEALTH_TIMEOUT={settings.health_timeout:g}s)") from None
+    return serving
 
 
 def report(step: Step, group_name: str) -> None:

@@ -668,3 +668,19 @@ def test_every_region_offers_the_public_image_the_demo_and_the_tests_bake_from(a
     for region in ("us-east-1", "eu-west-1"):
         [image] = aws("ec2", region).describe_images(Owners=["099720109477"])["Images"]
         assert (image["ImageId"], image["RootDeviceType"]) == (AMI, "ebs")
+
+
+def test_a_replacement_rule_has_the_group_replace_an_instance_its_load_balancer_has_shown(emu, aws):
+    asg, elb = aws("autoscaling"), aws("elb")
+    create_lb(elb)
+    old = create_group(asg, "asg-app-dev01-1", size=1)
+    emu.health.replace("asg-app-dev01-", after_lb_polls=2)
+    new = create_group(asg, "asg-app-dev01-2", size=2)
+    elb.describe_instance_health(LoadBalancerName=LB)
+    assert group_instances(asg, "asg-app-dev01-2") == new  # shown once: not yet
+    elb.describe_instance_health(LoadBalancerName=LB)
+    now = group_instances(asg, "asg-app-dev01-2")
+    assert len(now) == 2 and len(set(now) - set(new)) == 1  # one replaced, the desired capacity kept
+    elb.describe_instance_health(LoadBalancerName=LB)
+    assert group_instances(asg, "asg-app-dev01-2") == now  # once only
+    assert group_instances(asg, "asg-app-dev01-1") == old  # a group running before the rule: never

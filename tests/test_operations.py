@@ -78,7 +78,8 @@ def test_status_shows_the_live_group_its_image_and_in_service_count_and_changes_
     output = ok(project.make("status")).stdout
     assert "elb-app-dev01 (classic): 2/2 instance(s) InService" in output
     assert "dev01.example.com. -> elb-app-dev01.us-east-1.elb.amazonaws.com." in output
-    assert re.search(rf"group +{group['AutoScalingGroupName']} since .+ UTC, image {image_id}\n", output)
+    assert re.search(rf"group +{group['AutoScalingGroupName']} since .+ UTC, image {image_id}, 2 desired "
+                     r"\(min 1, max 2\)\n", output)
     for instance in group["Instances"]:
         assert re.search(rf"{instance['InstanceId']} +InService/Healthy in us-east-1\w, InService at the load balancer",
                          output)

@@ -101,9 +101,12 @@ def test_polling_is_one_describe_per_poll(serving):
     serving.emulator.health.set(GROUP_PREFIX, group_polls=6, lb_polls=4)
     ok(serving.make("deploy", DESIRED_CAPACITY="2"))
     actions = [c.action for c in serving.emulator.calls]
-    # 7 polls for two instances, lookup 1, retirement 2, template sweep 1, image retention 1
-    assert actions.count("DescribeAutoScalingGroups") <= 7 + 1 + 2 + 1 + 1
-    assert actions.count("DescribeInstanceHealth") <= 4 + 1 + 3  # polls, traffic guard, draining
+    # Each poll reads the group; once it is healthy there, the load balancer too: 7 polls until two
+    # instances are InService in the group, 5 more until they are at the load balancer.
+    # DescribeAutoScalingGroups: polls 12, lookup 1, traffic guard 1, retirement 2, template sweep 1,
+    # image retention 1; DescribeInstanceHealth: polls 5, traffic guards 2, draining 1.
+    assert actions.count("DescribeAutoScalingGroups") <= 12 + 1 + 1 + 2 + 1 + 1, actions
+    assert actions.count("DescribeInstanceHealth") <= 5 + 2 + 1, actions
 
 
 @pytest.mark.parametrize("launch_kind", ["template", "configuration"])

@@ -10,8 +10,8 @@ both kinds LOAD_BALANCER_KIND chooses:
   HTTP 80.
 
 Both carry the App and Environment tags; one that names another app or environment is refused.
-Waits use botocore's waiters (elb InstanceInService/InstanceDeregistered, elbv2
-TargetInService/TargetDeregistered), with each answer shown as a progress line.
+Waits for draining use botocore's waiters (elb InstanceDeregistered, elbv2 TargetDeregistered),
+with each answer shown as a progress line.
 """
 
 from functools import cached_property
@@ -125,14 +125,14 @@ class Balancer:
 
 
 class Classic(Balancer):
-    kind, SERVING, HEALTH_CALL = "classic", "InService", "DescribeInstanceHealth"
+    kind, SERVING = "classic", "InService"
     LISTENER = {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 80}
     HEALTH_CHECK = {"Target": f"HTTP:80{HEALTH_PATH}", "Interval": 30, "Timeout": 4,
                     "UnhealthyThreshold": 2, "HealthyThreshold": 2}
     # Connection draining, and cross-zone load balancing (off when created through the API).
     ATTRIBUTES = {"ConnectionDraining": {"Enabled": True, "Timeout": DRAINING_SECONDS},
                   "CrossZoneLoadBalancing": {"Enabled": True}}
-    IN_SERVICE, DEREGISTERED = "instance_in_service", "instance_deregistered"
+    DEREGISTERED = "instance_deregistered"
     STATES = "InstanceStates[].[InstanceId, State, ReasonCode, Description]"
     # TLS 1.2 only (a classic load balancer has no TLS 1.3), as a policy of the load balancer's own.
     TLS_POLICY, TLS_POLICY_NAME = "ELBSecurityPolicy-TLS-1-2-2017-01", "tls-1-2-2017-01"
@@ -244,12 +244,12 @@ class Classic(Balancer):
 
 
 class Application(Balancer):
-    kind, SERVING, HEALTH_CALL = "application", "healthy", "DescribeTargetHealth"
+    kind, SERVING = "application", "healthy"
     HEALTH_CHECK = {"HealthCheckProtocol": "HTTP", "HealthCheckPort": "80", "HealthCheckPath": HEALTH_PATH,
                     "HealthCheckIntervalSeconds": 30, "HealthCheckTimeoutSeconds": 4,
                     "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 2, "Matcher": {"HttpCode": "200"}}
     DRAINING = {"Key": "deregistration_delay.timeout_seconds", "Value": str(DRAINING_SECONDS)}
-    IN_SERVICE, DEREGISTERED = "target_in_service", "target_deregistered"
+    DEREGISTERED = "target_deregistered"
     STATES = "TargetHealthDescriptions[].[Target.Id, TargetHealth.State, TargetHealth.Reason, TargetHealth.Description]"
     DEFAULT_SUBNETS = "Subnets[].SubnetId"
     TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2

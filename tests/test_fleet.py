@@ -1,0 +1,76 @@
+"""A production fleet: the capacity a serving group has scaled to is carried over to the next
+group (deploy and rollback), the load balancer never serves fewer instances meanwhile, old groups
+go only when the new one serves as many, and the health wait follows the group as it replaces
+instances."""
+
+import pytest
+
+from conftest import ok
+from test_deploy import groups_of, in_service
+
+KINDS = ["classic", "application"]
+STEPS = ["check-deploy", "primal-image", "build-app", "copy-over", "deployment-image", "lookup-asg", "launch-asg",
+         "wait-health"]
+
+
+def scale(project, group: dict, desired: int) -> None:
+    """The group scales out, as a scaling policy would under load."""
+    project.client("autoscaling").update_auto_scaling_group(
+        AutoScalingGroupName=group["AutoScalingGroupName"], MaxSize=max(desired, group["MaxSize"]),
+        DesiredCapacity=desired)
+    project.emulator.calls.clear()
+
+
+def test_a_scaled_out_group_is_replaced_by_as_many_and_the_load_balancer_never_serves_fewer(project):
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+    [old] = groups_of(project)
+    scale(project, old, 3)
+    assert len(in_service(project)) == 3
+    before = len(project.emulator.lb_inservice_history("elb-app-dev01"))
+
+    result = ok(project.make("deploy"))  # DESIRED_CAPACITY=1, MAX_CAPACITY=2
+    assert "new group capacity: 3 instance(s) (as the serving group runs 3), min 1, max 3" in result.stdout
+    assert "note: 3 is more than MAX_CAPACITY=2: the new group's max is 3" in result.stdout
+    [new] = groups_of(project)
+    assert (new["MinSize"], new["DesiredCapacity"], new["MaxSize"], len(new["Instances"])) == (1, 3, 3, 3)
+    assert min(project.emulator.lb_inservice_history("elb-app-dev01")[before:]) >= 3
+    assert "3 desired (min 1, max 3)" in ok(project.make("status")).stdout
+
+    scale(project, new, 4)  # and make rollback carries it the same way
+    before = len(project.emulator.lb_inservice_history("elb-app-dev01"))
+    ok(project.make("rollback"))
+    [back] = groups_of(project)
+    assert back["AutoScalingGroupName"] != new["AutoScalingGroupName"] and back["DesiredCapacity"] == 4
+    assert min(project.emulator.lb_inservice_history("elb-app-dev01")[before:]) >= 4
+
+
+def test_old_groups_that_scaled_out_during_the_deploy_are_kept_until_a_group_serves_as_many(project):
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+    [old] = groups_of(project)
+    for step in STEPS:  # a deploy up to its cleanup...
+        ok(project.make(step))
+    scale(project, old, 3)  # ...while the serving group scales out under load
+    result = project.make("cleanup-asgs")
+    assert result.returncode != 0
+    assert (f"refusing to retire {old['AutoScalingGroupName']}: 3 of their instances are InService at elb-app-dev01, "
+            "only 1 of asg-app-dev01-") in result.stderr
+    assert len(groups_of(project)) == 2 and len(in_service(project)) == 4  # both serve
+
+    ok(project.make("deploy"))  # the next deploy starts with 3 and retires both
+    [group] = groups_of(project)
+    assert group["DesiredCapacity"] == 3 and len(in_service(project)) == 3
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_instance_replaced_during_the_wait_does_not_fail_a_deploy_that_becomes_healthy_in_time(project, kind):
+    ok(project.make("setup", LOAD_BALANCER_KIND=kind))
+    ok(project.make("deploy", LOAD_BALANCER_KIND=kind))
+    project.emulator.health.set("asg-app-dev01-", lb_polls=2)
+    project.emulator.health.replace("asg-app-dev01-", after_lb_polls=1)  # its first look fails the new instance
+    result = ok(project.make("deploy", LOAD_BALANCER_KIND=kind, DESIRED_CAPACITY="2"))
+    [replaced] = [line.split()[1] for line in result.stdout.splitlines() if " was replaced by asg-app-dev01-" in line]
+    [new] = groups_of(project)
+    assert replaced not in [i["InstanceId"] for i in new["Instances"]] and len(new["Instances"]) == 2
+    assert "2/2 new instance(s)" in result.stdout
