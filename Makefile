@@ -42,7 +42,7 @@ create-security-groups: venv ## the network path: a load balancer group open on 
 	$(RUN)/create_security_groups.py
 create-load-balancer: venv ## create elb-$APP_NAME-$NODE_ENV (HTTP 80, HTTPS 443) in its group: classic, or an ALB and target group
 	$(RUN)/create_load_balancer.py
-enable-draining: venv ## turn on connection draining (300 s; an ALB: the deregistration delay) and cross-zone
+enable-draining: venv ## turn on connection draining (DRAINING_SECONDS; an ALB: the deregistration delay) and cross-zone
 	$(RUN)/enable_draining.py
 configure-health-check: venv ## set the health check HTTP:80/api/status/health
 	$(RUN)/configure_health_check.py

@@ -34,6 +34,7 @@ READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 TG_INITIAL = ("initial", "Elb.InitialHealthChecking", "Initial health checks in progress")
 TG_UNHEALTHY = ("unhealthy", "Target.FailedHealthChecks", "Health checks failed")
 TG_NOT_REGISTERED = ("unused", "Target.NotRegistered", "Target is not registered to the target group")
+TG_DRAINING = ("draining", "Target.DeregistrationInProgress", "Target deregistration is in progress")
 TG_NOT_IN_USE = ("unused", "Target.NotInUse",
                  "Target group is not configured to receive traffic from the load balancer")
 
@@ -116,6 +117,8 @@ def _patch_group_registration() -> None:
         instance_ids = list(instance_ids)
         if not from_autoscaling:  # the tool asked: out of both lists, and the group must not re-add it
             lb.__dict__.setdefault("_emu_deregistered", set()).update(instance_ids)
+            for instance_id in instance_ids:
+                health_script().start_draining((lb_name, instance_id))
             deregister(self, lb_name, instance_ids, True)
         return deregister(self, lb_name, instance_ids, from_autoscaling)
 
@@ -188,7 +191,9 @@ def _patch_duplicates_and_in_use() -> None:
 def _patch_scripted_health() -> None:
     """5. Instances come up over time, as the HealthScript says: LifecycleState Pending in the group
     and OutOfService at the load balancer until enough responses have shown them (moto: InService
-    at once). moto's own state stays InService underneath, so its scaling arithmetic is unchanged."""
+    at once); one the tool deregistered drains for HealthScript.drain's polls when asked for by id
+    (InService, "Instance deregistration currently in progress.", as AWS says it; moto: gone at once).
+    moto's own state stays InService underneath, so its scaling arithmetic is unchanged."""
     describe_groups = AutoScalingResponse.describe_auto_scaling_groups
     describe_instances = AutoScalingResponse.describe_auto_scaling_instances
 
@@ -214,10 +219,16 @@ def _patch_scripted_health() -> None:
         # AWS answers InvalidInstance for an instance the load balancer does not have (moto:
         # Unknown); botocore's InstanceDeregistered waiter relies on it.
         registered = set(_existing_lb(self.elb_backend, name).instance_ids)
-        missing = [i["InstanceId"] for i in asked if i["InstanceId"] not in registered]
+        draining = [i["InstanceId"] for i in asked if i["InstanceId"] not in registered and
+                    health_script().draining((name, i["InstanceId"]), observe=True)]
+        missing = [i["InstanceId"] for i in asked
+                   if i["InstanceId"] not in registered and i["InstanceId"] not in draining]
         if missing:
             raise _fail(ELBClientError, "InvalidInstance", f"Could not find EC2 instance {missing[0]}.")
-        states = instance_health(self.elb_backend, name, asked, observe=True)
+        rest = [i for i in asked if i["InstanceId"] not in draining]
+        states = instance_health(self.elb_backend, name, rest, observe=True) if rest or not asked else []
+        states += [{"InstanceId": i, "State": "InService", "ReasonCode": "N/A",
+                    "Description": "Instance deregistration currently in progress."} for i in draining]
         replace_failed(self.elb_backend.account_id, self.elb_backend.region_name, [s["InstanceId"] for s in states])
         return ActionResult({"InstanceStates": states})
 
@@ -388,6 +399,8 @@ def _patch_target_registration() -> None:
     def deregister_targets(self):
         result = tool_deregister(self)
         tool_marks(self).update(t["Id"] for t in self._get_param("Targets", []))
+        for target in self._get_param("Targets", []):
+            health_script().start_draining((self._get_param("TargetGroupArn"), target["Id"]))
         return result
 
     def deregister(tg, targets):
@@ -424,8 +437,9 @@ def _patch_target_health() -> None:
     """11. DescribeTargetHealth as on AWS (moto: healthy at once, draining forever after TerminateInstances):
     a registered instance of a scripted group is initial until the HealthScript says (unhealthy for
     never=True); every target is unused (Target.NotInUse) while no listener forwards to its group;
-    draining takes no time, so a deregistered or terminated target asked for by id is unused
-    (Target.NotRegistered). Without explicit targets only registered ones are listed, as before."""
+    draining takes no time (or HealthScript.drain's polls: draining, Target.DeregistrationInProgress,
+    meanwhile), so a deregistered or terminated target asked for by id is unused (Target.NotRegistered).
+    Without explicit targets only registered ones are listed, as before."""
 
     def describe_target_health(self):
         tg = self.elbv2_backend.target_groups.get(self._get_param("TargetGroupArn"))
@@ -457,6 +471,8 @@ def target_health(backend: ELBv2Backend, tg: FakeTargetGroup, targets: list, obs
         elif moto.status == "healthy" and moto.instance_id in group_of:
             shown = health_script().target_state(group_of[moto.instance_id], moto.instance_id, tg.arn, observe)
             state = {"healthy": state, "initial": TG_INITIAL, "unhealthy": TG_UNHEALTHY}[shown]
+        if state == TG_NOT_REGISTERED and health_script().draining((tg.arn, moto.target["Id"]), observe):
+            state = TG_DRAINING
         if state[0] == "healthy" and not admitted(backend.account_id, backend.region_name, moto.instance_id,
                                                   alb_groups(backend, tg), target_health_port(tg, moto)):
             state = TG_UNHEALTHY

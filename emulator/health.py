@@ -29,6 +29,8 @@ class HealthScript:
         self._lb_seen: dict = {}  # id -> DescribeInstanceHealth, (tg arn, id) -> DescribeTargetHealth responses
         self._replacements: list[list] = []  # [prefix, after_lb_polls, earlier, done]
         self._replace_seen: dict[str, int] = {}  # id -> load balancer answers that showed it
+        self._drain_polls = 0
+        self._draining: dict = {}  # (lb name or tg arn, id) -> answers left while it drains
 
     def set(self, group_prefix: str, *, group_polls: int = 0, lb_polls: int = 0, never: bool = False) -> None:
         """Instances launched from now on in groups named group_prefix* stay Pending for group_polls
@@ -46,6 +48,22 @@ class HealthScript:
         the desired capacity does: a group whose health check type is ELB does so after the grace
         period, for an instance the load balancer finds unhealthy)."""
         self._replacements.append([group_prefix, after_lb_polls, running_instances(), False])
+
+    def drain(self, polls: int) -> None:
+        """From now on an instance the tool deregisters from a load balancer drains for `polls` of
+        the load balancer's answers that ask for it by id: a classic one says InService "Instance
+        deregistration currently in progress.", a target group draining (moto: gone at once)."""
+        self._drain_polls = polls
+
+    def start_draining(self, key) -> None:
+        if self._drain_polls:
+            self._draining[key] = self._drain_polls
+
+    def draining(self, key, observe: bool) -> bool:
+        left = self._draining.get(key, 0)
+        if left and observe:
+            self._draining[key] = left - 1
+        return left > 0
 
     def due_for_replacement(self, group_name: str, instance_id: str) -> bool:
         """Count one load balancer answer that showed the instance; True once it is to be replaced."""
@@ -65,6 +83,8 @@ class HealthScript:
         self._lb_seen.clear()
         self._replacements.clear()
         self._replace_seen.clear()
+        self._drain_polls = 0
+        self._draining.clear()
 
     def _rule(self, group_name: str, instance_id: str) -> _Rule | None:
         return next((r for r in reversed(self._rules)

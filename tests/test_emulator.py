@@ -684,3 +684,25 @@ def test_a_replacement_rule_has_the_group_replace_an_instance_its_load_balancer_
     elb.describe_instance_health(LoadBalancerName=LB)
     assert group_instances(asg, "asg-app-dev01-2") == now  # once only
     assert group_instances(asg, "asg-app-dev01-1") == old  # a group running before the rule: never
+
+
+def test_an_instance_the_tool_deregisters_drains_for_the_polls_the_script_says(emu, aws):
+    asg, elb, elbv2 = aws("autoscaling"), aws("elb"), aws("elbv2")
+    create_lb(elb)
+    [instance] = create_group(asg, "asg-app-dev01-1", size=1)
+    emu.health.drain(polls=2)
+    elb.deregister_instances_from_load_balancer(LoadBalancerName=LB, Instances=[{"InstanceId": instance}])
+    for _ in range(2):
+        [state] = elb.describe_instance_health(LoadBalancerName=LB, Instances=[{"InstanceId": instance}])[
+            "InstanceStates"]
+        assert (state["State"], state["Description"]) == ("InService", "Instance deregistration currently in progress.")
+    assert elb.describe_instance_health(LoadBalancerName=LB)["InstanceStates"] == []  # no longer registered
+    with pytest.raises(ClientError, match="InvalidInstance"):
+        elb.describe_instance_health(LoadBalancerName=LB, Instances=[{"InstanceId": instance}])
+
+    _, tg = create_alb(aws)
+    [target] = create_group(asg, "asg-app-dev01-2", size=1, tg=tg)
+    elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": target}])
+    assert target_states(elbv2, tg, [target]) == {target: ("draining", "Target.DeregistrationInProgress")}
+    assert target_states(elbv2, tg, [target]) == {target: ("draining", "Target.DeregistrationInProgress")}
+    assert target_states(elbv2, tg, [target]) == {target: ("unused", "Target.NotRegistered")}

@@ -74,3 +74,23 @@ def test_an_instance_replaced_during_the_wait_does_not_fail_a_deploy_that_become
     [new] = groups_of(project)
     assert replaced not in [i["InstanceId"] for i in new["Instances"]] and len(new["Instances"]) == 2
     assert "2/2 new instance(s)" in result.stdout
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_draining_longer_than_health_timeout_completes(project, kind):
+    ok(project.make("setup", LOAD_BALANCER_KIND=kind, DRAINING_SECONDS="120"))
+    if kind == "classic":
+        attributes = project.client("elb").describe_load_balancer_attributes(LoadBalancerName="elb-app-dev01")
+        assert attributes["LoadBalancerAttributes"]["ConnectionDraining"] == {"Enabled": True, "Timeout": 120}
+    else:
+        elbv2 = project.client("elbv2")
+        arn = elbv2.describe_target_groups(Names=["tg-app-dev01"])["TargetGroups"][0]["TargetGroupArn"]
+        assert {"Key": "deregistration_delay.timeout_seconds", "Value": "120"} in \
+            elbv2.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]
+    ok(project.make("deploy", LOAD_BALANCER_KIND=kind))
+    [old] = groups_of(project)
+    project.emulator.health.drain(polls=15)  # 3 s at POLL_INTERVAL=0.2, three times HEALTH_TIMEOUT
+    result = ok(project.make("deploy", LOAD_BALANCER_KIND=kind, DRAINING_SECONDS="120", HEALTH_TIMEOUT="1",
+                             POLL_INTERVAL="0.2"))
+    assert "waiting for connection draining (DRAINING_SECONDS=120, at most 180s)..." in result.stdout
+    assert old["AutoScalingGroupName"] not in [g["AutoScalingGroupName"] for g in groups_of(project)]

@@ -22,7 +22,8 @@ from .aws import ELB_HOSTED_ZONE_IDS, tag_list, wait
 from .network import HTTP_PORT, HTTPS_PORT, require_group
 from .step import Step, StepError
 
-HEALTH_PATH, DRAINING_SECONDS = "/api/status/health", 300
+HEALTH_PATH = "/api/status/health"
+DRAINING_MARGIN = 60  # retirement waits DRAINING_SECONDS and this long for the load balancer to let go
 TAGS = "TagDescriptions[0].Tags[].[Key, Value]"
 
 
@@ -129,9 +130,6 @@ class Classic(Balancer):
     LISTENER = {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 80}
     HEALTH_CHECK = {"Target": f"HTTP:80{HEALTH_PATH}", "Interval": 30, "Timeout": 4,
                     "UnhealthyThreshold": 2, "HealthyThreshold": 2}
-    # Connection draining, and cross-zone load balancing (off when created through the API).
-    ATTRIBUTES = {"ConnectionDraining": {"Enabled": True, "Timeout": DRAINING_SECONDS},
-                  "CrossZoneLoadBalancing": {"Enabled": True}}
     DEREGISTERED = "instance_deregistered"
     STATES = "InstanceStates[].[InstanceId, State, ReasonCode, Description]"
     # TLS 1.2 only (a classic load balancer has no TLS 1.3), as a policy of the load balancer's own.
@@ -211,10 +209,16 @@ class Classic(Balancer):
 
     def draining_on(self) -> bool:
         attributes = self.client.describe_load_balancer_attributes(LoadBalancerName=self.name)
-        return all(attributes["LoadBalancerAttributes"].get(k) == v for k, v in self.ATTRIBUTES.items())
+        return all(attributes["LoadBalancerAttributes"].get(k) == v for k, v in self.attributes().items())
 
     def enable_draining(self) -> None:
-        self.client.modify_load_balancer_attributes(LoadBalancerName=self.name, LoadBalancerAttributes=self.ATTRIBUTES)
+        self.client.modify_load_balancer_attributes(LoadBalancerName=self.name,
+                                                    LoadBalancerAttributes=self.attributes())
+
+    def attributes(self) -> dict:
+        """Connection draining, and cross-zone load balancing (off when created through the API)."""
+        return {"ConnectionDraining": {"Enabled": True, "Timeout": self.settings.draining_seconds},
+                "CrossZoneLoadBalancing": {"Enabled": True}}
 
     def health_check_set(self) -> bool:
         return self.require().get("HealthCheck") == self.HEALTH_CHECK
@@ -248,7 +252,6 @@ class Application(Balancer):
     HEALTH_CHECK = {"HealthCheckProtocol": "HTTP", "HealthCheckPort": "80", "HealthCheckPath": HEALTH_PATH,
                     "HealthCheckIntervalSeconds": 30, "HealthCheckTimeoutSeconds": 4,
                     "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 2, "Matcher": {"HttpCode": "200"}}
-    DRAINING = {"Key": "deregistration_delay.timeout_seconds", "Value": str(DRAINING_SECONDS)}
     DEREGISTERED = "target_deregistered"
     STATES = "TargetHealthDescriptions[].[Target.Id, TargetHealth.State, TargetHealth.Reason, TargetHealth.Description]"
     DEFAULT_SUBNETS = "Subnets[].SubnetId"
@@ -358,10 +361,13 @@ class Application(Balancer):
 
     def draining_on(self) -> bool:
         found = self.client.describe_target_group_attributes(TargetGroupArn=self.target_group_arn)
-        return self.DRAINING in found["Attributes"]
+        return self.draining() in found["Attributes"]
 
     def enable_draining(self) -> None:
-        self.client.modify_target_group_attributes(TargetGroupArn=self.target_group_arn, Attributes=[self.DRAINING])
+        self.client.modify_target_group_attributes(TargetGroupArn=self.target_group_arn, Attributes=[self.draining()])
+
+    def draining(self) -> dict:
+        return {"Key": "deregistration_delay.timeout_seconds", "Value": str(self.settings.draining_seconds)}
 
     def health_check_set(self) -> bool:
         found = self.target_group() or {}

@@ -6,7 +6,7 @@ import re
 import jmespath
 
 from .aws import search, tag_filters
-from .balancer import load_balancer
+from .balancer import DRAINING_MARGIN, load_balancer
 from .poll import wait_until
 from .step import Step, StepError
 
@@ -17,6 +17,7 @@ INSTANCE_IDS = "[].Instances[].InstanceId"
 # Everything a retiring group could do but shrink (Terminate stays on, so scaling to 0 works).
 RETIRING_SUSPENDS = ["Launch", "HealthCheck", "ReplaceUnhealthy", "AZRebalance", "AddToLoadBalancer",
                      "AlarmNotification", "ScheduledActions", "InstanceRefresh"]
+TERMINATION_TIMEOUT = 600  # instances of a group scaled to 0 take a minute or two to terminate
 LAUNCH_TEMPLATE_IDS = ("[].[LaunchTemplate.LaunchTemplateId,"
                        " MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateId][][]")
 
@@ -53,8 +54,9 @@ def retire(step: Step, names: list[str]) -> None:
         balancer = load_balancer(step)
         step.say(f"removing {len(instances)} instance(s) of {' '.join(names)} from {settings.elb_name}...")
         balancer.deregister(instances)
-        step.say("waiting for connection draining...")
-        balancer.wait(balancer.DEREGISTERED, instances, timeout=settings.health_timeout)
+        bound = settings.draining_seconds + DRAINING_MARGIN
+        step.say(f"waiting for connection draining (DRAINING_SECONDS={settings.draining_seconds}, at most {bound}s)...")
+        balancer.wait(balancer.DEREGISTERED, instances, timeout=bound)
     for name in names:
         step.say(f"downscaling {name} to 0...")
         autoscaling.update_auto_scaling_group(AutoScalingGroupName=name, MinSize=0, MaxSize=0, DesiredCapacity=0)
@@ -63,7 +65,8 @@ def retire(step: Step, names: list[str]) -> None:
         left = jmespath.search(INSTANCE_IDS, describe_groups(step, names))
         return not left, f"ensuring instance(s) of {' '.join(names)} are terminated ({len(left)} left)"
 
-    wait_until(terminated, timeout=settings.health_timeout, interval=settings.poll_interval, say=step.say)
+    wait_until(terminated, timeout=TERMINATION_TIMEOUT, interval=settings.poll_interval, say=step.say,
+               bound="the time instances take to terminate")
     for name in names:
         step.say(f"deleting {name}...")
         autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name)

@@ -110,6 +110,14 @@ def seconds(key: str, value: str | None) -> float:
     return number
 
 
+def draining(key: str, value: str | None) -> int:
+    """Whole seconds AWS takes for connection draining and deregistration delays: 1 to 3600."""
+    number = whole(key, value)
+    if not 1 <= number <= 3600:
+        raise SettingsError(f"{key}={number}: AWS allows 1 to 3600 seconds")
+    return number
+
+
 def image(key: str, value: str | None) -> str | None:
     if value is not None and not IMAGE.match(value):
         raise SettingsError(f"{key}={value!r} is not an image id like ami-0123456789abcdef0")
@@ -246,6 +254,8 @@ class Settings:
     # Waiting and the lock.
     health_timeout: float = setting(seconds, "seconds a new group gets to be healthy before it is rolled back")
     poll_interval: float = setting(seconds, "seconds between two looks while waiting")
+    draining_seconds: int = setting(draining, "seconds the load balancer drains a retiring instance (connection "
+                                    "draining, an ALB's deregistration delay); retirement waits that long and a minute")
     lock_timeout: float = setting(seconds, "seconds after which `make unlock` may break a deploy lock")
 
     def __post_init__(self):
