@@ -69,13 +69,13 @@ copy-over: venv ## stage APP_FILES, the build and deploy/env/$NODE_ENV.json in t
 	$(RUN)/copy_over.py
 deployment-image: venv ## bake the carnivore app image from primal, unless IMAGE_ID is set
 	$(RUN)/deployment_image.py
-lookup-asg: venv ## record this environment's existing groups (by tags) as outdated
+lookup-asg: venv ## record this environment's existing groups (by tags) as outdated; carry their capacity over
 	$(RUN)/lookup_asg.py
 launch-asg: venv ## create a launch template (or configuration) and the group asg-$APP_NAME-$NODE_ENV-<stamp>
 	$(RUN)/launch_asg.py
-wait-health: venv ## wait until the new group is healthy in the group and at the load balancer
+wait-health: venv ## wait until the new group is healthy in the group and at the load balancer, following replacements
 	$(RUN)/wait_health.py
-cleanup-asgs: venv ## drain, scale to 0 and delete the outdated groups and their launch templates
+cleanup-asgs: venv ## once the new group serves as many: drain, scale to 0 and delete the outdated groups
 	$(RUN)/cleanup_asgs.py
 cleanup-image: venv ## remove old app images and snapshots; keep live and rollback ones
 	$(RUN)/cleanup_image.py

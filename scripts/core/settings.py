@@ -222,8 +222,9 @@ class Settings:
     # Instances of each new group.
     instance_type: str = setting(ec2_type, "the instances' type")
     min_capacity: int = setting(whole, "the least instances of a new group")
-    max_capacity: int = setting(whole, "the most instances of a new group")
-    desired_capacity: int = setting(whole, "the instances a new group starts with")
+    max_capacity: int = setting(whole, "the most instances of a new group (widened to hold a serving group's)")
+    desired_capacity: int = setting(whole, "the instances a new group starts with, at least (a serving group's "
+                                    "current capacity carries over)")
 
     # The app.
     build_command: str = setting(text, "builds the app for NODE_ENV (which it gets in its environment)")
