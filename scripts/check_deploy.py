@@ -6,7 +6,7 @@ is there, and that the templates to bake pass `packer validate` with the release
 
 import shutil
 
-from core.balancer import check_load_balancer
+from core.balancer import check_load_balancer, load_balancer
 from core.images import require_image
 from core.network import instance_security_groups
 from core.packer import validate_templates
@@ -26,6 +26,9 @@ def check_deploy(step: Step) -> None:
     check_app_config(step)
     step.say(f"checking {settings.elb_name} and the images to use...")
     check_load_balancer(step)
+    if settings.scaling_metric == "requests" and load_balancer(step).kind != "application":
+        raise StepError("SCALING_METRIC=requests counts an application load balancer's requests; this environment's "
+                        "is classic: use SCALING_METRIC=cpu")
     instance_security_groups(step)  # setup made them; SECURITY_GROUPS exist
     for key, image in (("PRIMAL_ID", settings.primal_id), ("IMAGE_ID", settings.image_id)):
         if image:

@@ -3,7 +3,8 @@ to its version 1, IMDSv2 required) or, with LAUNCH_KIND=configuration, a launch 
 lc-$APP_NAME-$NODE_ENV-<stamp>, its instances in the security group $APP_NAME-$NODE_ENV-instances
 (and SECURITY_GROUPS); in SUBNETS (or the load balancer's zones), attached to the load balancer,
 with health check type ELB and a 300 s grace period, tagged with app, environment, role and image,
-of the capacity lookup-asg chose (carried over from the serving group)."""
+of the capacity lookup-asg chose (carried over from the serving group); with SCALING_METRIC, its
+target-tracking policy goes on at once, before any of its instances takes traffic."""
 
 from core.aws import tag_list
 from core.balancer import load_balancer
@@ -47,6 +48,23 @@ def launch_asg(step: Step) -> None:
         Tags=[{**tag, "ResourceId": group_name, "ResourceType": "auto-scaling-group", "PropagateAtLaunch": True}
               for tag in tag_list(tags)],
     )
+    if settings.scaling_metric:
+        put_scaling_policy(step, group_name)
+
+
+def put_scaling_policy(step: Step, group_name: str) -> None:
+    """The target-tracking policy SCALING_METRIC and SCALING_TARGET describe."""
+    settings = step.settings
+    metric = {"PredefinedMetricType": "ASGAverageCPUUtilization"}
+    if settings.scaling_metric == "requests":
+        balancer = load_balancer(step)
+        metric = {"PredefinedMetricType": "ALBRequestCountPerTarget", "ResourceLabel": balancer.resource_label()}
+    step.say(f"putting a target-tracking policy on {group_name}: {metric['PredefinedMetricType']} at "
+             f"{settings.scaling_target:g}...")
+    step.client("autoscaling").put_scaling_policy(
+        AutoScalingGroupName=group_name, PolicyName=f"target-{settings.scaling_metric}",
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingConfiguration={"PredefinedMetricSpecification": metric, "TargetValue": settings.scaling_target})
 
 
 def launch_template(step: Step, name: str, image_id: str, tags: dict) -> dict:

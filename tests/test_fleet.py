@@ -94,3 +94,29 @@ def test_a_draining_longer_than_health_timeout_completes(project, kind):
                              POLL_INTERVAL="0.2"))
     assert "waiting for connection draining (DRAINING_SECONDS=120, at most 180s)..." in result.stdout
     assert old["AutoScalingGroupName"] not in [g["AutoScalingGroupName"] for g in groups_of(project)]
+
+
+@pytest.mark.parametrize("kind, metric, target", [("classic", "cpu", "50"), ("application", "requests", "1000")])
+def test_every_new_group_gets_the_configured_target_tracking_policy(project, kind, metric, target):
+    scaling = {"LOAD_BALANCER_KIND": kind, "SCALING_METRIC": metric, "SCALING_TARGET": target}
+    ok(project.make("setup", **scaling))
+    ok(project.make("deploy", **scaling))
+    [group] = groups_of(project)
+    [policy] = project.client("autoscaling").describe_policies(
+        AutoScalingGroupName=group["AutoScalingGroupName"])["ScalingPolicies"]
+    configuration = policy["TargetTrackingConfiguration"]
+    assert (policy["PolicyType"], configuration["TargetValue"]) == ("TargetTrackingScaling", float(target))
+    specification = configuration["PredefinedMetricSpecification"]
+    if kind == "classic":
+        assert specification == {"PredefinedMetricType": "ASGAverageCPUUtilization"}
+        project.emulator.calls.clear()
+        result = project.make("deploy", **{**scaling, "SCALING_METRIC": "requests"})
+        assert result.returncode != 0
+        assert "SCALING_METRIC=requests counts an application load balancer's requests" in result.stderr
+        assert project.mutating_actions() == []
+    else:
+        elbv2 = project.client("elbv2")
+        balancer = elbv2.describe_load_balancers(Names=["elb-app-dev01"])["LoadBalancers"][0]["LoadBalancerArn"]
+        target_group = elbv2.describe_target_groups(Names=["tg-app-dev01"])["TargetGroups"][0]["TargetGroupArn"]
+        assert specification == {"PredefinedMetricType": "ALBRequestCountPerTarget", "ResourceLabel":
+                                 f"{balancer.split(':loadbalancer/')[1]}/{target_group.split(':')[5]}"}

@@ -159,8 +159,9 @@ def test_the_policy_fits_a_managed_policy_and_names_every_action_in_full():
 
 # The end-to-end proof, as the deployer.
 
-CLASSIC = {"LAUNCH_KIND": "template", "LOAD_BALANCER_KIND": "classic"}
-APPLICATION = {"LAUNCH_KIND": "configuration", "LOAD_BALANCER_KIND": "application"}
+CLASSIC = {"LAUNCH_KIND": "template", "LOAD_BALANCER_KIND": "classic", "SCALING_METRIC": "cpu", "SCALING_TARGET": "50"}
+APPLICATION = {"LAUNCH_KIND": "configuration", "LOAD_BALANCER_KIND": "application", "SCALING_METRIC": "requests",
+               "SCALING_TARGET": "1000"}
 
 
 def every_target(project, node_env: str, **settings) -> None:

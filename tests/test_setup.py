@@ -176,6 +176,8 @@ def test_a_region_without_a_default_vpc_is_told_to_set_subnets(project):
     ("dev01", {"MIN_CAPACITY": "one"}, "MIN_CAPACITY='one' is not a whole number"),
     ("dev01", {"SSH_CIDR": "0.0.0.0/0"}, "SSH_CIDR=0.0.0.0/0 opens SSH to the whole internet"),
     ("dev01", {"SSH_CIDR": "my office"}, "SSH_CIDR='my office' is not a CIDR"),
+    ("dev01", {"DRAINING_SECONDS": "0"}, "DRAINING_SECONDS=0: AWS allows 1 to 3600 seconds"),
+    ("dev01", {"SCALING_METRIC": "cpu"}, "SCALING_METRIC and SCALING_TARGET go together"),
     ("dev01", {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"}, "cannot reach"),
 ])
 def test_bad_input_fails_in_one_line_and_changes_nothing(project, node_env, settings, says):

@@ -353,6 +353,11 @@ class Application(Balancer):
             self.step.say(f"{self.name}: listener {shown}...")
             self.client.modify_listener(ListenerArn=listener["ListenerArn"], **wanted)
 
+    def resource_label(self) -> str:
+        """What ALBRequestCountPerTarget names: app/<name>/<id>/targetgroup/<name>/<id>."""
+        balancer = self.require()["LoadBalancerArn"].split(":loadbalancer/", 1)[1]
+        return f"{balancer}/{self.target_group_arn.split(':', 5)[5]}"
+
     def apply_security_groups(self, groups: list[str]) -> None:
         self.client.set_security_groups(LoadBalancerArn=self.require()["LoadBalancerArn"], SecurityGroups=groups)
 

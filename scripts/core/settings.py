@@ -118,6 +118,11 @@ def draining(key: str, value: str | None) -> int:
     return number
 
 
+def target_value(key: str, value: str | None) -> float | None:
+    """A positive number, or unset."""
+    return None if value is None else seconds(key, value)
+
+
 def image(key: str, value: str | None) -> str | None:
     if value is not None and not IMAGE.match(value):
         raise SettingsError(f"{key}={value!r} is not an image id like ami-0123456789abcdef0")
@@ -225,6 +230,11 @@ class Settings:
     max_capacity: int = setting(whole, "the most instances of a new group (widened to hold a serving group's)")
     desired_capacity: int = setting(whole, "the instances a new group starts with, at least (a serving group's "
                                     "current capacity carries over)")
+    scaling_metric: str | None = setting(one_of("cpu", "requests", empty=True),
+                                         "a target-tracking policy on every new group: cpu (average CPU), requests "
+                                         "(requests per target, an ALB only); empty: none")
+    scaling_target: float | None = setting(target_value, "the value SCALING_METRIC keeps: a CPU percentage (e.g. 50), "
+                                           "or requests per target per minute (e.g. 1000)")
 
     # The app.
     build_command: str = setting(text, "builds the app for NODE_ENV (which it gets in its environment)")
@@ -270,6 +280,9 @@ class Settings:
             raise SettingsError(
                 "capacities must satisfy 1 <= DESIRED_CAPACITY and MIN_CAPACITY <= DESIRED_CAPACITY <= MAX_CAPACITY "
                 f"(got {minimum} <= {desired} <= {maximum})")
+        if bool(self.scaling_metric) != bool(self.scaling_target):
+            raise SettingsError("SCALING_METRIC and SCALING_TARGET go together: set both (e.g. cpu and 50), "
+                                "or neither (no scaling policy)")
         if self.keep_images < 1:
             raise SettingsError("KEEP_IMAGES must be at least 1: the live release's image is always kept")
 
