@@ -93,6 +93,7 @@ def test_a_draining_longer_than_health_timeout_completes(project, kind):
     result = ok(project.make("deploy", LOAD_BALANCER_KIND=kind, DRAINING_SECONDS="120", HEALTH_TIMEOUT="1",
                              POLL_INTERVAL="0.2"))
     assert "waiting for connection draining (DRAINING_SECONDS=120, at most 180s)..." in result.stdout
+    assert "waiting for connection draining (1/1 instance(s) still draining) [" in result.stdout  # every answer
     assert old["AutoScalingGroupName"] not in [g["AutoScalingGroupName"] for g in groups_of(project)]
 
 

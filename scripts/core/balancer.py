@@ -14,6 +14,7 @@ Waits for draining use botocore's waiters (elb InstanceDeregistered, elbv2 Targe
 with each answer shown as a progress line.
 """
 
+import time
 from functools import cached_property
 
 import jmespath
@@ -115,6 +116,20 @@ class Balancer:
         self.step.say(f"{self.name}: security group {wanted[0]} (was {' '.join(current) or 'none'})...")
         self.apply_security_groups(wanted)
 
+    def wait_drained(self, instances: list[str], timeout: float) -> None:
+        """Wait (botocore's InstanceDeregistered or TargetDeregistered waiter) until the deregistered
+        instances have drained, with a progress line for every answer."""
+        started, say = time.monotonic(), self.step.say
+
+        def progress(parsed):
+            rows = jmespath.search(self.STATES, parsed) or []
+            if rows:
+                left = sum(state != self.DRAINED for _, state, *_ in rows)
+                say(f"waiting for connection draining ({left}/{len(instances)} instance(s) still draining) "
+                    f"[{time.monotonic() - started:.0f}s]")
+
+        self.wait(self.DEREGISTERED, instances, timeout=timeout, progress=progress)
+
     def serving(self) -> set[str]:
         return {instance for instance, (state, *_) in self.health().items() if state == self.SERVING}
 
@@ -126,7 +141,7 @@ class Balancer:
 
 
 class Classic(Balancer):
-    kind, SERVING = "classic", "InService"
+    kind, SERVING, DRAINED = "classic", "InService", "OutOfService"
     LISTENER = {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 80}
     HEALTH_CHECK = {"Target": f"HTTP:80{HEALTH_PATH}", "Interval": 30, "Timeout": 4,
                     "UnhealthyThreshold": 2, "HealthyThreshold": 2}
@@ -248,7 +263,7 @@ class Classic(Balancer):
 
 
 class Application(Balancer):
-    kind, SERVING = "application", "healthy"
+    kind, SERVING, DRAINED = "application", "healthy", "unused"
     HEALTH_CHECK = {"HealthCheckProtocol": "HTTP", "HealthCheckPort": "80", "HealthCheckPath": HEALTH_PATH,
                     "HealthCheckIntervalSeconds": 30, "HealthCheckTimeoutSeconds": 4,
                     "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 2, "Matcher": {"HttpCode": "200"}}

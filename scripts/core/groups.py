@@ -56,7 +56,7 @@ def retire(step: Step, names: list[str]) -> None:
         balancer.deregister(instances)
         bound = settings.draining_seconds + DRAINING_MARGIN
         step.say(f"waiting for connection draining (DRAINING_SECONDS={settings.draining_seconds}, at most {bound}s)...")
-        balancer.wait(balancer.DEREGISTERED, instances, timeout=bound)
+        balancer.wait_drained(instances, timeout=bound)
     for name in names:
         step.say(f"downscaling {name} to 0...")
         autoscaling.update_auto_scaling_group(AutoScalingGroupName=name, MinSize=0, MaxSize=0, DesiredCapacity=0)
