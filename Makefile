@@ -99,6 +99,9 @@ destroy: venv ## remove everything of one environment, after typing its name (or
 	$(RUN)/destroy.py
 demo: dev ## setup and two deploys of the example app on a local AWS emulator: no account needed
 	$(RUN)/demo.py
+EMULATOR_PORT ?= 4566
+emulator: dev ## the local AWS (emulator/) in the foreground, with the demo's hosted zone: says what to export
+	@$(PY) -m emulator --port $(EMULATOR_PORT) --hosted-zone $(shell sed -n 's/^TLD=//p' env/demo.env)
 bench: dev ## time setup and deploys on the emulator and count their API calls (prints a table)
 	$(RUN)/bench.py
 
@@ -123,5 +126,5 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt
 	@$(PIP_INSTALL) -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime
 
-.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock settings status destroy demo bench \
+.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock settings status destroy demo emulator bench \
         test lint venv dev

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from urllib.parse import parse_qs, unquote
 from xml.sax.saxutils import escape
 
+import boto3
 import botocore.exceptions
 import botocore.session
 from moto.elb.models import ELBBackend, elb_backends
@@ -285,18 +286,32 @@ class Emulator:
             return body
 
 
+REGION, KEY = "us-east-1", "testing"  # the emulator takes any key; the region of the tests and the demo
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Serve the corrected AWS emulator until SIGTERM/SIGINT.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--hosted-zone", help="create this public hosted zone, and say how to drive make against it")
     args = parser.parse_args(argv)
-    stopping = threading.Event()
+    # A flag, not a threading.Event: Event.set() takes a lock, and a second signal arriving while
+    # the first one's set() holds it (make forwards SIGTERM to its child) would deadlock the handler.
+    stopping = []
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stopping.set())
+        signal.signal(sig, lambda *_: stopping.append(True))
     emulator = Emulator(args.host, args.port).start()
     print(f"EMULATOR_URL={emulator.url}", flush=True)
-    while not stopping.wait(0.2):
-        pass
+    if args.hosted_zone:
+        boto3.client("route53", endpoint_url=emulator.url, region_name=REGION, aws_access_key_id=KEY,
+                     aws_secret_access_key=KEY).create_hosted_zone(Name=args.hosted_zone, CallerReference="emulator")
+        print(f"# The local AWS is up, with the hosted zone {args.hosted_zone}; Ctrl-C stops it (and forgets "
+              "everything in it). In another shell:\n"
+              f"export AWS_ENDPOINT_URL={emulator.url} AWS_ACCESS_KEY_ID={KEY} AWS_SECRET_ACCESS_KEY={KEY} "
+              f"AWS_REGION={REGION}\n"
+              "NODE_ENV=demo make setup deploy status", flush=True)
+    while not stopping:
+        time.sleep(0.2)
     emulator.stop()
     return 0
 

@@ -201,6 +201,37 @@ def test_demo_runs_through_on_its_own_emulator_and_leaves_no_process_behind(proj
     assert_stopped(project, output)
 
 
+def test_make_emulator_serves_a_local_aws_that_make_drives_as_it_says(project):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NODE_ENV", "MAKE"))}
+    server = subprocess.Popen(["make", "--no-print-directory", "emulator", f"EMULATOR_PORT={port}"], cwd=project.path,
+                              env=clean, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                              start_new_session=True)
+    try:
+        said = [server.stdout.readline().strip() for _ in range(4)]
+        assert said[0] == f"EMULATOR_URL=http://127.0.0.1:{port}"
+        assert said[1].startswith("# The local AWS is up, with the hosted zone demo.example; Ctrl-C stops it")
+        exports = dict(pair.split("=", 1) for pair in said[2].removeprefix("export ").split())
+        assert said[3] == "NODE_ENV=demo make setup deploy status"
+        user = {**clean, **exports, "NODE_ENV": "demo", "AWS_CONFIG_FILE": "/dev/null",
+                "AWS_SHARED_CREDENTIALS_FILE": "/dev/null"}
+        result = ok(subprocess.run(["make", "--no-print-directory", "setup", "status"], cwd=project.path, env=user,
+                                   capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=300))
+        assert "setup: done." in result.stdout and "status: environment demo of app demo" in result.stdout
+        assert project.emulator.calls == []  # the tests' emulator saw none of it
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # make and the emulator both get it, and make sends it again
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            raise
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+
+
 @pytest.mark.parametrize("interrupt", ["SIGTERM to make", "Ctrl-C"])
 def test_an_interrupted_demo_leaves_no_process_behind(project, interrupt):
     demo = subprocess.Popen(["make", "--no-print-directory", "demo"], cwd=project.path, env=project.env(),
