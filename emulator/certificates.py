@@ -14,6 +14,8 @@ from moto.elb.models import elb_backends
 from moto.elbv2.models import ELBv2Backend, elbv2_backends
 from moto.route53.models import route53_backends
 
+from .health import latest_emulator
+
 PENDING, ISSUED = "PENDING_VALIDATION", "ISSUED"
 
 
@@ -31,10 +33,8 @@ class Dns:
 
 
 def dns() -> Dns:
-    """The DNS of the latest running emulator (process-wide, like the patches)."""
-    from moto.elb.models import ELBBackend
-    running = ELBBackend.__dict__.get("_emulators_running")
-    return running[-1].dns if running else Dns()
+    emulator = latest_emulator()
+    return emulator.dns if emulator else Dns()
 
 
 def resolves(account: str, name: str, kind: str, value: str) -> bool:

@@ -241,18 +241,22 @@ def replace_failed(account: str, region: str, shown: list[str]) -> None:
     """17. ELB health replacement, as the HealthScript says (HealthScript.replace): an instance the
     load balancer has shown enough times is terminated by its group, which launches another; the
     desired capacity stays (moto has no health, and so replaces nothing)."""
-    backend = autoscaling_backends[account][region]
-    group_of = {s.instance.id: g.name for g in backend.autoscaling_groups.values() for s in g.instance_states}
+    groups = groups_of_instances(account, region)
     for instance_id in shown:
-        if instance_id in group_of and health_script().due_for_replacement(group_of[instance_id], instance_id):
-            backend.terminate_instance(instance_id, should_decrement=False)
+        if instance_id in groups and health_script().due_for_replacement(groups[instance_id], instance_id):
+            autoscaling_backends[account][region].terminate_instance(instance_id, should_decrement=False)
+
+
+def groups_of_instances(account: str, region: str) -> dict[str, str]:
+    """{instance id: the name of the group it is in}."""
+    groups = autoscaling_backends[account][region].autoscaling_groups.values()
+    return {state.instance.id: group.name for group in groups for state in group.instance_states}
 
 
 def instance_health(elb_backend: ELBBackend, lb_name: str, instances: list, observe: bool) -> list[dict]:
     """DescribeInstanceHealth as the tool sees it: moto's answer (Unknown when not registered,
     OutOfService when not running), then a group instance stays OutOfService until the script says."""
-    groups = autoscaling_backends[elb_backend.account_id][elb_backend.region_name].autoscaling_groups
-    group_of = {s.instance.id: g.name for g in groups.values() for s in g.instance_states}
+    group_of = groups_of_instances(elb_backend.account_id, elb_backend.region_name)
     lb = elb_backend.load_balancers[lb_name]
     states = []
     for moto_state in elb_backend.describe_instance_health(lb_name, instances):
@@ -457,8 +461,7 @@ def _patch_target_health() -> None:
 def target_health(backend: ELBv2Backend, tg: FakeTargetGroup, targets: list, observe: bool) -> list[dict]:
     """DescribeTargetHealth as the tool sees it: moto's answer (healthy, unused when not registered or
     stopped), corrected as patch 11 describes."""
-    groups = autoscaling_backends[backend.account_id][backend.region_name].autoscaling_groups
-    group_of = {s.instance.id: g.name for g in groups.values() for s in g.instance_states}
+    group_of = groups_of_instances(backend.account_id, backend.region_name)
     in_use = bool(tg.load_balancer_arns)
     descriptions = []
     for target in targets or list(tg.targets.values()):

@@ -131,8 +131,13 @@ def running_instances() -> frozenset[str]:
                      for state in group.instance_states)
 
 
-def health_script() -> HealthScript:
-    """The health script of the latest running emulator, kept process-wide (on moto's class) like
-    the patches themselves."""
+def latest_emulator():
+    """The latest running Emulator, kept process-wide (on moto's class) like the patches themselves,
+    whose health script and DNS the corrections consult; None when none runs."""
     running = ELBBackend.__dict__.get("_emulators_running")
-    return running[-1].health if running else HealthScript()
+    return running[-1] if running else None
+
+
+def health_script() -> HealthScript:
+    emulator = latest_emulator()
+    return emulator.health if emulator else HealthScript()

@@ -111,13 +111,13 @@ def group_removals(step: Step) -> list[Removal]:
 def certificate_removals(step: Step) -> list[Removal]:
     """The certificates setup requested (found by name and tags; not the one CERTIFICATE names),
     then their validation records, unless a certificate of that name that stays needs them too."""
-    settings = step.settings
-    ours = [cert for cert in own_certificates(step) if cert["CertificateArn"] != settings.certificate]
+    settings, named = step.settings, certificates_named(step)
+    ours = [cert for cert in own_certificates(step, named) if cert["CertificateArn"] != settings.certificate]
     if not ours:
         return []
     arns = [cert["CertificateArn"] for cert in ours]
     removals = [(f"certificate {arn} ({domain_name(step)})", lambda arn=arn: delete(step, arn)) for arn in arns]
-    staying = [arn for arn in certificates_named(step) if arn not in arns]
+    staying = [arn for arn in named if arn not in arns]
     zone = hosted_zone_id(step)
     records = {(r["Name"], r["Type"]) for cert in ours for r in jmespath.search(VALIDATION_RECORDS, cert) or []}
     for name, kind in sorted(records):

@@ -9,7 +9,7 @@ import jmespath
 
 from core.aws import Aws
 from core.balancer import load_balancer
-from core.certificate import describe, own_certificate
+from core.certificate import describe, names_of, own_certificate
 from core.dns import current_alias, hosted_zone_id
 from core.groups import environment_groups
 from core.images import environment_images, images_in_use, released
@@ -91,9 +91,8 @@ def certificate(step: Step) -> str:
     found = own_certificate(step) if settings.certificate == "auto" else describe(step, settings.certificate)
     if found is None:
         return f"missing: run `NODE_ENV={settings.node_env} make request-certificate`"
-    names = " ".join(found.get("SubjectAlternativeNames") or [found["DomainName"]])
     expires = f", expires {found['NotAfter']:%Y-%m-%d}" if found.get("NotAfter") else ""
-    return f"{found['CertificateArn']}: {found['Status']}, {names}{expires}"
+    return f"{found['CertificateArn']}: {found['Status']}, {' '.join(names_of(found))}{expires}"
 
 
 def record(step: Step) -> str:

@@ -66,7 +66,7 @@ def wait_until_serving(step: Step, group_name: str, desired: int, clock, sleep) 
                      "its replacement")
             replaced.add(instance)
         seen.update(members)
-        healthy = [i for i in jmespath.search(HEALTHY_IN_GROUP, groups) if i not in replaced]
+        healthy = jmespath.search(HEALTHY_IN_GROUP, groups)  # never a Terminating one
         if len(healthy) < desired:
             return False, f"ensuring new instance(s) are healthy at ec2 ({len(healthy)}/{desired} are healthy)"
         at_lb = balancer.serving()

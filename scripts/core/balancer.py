@@ -117,8 +117,9 @@ class Balancer:
         self.apply_security_groups(wanted)
 
     def wait_drained(self, instances: list[str], timeout: float) -> None:
-        """Wait (botocore's InstanceDeregistered or TargetDeregistered waiter) until the deregistered
-        instances have drained, with a progress line for every answer."""
+        """Wait (botocore's InstanceDeregistered or TargetDeregistered waiter, every POLL_INTERVAL for
+        at most `timeout` seconds) until the deregistered instances have drained, with a progress
+        line for every answer."""
         started, say = time.monotonic(), self.step.say
 
         def progress(parsed):
@@ -128,16 +129,11 @@ class Balancer:
                 say(f"waiting for connection draining ({left}/{len(instances)} instance(s) still draining) "
                     f"[{time.monotonic() - started:.0f}s]")
 
-        self.wait(self.DEREGISTERED, instances, timeout=timeout, progress=progress)
+        wait(self.client, self.DEREGISTERED, timeout=timeout, interval=self.settings.poll_interval,
+             progress=progress, **self.targets(instances))
 
     def serving(self) -> set[str]:
         return {instance for instance, (state, *_) in self.health().items() if state == self.SERVING}
-
-    def wait(self, waiter: str, instances: list[str], timeout: float, progress=None) -> None:
-        """A botocore waiter over `instances`, polling every POLL_INTERVAL for at most `timeout`
-        seconds; `progress(parsed)` sees every answer."""
-        wait(self.client, waiter, timeout=timeout, interval=self.settings.poll_interval, progress=progress,
-             **self.targets(instances))
 
 
 class Classic(Balancer):

@@ -36,12 +36,12 @@ def describe(step: Step, arn: str) -> dict:
     return step.client("acm").describe_certificate(CertificateArn=arn)["Certificate"]
 
 
-def own_certificates(step: Step, statuses: list[str] | None = None) -> list[dict]:
-    """The certificates setup requested for this environment (of `statuses`; None: any), found by
-    their name and ownership tags."""
+def own_certificates(step: Step, arns: list[str]) -> list[dict]:
+    """Of the certificates `arns` (certificates_named), those setup requested for this environment:
+    they carry its ownership tags. Described."""
     acm, owned = step.client("acm"), step.settings.ownership_tags.items()
     found = []
-    for arn in certificates_named(step, statuses):
+    for arn in arns:
         tags = dict(jmespath.search(TAGS, acm.list_tags_for_certificate(CertificateArn=arn)) or [])
         if all(tags.get(key) == value for key, value in owned):
             found.append(describe(step, arn))
@@ -58,14 +58,18 @@ def certificates_named(step: Step, statuses: list[str] | None = None) -> list[st
 
 def own_certificate(step: Step) -> dict | None:
     """This environment's pending or issued certificate; an issued one first."""
-    found = own_certificates(step, IN_PLAY)
+    found = own_certificates(step, certificates_named(step, IN_PLAY))
     return min(found, key=lambda certificate: certificate["Status"] != "ISSUED", default=None)
+
+
+def names_of(certificate: dict) -> list[str]:
+    return certificate.get("SubjectAlternativeNames") or [certificate["DomainName"]]
 
 
 def covers(certificate: dict, name: str) -> bool:
     """Whether one of the certificate's names is `name`, or a wildcard for its parent domain."""
-    names = certificate.get("SubjectAlternativeNames") or [certificate["DomainName"]]
-    return any(one == name or (one.startswith("*.") and name.partition(".")[2] == one[2:]) for one in names)
+    return any(one == name or (one.startswith("*.") and name.partition(".")[2] == one[2:])
+               for one in names_of(certificate))
 
 
 def given_certificate(step: Step) -> dict:
@@ -84,9 +88,8 @@ def given_certificate(step: Step) -> dict:
         raise StepError(f"CERTIFICATE={arn} is {certificate['Status']}, not ISSUED: validate it first, or set "
                         "CERTIFICATE=auto")
     if not covers(certificate, name):
-        names = " ".join(certificate.get("SubjectAlternativeNames") or [certificate["DomainName"]])
-        raise StepError(f"CERTIFICATE={arn} is for {names}, not for {name}: name a certificate that covers "
-                        f"{name}, or set CERTIFICATE=auto")
+        raise StepError(f"CERTIFICATE={arn} is for {' '.join(names_of(certificate))}, not for {name}: name a "
+                        f"certificate that covers {name}, or set CERTIFICATE=auto")
     return certificate
 
 
@@ -114,10 +117,10 @@ def request(step: Step) -> str:
 
 def validation_records(step: Step, arn: str) -> list[dict]:
     """The CNAME records ACM validates the certificate by; it names them a few seconds after the request."""
-    settings = step.settings
+    settings, records = step.settings, []
 
     def named():
-        records = jmespath.search(VALIDATION_RECORDS, describe(step, arn)) or []
+        records[:] = jmespath.search(VALIDATION_RECORDS, describe(step, arn)) or []
         return bool(records), f"waiting for ACM to name the validation record of {domain_name(step)}"
 
     try:
@@ -125,7 +128,7 @@ def validation_records(step: Step, arn: str) -> list[dict]:
                    bound="CERTIFICATE_TIMEOUT")
     except TimedOut as error:
         raise StepError(f"ACM named no validation record: {error}; run setup again later") from None
-    return jmespath.search(VALIDATION_RECORDS, describe(step, arn))
+    return records
 
 
 def put_validation_records(step: Step, zone: str, records: list[dict]) -> None:
@@ -145,16 +148,19 @@ def wait_issued(step: Step, arn: str, zone: str) -> dict:
     """Wait (botocore's certificate_validated waiter, then until the status says so) until ACM has
     ISSUED the certificate; on time-out, say what to check."""
     settings, acm, name = step.settings, step.client("acm"), domain_name(step)
-    interval, timeout = settings.poll_interval, settings.certificate_timeout
+    interval, timeout, last = settings.poll_interval, settings.certificate_timeout, {}
 
     def progress(parsed):
         certificate = parsed.get("Certificate", {})
         step.say(f"certificate for {name}: {certificate.get('Status', 'unknown')}")
 
+    def issued():
+        last.update(describe(step, arn))
+        return last["Status"] == "ISSUED", f"certificate for {name}: validated"
+
     try:
         wait(acm, "certificate_validated", timeout=timeout, interval=interval, progress=progress, CertificateArn=arn)
-        wait_until(lambda: (describe(step, arn)["Status"] == "ISSUED", f"certificate for {name}: validated"),
-                   timeout=timeout, interval=interval, say=step.say, bound="CERTIFICATE_TIMEOUT")
+        wait_until(issued, timeout=timeout, interval=interval, say=step.say, bound="CERTIFICATE_TIMEOUT")
     except (WaiterError, TimedOut) as error:
         if isinstance(error, WaiterError) and throttled(error.last_response or {}):
             raise
@@ -169,7 +175,7 @@ def wait_issued(step: Step, arn: str, zone: str) -> dict:
                         f"(CERTIFICATE_TIMEOUT): check that {settings.tld} is delegated to hosted zone {zone} (its NS "
                         f"records, at the registrar or in the parent zone, must be {servers}), then run setup again") \
             from None
-    return describe(step, arn)
+    return last
 
 
 def delete(step: Step, arn: str) -> None:

@@ -35,18 +35,20 @@ def describe_groups(step: Step, names: list[str]) -> list[dict]:
                   AutoScalingGroupNames=names)
 
 
-def retire(step: Step, names: list[str]) -> None:
+def retire(step: Step, names: list[str], successor: str | None = None) -> None:
     """Take the groups' instances out of the load balancer (waiting for connection draining), scale
     the groups to 0, wait until their instances are gone, then delete the groups and their launch
-    templates or configurations. All groups move together: one wait, not one per group."""
+    templates or configurations. All groups move together: one wait, not one per group. The
+    traffic guard (keep_serving) comes first, with the group that takes over when there is one."""
     settings, autoscaling = step.settings, step.client("autoscaling")
-    groups = describe_groups(step, names)
+    found = describe_groups(step, [*names, successor] if successor else names)
+    groups = [group for group in found if group["AutoScalingGroupName"] != successor]
     if not groups:
         delete_unused_launch_settings(step)
         return
     names = [group["AutoScalingGroupName"] for group in groups]
     instances = jmespath.search(INSTANCE_IDS, groups)
-    keep_serving(step, set(instances))
+    keep_serving(step, groups, [group for group in found if group["AutoScalingGroupName"] == successor])
     for name in names:  # while draining, the groups must not replace or re-register what leaves
         step.say(f"suspending launches, health replacement and registration of {name}...")
         autoscaling.suspend_processes(AutoScalingGroupName=name, ScalingProcesses=RETIRING_SUSPENDS)
@@ -104,13 +106,26 @@ def delete_unused_launch_configurations(step: Step, in_use: set[str]) -> None:
             autoscaling.delete_launch_configuration(LaunchConfigurationName=name)
 
 
-def keep_serving(step: Step, leaving: set[str]) -> None:
-    """The traffic guard: refuse to take out instances that are the last ones InService at the
-    load balancer."""
-    serving = load_balancer(step).serving()
-    if serving & leaving and not serving - leaving:
-        raise StepError(f"refusing to retire the last InService instances of {step.settings.elb_name} "
+def keep_serving(step: Step, leaving: list[dict], successors: list[dict]) -> None:
+    """The traffic guard: refuse to take out the last instances InService at the load balancer;
+    with the group that takes over (`successors`), refuse until it has as many InService there as
+    the largest leaving group (which may have scaled out meanwhile; each is a whole copy of the
+    site, two serve at once only after an interrupted retirement)."""
+    settings, balancer = step.settings, load_balancer(step)
+    serving = balancer.serving()
+    leaving_ids = set(jmespath.search(INSTANCE_IDS, leaving))
+    if serving & leaving_ids and not serving - leaving_ids:
+        raise StepError(f"refusing to retire the last InService instances of {settings.elb_name} "
                         f"({' '.join(sorted(serving))}): deploy a healthy group first")
+    if successors:
+        new = len(set(jmespath.search(INSTANCE_IDS, successors)) & serving)
+        old = max(len(set(jmespath.search(INSTANCE_IDS, [group])) & serving) for group in leaving)
+        if new < old:
+            names = " ".join(group["AutoScalingGroupName"] for group in leaving)
+            raise StepError(f"refusing to retire {names}: {old} of their instances are {balancer.SERVING} at "
+                            f"{settings.elb_name}, only {new} of {successors[0]['AutoScalingGroupName']} (did they "
+                            f"scale out meanwhile?); both serve: run `NODE_ENV={settings.node_env} make deploy` "
+                            "again, it starts with as many")
 
 
 def create_launch_configuration(step: Step, **params) -> None:

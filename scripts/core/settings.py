@@ -99,15 +99,21 @@ def whole(key: str, value: str | None) -> int:
     return int(value)
 
 
-def seconds(key: str, value: str | None) -> float:
-    value = _required(key, value)
-    try:
-        number = float(value)
-    except ValueError:
-        number = -1
-    if not number > 0:
-        raise SettingsError(f"{key}={value!r} is not a positive number of seconds")
-    return number
+def positive(what: str) -> Reader:
+    """A number above 0; `what` names it in the error."""
+    def read(key: str, value: str | None) -> float:
+        value = _required(key, value)
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1
+        if not number > 0:
+            raise SettingsError(f"{key}={value!r} is not {what}")
+        return number
+    return read
+
+
+seconds = positive("a positive number of seconds")
 
 
 def draining(key: str, value: str | None) -> int:
@@ -120,7 +126,7 @@ def draining(key: str, value: str | None) -> int:
 
 def target_value(key: str, value: str | None) -> float | None:
     """A positive number, or unset."""
-    return None if value is None else seconds(key, value)
+    return None if value is None else positive("a positive number, like 50")(key, value)
 
 
 def image(key: str, value: str | None) -> str | None:
