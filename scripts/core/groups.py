@@ -41,8 +41,8 @@ def retire(step: Step, names: list[str], successor: str | None = None) -> None:
     templates or configurations. All groups move together: one wait, not one per group. The
     traffic guard (keep_serving) comes first, with the group that takes over when there is one."""
     settings, autoscaling = step.settings, step.client("autoscaling")
-    found = describe_groups(step, [*names, successor] if successor else names)
-    groups = [group for group in found if group["AutoScalingGroupName"] != successor]
+    found = describe_groups(step, list(dict.fromkeys([*names, successor] if successor else names)))
+    groups = [group for group in found if group["AutoScalingGroupName"] in names]
     if not groups:
         delete_unused_launch_settings(step)
         return
