@@ -93,8 +93,10 @@ unlock: venv ## break a deploy lock older than LOCK_TIMEOUT (its deploy died)
 ##@ operations and the local demo
 settings: venv ## every setting's value for NODE_ENV, where it came from, and its help
 	$(RUN)/settings.py
-status: venv ## one environment at a glance: load balancer, record, groups, instances, images, last deploy
+status: venv ## one environment at a glance, from AWS: load balancer, record, groups, images, live release, lock
 	$(RUN)/status.py
+history: venv ## the releases of NODE_ENV from the history kept in AWS: outcome, image, who and when
+	$(RUN)/history.py
 destroy: venv ## remove everything of one environment, after typing its name (or with CONFIRM=yes)
 	$(RUN)/destroy.py
 demo: dev ## setup and two deploys of the example app on a local AWS emulator: no account needed
@@ -119,12 +121,14 @@ venv: $(VENV)/.runtime
 dev: $(VENV)/.dev
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || { echo "creating the virtualenv $(VENV) (once)..."; $(PYTHON3) -m venv $(VENV); }
+	@echo "installing requirements.txt into $(VENV) (on first use and when it changes; about a minute)..."
 	@$(PIP_INSTALL) -r requirements.txt
 	@touch $@
 $(VENV)/.dev: requirements.txt requirements-dev.txt
 	@test -x $(PY) || { echo "creating the virtualenv $(VENV) (once)..."; $(PYTHON3) -m venv $(VENV); }
+	@echo "installing requirements-dev.txt into $(VENV) (on first use and when it changes; about a minute)..."
 	@$(PIP_INSTALL) -r requirements-dev.txt
 	@touch $@ $(VENV)/.runtime
 
-.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock settings status destroy demo emulator bench \
+.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock settings status history destroy demo emulator bench \
         test lint venv dev

@@ -87,4 +87,4 @@ def row(label: str, values: list) -> None:
 
 if __name__ == "__main__":
     use_only_the_emulator()
-    run("bench", bench)
+    run("bench", bench, recorded=False)

@@ -38,7 +38,7 @@ def check_deploy(step: Step) -> None:
             raise StepError("BASE_AMI is not set: name the image primal is baked from, or set PRIMAL_ID")
         if not shutil.which(settings.packer):
             raise StepError(f"packer not found ({settings.packer}): install it (apt-get install packer) or set PACKER")
-    begin_release(step)
+    begin_release(step, "deploy")
     check_templates(step)
 
 

@@ -1,8 +1,9 @@
 """demo: the tool's whole job on a local AWS emulator, no AWS account needed. Makes sure Debian's
 packer is there, starts the emulator (emulator/: moto, corrected to behave like AWS) on a free
 loopback port, creates the hosted zone of the demo domain, then runs `make setup` and two `make deploy`s of
-the example app (the real packer bakes against the emulator), `make status` after each, and ends
-with the record, the live group, its image and the site's https URL. The emulator, and every process the demo started,
+the example app (the real packer bakes against the emulator), `make status` after each and `make
+history`, and ends with the record, the live group, its image, the site's https URL and what to
+try next. The emulator, and every process the demo started,
 stops on exit: also on failure, Ctrl-C or SIGTERM.
 
 Settings come from env/demo.env (NODE_ENV=demo) alone: the caller's AWS_* variables and settings
@@ -35,10 +36,11 @@ def demo(step: Step) -> None:
     with emulator(step) as url:
         os.environ["AWS_ENDPOINT_URL"] = url
         create_hosted_zone(step)
-        for target in ("setup", "deploy", "status", "deploy", "status"):
+        for target in ("setup", "deploy", "status", "deploy", "status", "history"):
             make(step, target)
         show_result(step)
         step.say(f"done in {time.monotonic() - started:.0f}s; stopping the emulator (the demo's AWS goes with it)")
+    what_next(step)
 
 
 def ensure_packer(step: Step) -> None:
@@ -85,6 +87,17 @@ def show_result(step: Step) -> None:
              "on AWS, http:// answers 301 to it)")
 
 
+def what_next(step: Step) -> None:
+    log = step.settings.log_dir.relative_to(ROOT)
+    for line in (
+            "what next:",
+            f"  what each run did: {log}/<time>-<target>/ (progress.log, aws.jsonl: every AWS call, packer-*.log)",
+            "  drive it by hand: `make emulator` in one shell, the exports it prints in another, then",
+            "    NODE_ENV=demo make setup deploy status history rollback   (`make help` lists every target)",
+            "  on your own AWS account: README.md, \"First run on AWS\" (credentials, hosted zone, BASE_AMI, costs)"):
+        step.say(line)
+
+
 if __name__ == "__main__":
     use_only_the_emulator()
-    run("demo", demo)
+    run("demo", demo, recorded=False)

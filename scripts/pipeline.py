@@ -15,6 +15,7 @@ import contextlib
 import importlib
 import re
 
+from core import history
 from core.lock import deploy_lock
 from core.release import in_flight, roll_back
 from core.step import Step, StepError, describe, interruptible, run, uninterrupted
@@ -33,7 +34,7 @@ def pipeline(steps: list[str], lock: bool, rollback: bool):
                     for function in functions:
                         function(step)
             except BaseException as failure:
-                if rollback and in_flight(step):
+                if rollback:
                     with uninterrupted():
                         roll_back_after(step, failure)
                 raise
@@ -41,14 +42,23 @@ def pipeline(steps: list[str], lock: bool, rollback: bool):
 
 
 def roll_back_after(step: Step, failure: BaseException) -> None:
-    """Roll back; should that fail too, say both, so neither the cause nor the leftovers hide."""
+    """Roll back what the release launched, and say in the history how it ended; should the
+    rollback fail too, say both, so neither the cause nor the leftovers hide."""
+    interrupted = isinstance(failure, KeyboardInterrupt)
+    cause = "interrupted" if interrupted else describe(failure) or repr(failure)
+    outcome = "interrupted" if interrupted else "rolled back"
+    reason = "stopped by Ctrl-C, SIGTERM or SIGHUP" if interrupted else cause
     try:
-        roll_back(step)
+        if in_flight(step):
+            roll_back(step, reason, outcome)
+        elif step.began:  # nothing launched yet (or the step that failed already rolled back)
+            history.settle(step, outcome, reason)
     except Exception as error:  # noqa: BLE001 - reported with the failure that caused the rollback
-        cause = "interrupted" if isinstance(failure, KeyboardInterrupt) else describe(failure) or repr(failure)
-        raise StepError(f"{cause}; then the rollback failed too: {describe(error) or repr(error)}; the old "
-                        f"groups still serve; run `NODE_ENV={step.settings.node_env} make deploy` again to "
-                        "converge") from error
+        message = (f"{cause}; then the rollback failed too: {describe(error) or repr(error)}; the old "
+                   f"groups still serve; run `NODE_ENV={step.settings.node_env} make deploy` again to converge")
+        with contextlib.suppress(Exception):
+            history.settle(step, "rollback failed", message)
+        raise StepError(message) from error
 
 
 if __name__ == "__main__":
@@ -58,4 +68,4 @@ if __name__ == "__main__":
     parser.add_argument("--rollback", action="store_true")
     parser.add_argument("steps", nargs="+", type=lambda name: name if STEP_NAME.match(name) else parser.error(name))
     arguments = parser.parse_args()
-    run(arguments.phase, pipeline(arguments.steps, arguments.lock, arguments.rollback))
+    run(arguments.phase, pipeline(arguments.steps, arguments.lock, arguments.rollback), target=arguments.phase)

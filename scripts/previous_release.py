@@ -1,7 +1,12 @@
-"""rollback: start a release of the previous release's image (kept by the image retention rule),
-to go through the same safe path as a deploy, without baking: new group, wait until healthy at
-the load balancer, then retire the current one."""
+"""rollback: start a release of the image of the release before the live one, to go through the
+same safe path as a deploy, without baking: new group, wait until healthy at the load balancer,
+then retire the current one. "Before" is by the release history in AWS (core/history.py): the
+newest release older than the one the live group runs that went live and whose image is still
+kept (KEEP_IMAGES). So a second rollback goes further back, never forward; when nothing older is
+kept it says so. An environment with no history yet (deployed by an older version of this tool)
+goes back to the newest kept image that is not live, by the images' Released tags."""
 
+from core import history
 from core.balancer import check_load_balancer
 from core.groups import environment_groups
 from core.images import environment_images, images_in_use, released
@@ -11,15 +16,38 @@ from core.step import Step, StepError, run
 
 def previous_release(step: Step) -> None:
     check_load_balancer(step)
-    live = images_in_use(step, environment_groups(step))
-    earlier = sorted((released(image), image["ImageId"]) for image in environment_images(step)
-                     if released(image) and image["ImageId"] not in live)
+    groups = environment_groups(step)
+    running, kept = images_in_use(step, groups), {image["ImageId"]: image for image in environment_images(step)}
+    releases = history.releases(step)
+    leaving = history.live(releases, {group["AutoScalingGroupName"] for group in groups})
+    if leaving is None:
+        return by_images(step, running, kept)
+    earlier = [release for release in releases if release["outcome"] == history.SERVED
+               and history.origin(release) < history.origin(leaving)
+               and release.get("image") in kept and release.get("image") not in running]
+    if not earlier:
+        raise StepError(f"no release of {step.settings.node_env} older than {history.origin(leaving)} (the live one) "
+                        "is kept to roll back to: KEEP_IMAGES says how many images are kept")
+    target = max(earlier, key=history.origin)
+    step.say(f"leaving release {leaving['stamp']} ({leaving['image']}); going back to release "
+             f"{history.origin(target)} ({target['image']})")
+    go_back(step, target["image"], history.origin(target))
+
+
+def by_images(step: Step, running: set[str], kept: dict[str, dict]) -> None:
+    """No history of the live release: the newest kept image that is not live, by its Released tag."""
+    earlier = sorted((released(image), image_id) for image_id, image in kept.items()
+                     if released(image) and image_id not in running)
     if not earlier:
         raise StepError(f"no earlier release of {step.settings.node_env} is kept to roll back to "
-                        f"(live: {' '.join(sorted(live)) or 'none'})")
+                        f"(live: {' '.join(sorted(running)) or 'none'})")
     stamp, image_id = earlier[-1]
-    step.say(f"rolling back to {image_id}, released {stamp}")
-    begin_release(step)
+    step.say(f"no release history of the live group; going back to {image_id}, released {stamp}")
+    go_back(step, image_id, stamp)
+
+
+def go_back(step: Step, image_id: str, restores: str) -> None:
+    begin_release(step, "rollback", image=image_id, restores=restores)
     step.remember(image_id=image_id, image_baked=False)
 
 

@@ -1,19 +1,22 @@
-"""status: one environment at a glance, read-only: its load balancer and how many instances are
-InService there, the DNS record, the HTTPS certificate (status, names, expiry), its security
-groups and what they admit, the live group(s) with their capacity, each instance's state and the
-image they launch from, the app images kept (with their release stamps), and the last deploy's log folder.
-
-Its own AWS responses go to deploy/log/$NODE_ENV/status/, so the last deploy's stay as they were."""
+"""status: one environment at a glance, read-only, all from AWS (a fresh checkout sees the same):
+its load balancer and how many instances are InService there, the DNS record, the HTTPS
+certificate (status, names, expiry), its security groups and what they admit, the live group(s)
+with their capacity, each instance's state and the image they launch from, the app images kept
+(with their release stamps), the live release and the last run's outcome (from the release
+history), who holds the deploy lock, and the newest run record of this checkout. It keeps no
+record of its own."""
 
 import jmespath
 
-from core.aws import Aws
+from core import history
 from core.balancer import load_balancer
 from core.certificate import describe, names_of, own_certificate
 from core.dns import current_alias, hosted_zone_id
 from core.groups import environment_groups
 from core.images import environment_images, images_in_use, released
+from core.lock import current_lock, held_by
 from core.network import ROLES, group_name, inbound, security_groups
+from core.record import records
 from core.settings import ROOT
 from core.step import Step, run
 
@@ -23,7 +26,6 @@ TIME = "%Y-%m-%d %H:%M:%S %Z"
 
 def status(step: Step) -> None:
     settings = step.settings
-    step.aws = Aws(settings.log_dir / "status")  # the last deploy's responses stay as they were
     balancer = load_balancer(step)
     balancer.require()
     at_lb = {instance: state for instance, (state, *_) in balancer.health().items()}
@@ -41,12 +43,24 @@ def status(step: Step) -> None:
     if not groups:
         rows.append(("group", f"none: run `NODE_ENV={settings.node_env} make deploy`"))
     rows += image_rows(step, live=set(launched_from.values()))
-    rows.append(("last deploy", f"{step.state().get('stamp') or 'none yet'}, "
-                                f"log in {settings.log_dir.relative_to(ROOT)}/"))
+    rows += release_rows(step, {group["AutoScalingGroupName"] for group in groups})
 
     step.say(f"environment {settings.node_env} of app {settings.app_name}")
     for label, value in rows:
         print(f"  {label:<22} {value}")
+
+
+def release_rows(step: Step, groups: set[str]) -> list[tuple[str, str]]:
+    """The live release and the last run's, from the history in AWS; the lock; the last record here."""
+    releases, lock = history.releases(step), current_lock(step)
+    live = history.live(releases, groups)
+    rows = [("live release", history.line(live, groups, bool(lock)) if live else "none")]
+    if releases and releases[-1] is not live:
+        rows.append(("last run", history.line(releases[-1], groups, bool(lock))))
+    rows.append(("deploy lock", held_by(step, lock) if lock else "free"))
+    kept = records(step.settings.log_dir)
+    rows.append(("last record here", f"{kept[-1].relative_to(ROOT)}/" if kept else "none in this checkout"))
+    return rows
 
 
 def group_image(step: Step, group: dict) -> str:
@@ -106,4 +120,4 @@ def record(step: Step) -> str:
 
 
 if __name__ == "__main__":
-    run("status", status)
+    run("status", status, recorded=False)

@@ -13,6 +13,7 @@ import time
 import botocore.exceptions
 import jmespath
 
+from core import history
 from core.aws import throttled
 from core.balancer import load_balancer
 from core.groups import describe_groups
@@ -35,9 +36,9 @@ def wait_health(step: Step, clock=time.monotonic, sleep=time.sleep) -> None:
     except TimedOut as timeout:
         report(step, group_name)
         with uninterrupted():
-            roll_back(step)
+            roll_back(step, f"{group_name} did not become healthy: {timeout}")
         raise StepError(f"{group_name} did not become healthy: {timeout}; rolled back, the previous "
-                        f"release still serves (details above, and in {settings.log_dir})") from None
+                        "release still serves (details above, every health answer in the record)") from None
     except botocore.exceptions.ClientError as error:
         code = throttled(error.response)
         if code:
@@ -45,6 +46,7 @@ def wait_health(step: Step, clock=time.monotonic, sleep=time.sleep) -> None:
                             "of the new group is unknown; try again later, or raise AWS_MAX_ATTEMPTS") from None
         raise
     step.remember(serving=group_name)
+    history.settle(step, history.SERVED)
     step.say(f"{len(serving)}/{desired} new instance(s) {balancer.SERVING} at {settings.elb_name} "
              f"[{clock() - started:.0f}s]")
 

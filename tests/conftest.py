@@ -9,6 +9,7 @@ sets up and looks at) use the unchecked admin key "testing".
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]  # the core (scripts/core) and the emulator package
 
+from core.record import FOLDER, records  # noqa: E402
 from emulator import Emulator  # noqa: E402
 
 REGION = "us-east-1"
@@ -111,9 +113,29 @@ class Project:
         self.emulator.calls.clear()
         return arn
 
+    def records(self, node_env: str = "dev01") -> list[Path]:
+        """The run records of an environment (deploy/log/<env>/<time>-<target>/), the oldest first."""
+        return records(self.path / "deploy/log" / node_env)
+
+    def record(self, target: str, node_env: str = "dev01") -> Path:
+        """The newest record of `make <target>`."""
+        return [path for path in self.records(node_env) if FOLDER.match(path.name).group(3) == target][-1]
+
     def lock_holder(self, node_env: str = "dev01", app: str = "app") -> dict | None:
         return self.client("dynamodb").get_item(
             TableName=f"deploy-lock-{app}-{node_env}", Key={"Environment": {"S": node_env}}).get("Item")
+
+
+RECORD_LINE = re.compile(r"^[a-z]+: the record of this run: deploy/log/[a-z0-9-]+/[\w.-]+/$")
+
+
+def errors(result: subprocess.CompletedProcess) -> list[str]:
+    """The lines on stderr, but make's own (`make: *** [...] Error 1`) and the last one, naming the
+    run's record (checked: a failed recorded run ends with it)."""
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    if any(RECORD_LINE.match(line) for line in lines):
+        assert RECORD_LINE.match(lines[-1]), lines
+    return [line for line in lines if not RECORD_LINE.match(line)]
 
 
 def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:

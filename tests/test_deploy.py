@@ -7,7 +7,7 @@ import subprocess
 import boto3
 import pytest
 
-from conftest import ok
+from conftest import errors, ok
 
 GROUP_PREFIX = "asg-app-dev01-"
 
@@ -118,7 +118,7 @@ def test_first_deploy_serves_from_one_healthy_group(ready):
     assert data["MetadataOptions"]["HttpTokens"] == "required"
     assert in_service(project) == sorted(i["InstanceId"] for i in group["Instances"])
     # the AMI id came from the machine-readable artifact line
-    log = (project.path / "deploy/log/dev01/packer-carnivore.log").read_text()
+    log = (project.record("deploy") / "packer-carnivore.log").read_text()
     assert f"artifact,0,id,us-east-1:{image_id}" in log
 
 
@@ -387,13 +387,14 @@ def test_packer_validate_stops_a_broken_bake_before_anything_changes(ready, brok
     finally:
         template.write_text(original)
     assert result.returncode != 0
-    [error] = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    [error] = errors(result)
     assert says in error and "nothing was baked" in error
     assert ready.mutating_actions() == [] and images(ready, "primal") == {}
 
 
 def test_the_bake_takes_its_ssh_user_and_the_one_range_its_ssh_rule_admits(ready):
-    baked = ok(ready.make("deploy", BAKE_SSH_USER="ubuntu", BAKE_SSH_CIDR="203.0.113.7/32")).stdout
+    ok(ready.make("deploy", BAKE_SSH_USER="ubuntu", BAKE_SSH_CIDR="203.0.113.7/32"))
+    baked = (ready.record("deploy") / "packer-carnivore.log").read_text()  # the whole of Packer's output
     assert "in the temporary security groups" in baked and "from [203.0.113.7/32]" in baked
     assert "from [0.0.0.0/0]" not in baked
     refused = ready.make("deploy", BAKE_SSH_CIDR="0.0.0.0/0")

@@ -4,7 +4,7 @@ destroy removes and what it leaves. (What a default setup makes: test_setup.py.)
 
 import pytest
 
-from conftest import ok
+from conftest import errors, ok
 from test_setup import certificates, inbound, record_sets, security_group
 
 KINDS = ["classic", "application"]
@@ -16,10 +16,6 @@ def zone_id(project) -> str:
 
 def validation_records(project) -> list[str]:
     return sorted(s["Name"] for s in record_sets(project) if s["Type"] == "CNAME")
-
-
-def errors(result) -> list[str]:
-    return [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
 
 
 def listeners(project, kind: str) -> dict[int, dict]:

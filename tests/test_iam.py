@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import POLICY_FILE, ok
+from conftest import POLICY_FILE, errors, ok
 from test_deploy import groups_of, in_service
 
 MANAGED_POLICY_CHARACTERS = 6144  # a customer managed policy, whitespace not counted
@@ -173,8 +173,9 @@ def every_target(project, node_env: str, **settings) -> None:
     failed = project.make("deploy", node_env, HEALTH_TIMEOUT="1", POLL_INTERVAL="0.2", **settings)
     assert failed.returncode != 0 and "rolled back" in failed.stderr, failed.stderr
     project.emulator.health.clear()
-    assert "rolling back to ami-" in ok(project.make("rollback", node_env, **settings)).stdout
+    assert "; going back to release " in ok(project.make("rollback", node_env, **settings)).stdout
     assert f"environment {node_env} of app app" in ok(project.make("status", node_env, **settings)).stdout
+    assert ": live, image " in ok(project.make("history", node_env, **settings)).stdout
     assert f"{node_env} is gone" in ok(project.make("destroy", node_env, CONFIRM="yes", **settings)).stdout
 
 
@@ -244,7 +245,7 @@ def test_a_deploy_without_suspend_processes_fails_naming_it_and_the_old_group_ke
 
     result = project.make("deploy")
     assert result.returncode != 0
-    [error] = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
+    [error] = errors(result)
     assert error.startswith("deploy: error: SuspendProcesses failed: AccessDenied: User: arn:aws:iam::123456789012:"
                             "user/deployer is not authorized to perform: autoscaling:SuspendProcesses"), error
     assert ("autoscaling:SuspendProcesses", False) in project.emulator.iam.checked

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ok
+from conftest import errors, ok
 from test_deploy import groups_of, images, in_service
 
 OTHER_APP = [{"Key": "App", "Value": "shop"}, {"Key": "Environment", "Value": "dev01"}]
@@ -29,11 +29,6 @@ def owned(project, describe: str, key: str, node_env: str = "dev01", **params) -
     """What `describe` lists with the tags of app `app` and environment `node_env`."""
     filters = [{"Name": "tag:App", "Values": ["app"]}, {"Name": "tag:Environment", "Values": [node_env]}]
     return getattr(project.client("ec2"), describe)(Filters=filters, **params)[key]
-
-
-def errors(result: subprocess.CompletedProcess) -> list[str]:
-    """The lines on stderr, but make's own `make: *** [...] Error 1`."""
-    return [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
 
 
 def load_balancers(project) -> list[str]:
@@ -72,7 +67,7 @@ def test_status_shows_the_live_group_its_image_and_in_service_count_and_changes_
     [group] = groups_of(project)
     [image_id] = images(project)
     log_dir = project.path / "deploy/log/dev01"
-    deploy_log = {path.name: path.read_text() for path in log_dir.iterdir() if path.is_file()}
+    deploy_log = {path: path.read_text() for path in log_dir.rglob("*") if path.is_file()}
     project.emulator.calls.clear()
 
     output = ok(project.make("status")).stdout
@@ -90,10 +85,14 @@ def test_status_shows_the_live_group_its_image_and_in_service_count_and_changes_
                          r"tcp 80 from 0\.0\.0\.0/0, tcp 80 from ::/0\n", output)
     assert lb_group, output
     assert re.search(rf"security group instances +sg-\w+: tcp 80 from {lb_group.group(1)}\n", output)
-    assert "last deploy" in output and "log in deploy/log/dev01/" in output
+    assert re.search(rf"live release +\d{{14}} deploy: live, image {image_id}, by \S+@\S+ at [\d-]+ [\d:]+ UTC\n",
+                     output), output
+    assert "last run" not in output  # the live release is the last run
+    assert re.search(r"deploy lock +free\n", output)
+    assert re.search(r"last record here +deploy/log/dev01/\d{8}T\d{6}Z-deploy/\n", output)
     assert project.mutating_actions() == []
     assert [c.action for c in project.emulator.calls].count("DescribeInstanceHealth") == 1
-    assert {path.name: path.read_text() for path in log_dir.iterdir() if path.is_file()} == deploy_log
+    assert {path: path.read_text() for path in log_dir.rglob("*") if path.is_file()} == deploy_log  # no record
 
 
 def test_status_before_setup_says_to_run_setup(project):
@@ -195,7 +194,11 @@ def test_demo_runs_through_on_its_own_emulator_and_leaves_no_process_behind(proj
     assert output.count("status: environment demo of app demo") == 2
     assert "demo: record demo.demo.example. -> elb-demo-demo.us-east-1.elb.amazonaws.com." in output
     assert re.search(r"^demo: live group asg-demo-demo-\d{14} \(1 instance\(s\)\), image ami-[0-9a-f]+$", output, re.M)
-    assert "demo: the site: https://demo.demo.example/ (certificate ISSUED" in output.splitlines()[-2]
+    assert "demo: the site: https://demo.demo.example/ (certificate ISSUED" in output
+    assert re.search(r"^history: releases of demo, the newest first:\n  \d{14} deploy: live, .+\n"
+                     r"  \d{14} deploy: retired", output, re.M)
+    assert len(re.findall(r"^packer: ", output, re.M)) <= 2 * 8  # two bakes of a few lines; the records have them all
+    assert output.splitlines()[-5:][0] == "demo: what next:" and "make emulator" in output.splitlines()[-3]
     assert project.emulator.calls == []
     assert sorted(path.name for path in (project.path / "deploy/log").iterdir()) == ["demo"]
     assert_stopped(project, output)

@@ -3,6 +3,7 @@ deploy/templates/{primal,carnivore}.json (builder "emulator") against a local mo
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime
 
 import pytest
@@ -145,7 +146,12 @@ def test_bake_primal_then_carnivore_from_it(endpoint, aws_env, tmp_path, capsys)
     assert tags_of(snapshot) == tags_of(carnivore)
 
     assert f"artifact,0,id,us-east-1:{carnivore_id}" in (tmp_path / "packer-carnivore.log").read_text()
-    assert f"packer: ==> emulator: Creating AMI carnivore-demoapp-dev01-{stamp}" in capsys.readouterr().out
+    said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("packer: ")]
+    assert f"packer: ==> emulator: Creating AMI carnivore-demoapp-dev01-{stamp}" in "\n".join(said)
+    assert said[-1].startswith("packer: --> emulator: AMIs were created: us-east-1: ")
+    assert sum("AMIs were created" in line for line in said) == 2  # primal's bake, then carnivore's
+    assert 8 <= len(said) <= 2 * 8, said  # a few lines per bake: the log has them all
+    assert all(re.search(r" \[\d+s\]$", line) for line in said)
 
 
 def test_failing_bake_raises_one_line_bake_error(endpoint, aws_env, tmp_path):

@@ -5,13 +5,14 @@ balancer never had zero InService instances."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
 
 import pytest
 
-from conftest import ok
+from conftest import errors, ok
 from test_deploy import GROUP_PREFIX, groups_of, images, in_service, launch_of, launch_settings
 
 LB = "elb-app-dev01"
@@ -90,7 +91,7 @@ def test_a_rollback_that_fails_too_says_both_and_the_next_deploy_converges(servi
     serving.emulator.faults.add(action="DescribeInstanceHealth", code="Throttling")  # for good
     result = serving.make("deploy", AWS_MAX_ATTEMPTS="2")
     assert result.returncode != 0
-    [error] = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    [error] = errors(result)
     assert "AWS kept throttling DescribeInstanceHealth" in error and "then the rollback failed too" in error
     serving.emulator.faults.clear()
     ok(serving.make("deploy"))
@@ -223,7 +224,8 @@ def test_make_rollback_puts_the_previous_release_back(serving):
     [second_image] = set(images(serving)) - {first_image}
     serving.emulator.calls.clear()
     result = ok(serving.make("rollback"))
-    assert f"rolling back to {first_image}" in result.stdout
+    assert re.search(rf"leaving release \d{{14}} \({second_image}\); going back to release \d{{14}} \({first_image}\)",
+                     result.stdout), result.stdout
     [group] = groups_of(serving)
     assert {t["Key"]: t["Value"] for t in group["Tags"]}["Image"] == first_image
     assert set(images(serving)) == {first_image, second_image}  # the rolled-back release stays for roll-forward

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from conftest import ok
+from conftest import errors, ok
 
 NETWORK_CHANGES = ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress"] * 2
 CERTIFICATE_CHANGES = ["RequestCertificate", "ChangeResourceRecordSets"]  # the request, its validation record
@@ -83,8 +83,9 @@ def test_setup_creates_exactly_the_environment(project):
     key = project.path / "deploy/keys/app-dev01"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     secret = key.read_text().splitlines()[1]
-    logs = list((project.path / "deploy/log/dev01").iterdir())
+    logs = [path for path in (project.path / "deploy/log/dev01").rglob("*") if path.is_file()]
     assert logs and not any(secret in log.read_text() for log in logs)
+    assert '"call": "ec2.ImportKeyPair"' in (project.record("setup") / "aws.jsonl").read_text()
 
 
 def certificates(project) -> list[dict]:
@@ -183,8 +184,8 @@ def test_a_region_without_a_default_vpc_is_told_to_set_subnets(project):
 def test_bad_input_fails_in_one_line_and_changes_nothing(project, node_env, settings, says):
     result = project.make("setup", node_env=node_env, **settings)
     assert result.returncode != 0
-    errors = [line for line in result.stderr.splitlines() if not line.startswith("make")]
-    assert len(errors) == 1 and says in errors[0], result.stderr
+    lines = errors(result)
+    assert len(lines) == 1 and says in lines[0], result.stderr
     assert "Traceback" not in result.stderr
     assert project.mutating_actions() == []
     assert not (project.path / "deploy/keys").exists()
@@ -255,7 +256,7 @@ def test_a_record_that_is_not_ours_is_left_alone_and_nothing_changes(project, no
     put_record(project, name, kind, value)
     result = project.make("setup", node_env=node_env)
     assert result.returncode != 0
-    [error] = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    [error] = errors(result)
     assert f"{name} already" in error and value in error
     assert ("REPLACE_DNS_RECORD=yes" if kind == "A" else "remove it in Route 53 yourself") in error
     assert project.mutating_actions() == []

@@ -1,8 +1,9 @@
 """The shared core of the step scripts; it never imports a step.
 
 - settings  every setting declared once: read, checked, and the resource names derived from them
-- aws       boto3 clients (region, endpoint, retries), paginate + JMESPath, tags; responses logged
+- aws       boto3 clients (region, endpoint, retries), paginate + JMESPath, tags; every call recorded
 - step      what a step script shares: settings, clients, progress lines, hand-off state, one way to fail
+- record    the record of one run: its progress lines, every AWS call, Packer's logs, its failure
 - poll      the one bounded polling loop, with an injectable clock
 - balancer  the load balancer, classic or application, behind one interface
 - dns       the Route 53 hosted zone, the environment's ALIAS record, one record's change
@@ -12,5 +13,6 @@
 - packer    baking an image with the real Packer (-machine-readable)
 - lock      the deploy lock (a DynamoDB conditional put)
 - release   the release in flight: starting one, rolling it back
+- history   the release history, kept in AWS (the lock table): every release, its outcome
 - local     running the tool against the local emulator (the demo and the bench)
 """

@@ -1,4 +1,4 @@
-"""AWS clients for every step: one session, explicit retries, every response kept in the step log.
+"""AWS clients for every step: one session, explicit retries, every call kept in the run's record.
 
 Credentials and endpoint come from boto3's own chain (profiles, SSO, AWS_ENDPOINT_URL and
 AWS_ENDPOINT_URL_<SERVICE>). The region is AWS_REGION, then AWS_DEFAULT_REGION, then the profile's,
@@ -7,14 +7,14 @@ Retries are botocore's `standard` mode with up to DEFAULT_MAX_ATTEMPTS attempts,
 AWS_RETRY_MODE / AWS_MAX_ATTEMPTS (or the profile's retry_mode / max_attempts) say otherwise.
 """
 
-import json
 import os
-from pathlib import Path
 
 import boto3
 import botocore.session
 from botocore.config import Config
 from botocore.retries.standard import ThrottledRetryableChecker
+
+from .record import Record
 
 # Older botocore defaults to `legacy` retries: ask for `standard` (throttling and 5xx are retried
 # with backoff) and allow more attempts than its 3, unless the user chose.
@@ -31,13 +31,11 @@ ELB_HOSTED_ZONE_IDS = {
     "ap-southeast-2": "Z1GM3OXH4ZPM65", "sa-east-1": "Z2P70J7HTTTPLU",
 }
 
-SECRET_FIELDS = {"KeyMaterial", "SecretAccessKey", "SessionToken"}
-
-
 class Aws:
-    """boto3 clients sharing one session; each response is written to log_dir/<service>-<Operation>.json."""
+    """boto3 clients sharing one session; each call, with its parameters and its response or error,
+    goes to the run's record (none for a read-only run)."""
 
-    def __init__(self, log_dir: Path):
+    def __init__(self, record: Record | None):
         core = botocore.session.get_session()
         retries = {}
         if not (os.environ.get("AWS_RETRY_MODE") or core.get_scoped_config().get("retry_mode")):
@@ -46,7 +44,7 @@ class Aws:
             retries["total_max_attempts"] = DEFAULT_MAX_ATTEMPTS
         self.config = Config(retries=retries, connect_timeout=10, read_timeout=60)
         self.session = boto3.Session(botocore_session=core, region_name=os.environ.get("AWS_REGION") or None)
-        self.log_dir = log_dir
+        self.record = record
         self._clients = {}
 
     @property
@@ -56,16 +54,24 @@ class Aws:
     def client(self, service: str):
         if service not in self._clients:
             client = self.session.client(service, config=self.config)
-            client.meta.events.register("after-call.*.*", self._keep_response)
+            if self.record:
+                client.meta.events.register("before-parameter-build.*.*", _keep_params)
+                client.meta.events.register("after-call.*.*", self._keep_response)
+                client.meta.events.register("after-call-error.*.*", self._keep_failure)
             self._clients[service] = client
         return self._clients[service]
 
-    def _keep_response(self, parsed, model, **_):
-        service = model.service_model.service_name
+    def _keep_response(self, parsed, context, **_):
         body = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        path = self.log_dir / f"{service}-{model.name}.json"
-        path.write_text(json.dumps(_without_secrets(body), indent=2, default=str) + "\n")
+        self.record.call(*context["call"], {"error": body["Error"]} if "Error" in body else {"response": body})
+
+    def _keep_failure(self, exception, context, **_):
+        """A call that got no answer (connection refused, time-out), after botocore's retries."""
+        self.record.call(*context["call"], {"error": {"Code": type(exception).__name__, "Message": str(exception)}})
+
+
+def _keep_params(params, model, context, **_):
+    context["call"] = (model.service_model.service_name, model.name, dict(params))
 
 
 def throttled(response: dict) -> str | None:
@@ -90,14 +96,6 @@ def wait(client, waiter: str, *, timeout: float, interval: float, progress=None,
         found.wait(**params, WaiterConfig={"Delay": interval, "MaxAttempts": max(1, int(timeout // interval))})
     finally:
         client.meta.events.unregister(event, unique_id="progress")
-
-
-def _without_secrets(value):
-    if isinstance(value, dict):
-        return {k: "<not logged>" if k in SECRET_FIELDS else _without_secrets(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_without_secrets(v) for v in value]
-    return value
 
 
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:

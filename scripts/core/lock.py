@@ -11,6 +11,11 @@ from contextlib import contextmanager
 from .step import Step, StepError, uninterrupted
 
 
+def who() -> str:
+    """The user and machine of this run, as the lock and the release history name it."""
+    return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
 def table_name(step: Step) -> str:
     return f"deploy-lock-{step.settings.name}"
 
@@ -19,7 +24,7 @@ def table_name(step: Step) -> str:
 def deploy_lock(step: Step):
     """Hold the environment's lock for the duration of the block; say who holds it otherwise."""
     dynamodb, key = step.client("dynamodb"), {"Environment": {"S": step.settings.node_env}}
-    me = {"Owner": {"S": f"{getpass.getuser()}@{socket.gethostname()} pid {os.getpid()}"},
+    me = {"Owner": {"S": f"{who()} pid {os.getpid()}"},
           "Since": {"N": str(int(time.time()))}}
     with uninterrupted():  # taken and released whole, even under Ctrl-C: the steps run interruptible()
         try:
@@ -63,8 +68,8 @@ def current_lock(step: Step) -> dict | None:
     return item.get("Item")
 
 
-def held_by(step: Step) -> str:
-    lock = current_lock(step)
+def held_by(step: Step, lock: dict | None = None) -> str:
+    lock = lock or current_lock(step)
     if lock is None:
         return "by no one"
     since = int(lock["Since"]["N"])

@@ -1,8 +1,9 @@
 """Bake an AMI with Packer and return its id.
 
 `bake` runs `packer build -machine-readable -color=false -only=<builder> -var k=v ... template`,
-keeps Packer's whole machine-readable output in a log file, prints one progress line per Packer
-message, and returns the AMI id from the `artifact,0,id` line. Every way a bake can fail (no
+keeps Packer's whole machine-readable output in a log file (in the run's record), prints a line
+for each moment of the bake worth seeing (MILESTONES, with the time since it began), and returns
+the AMI id from the `artifact,0,id` line. Every way a bake can fail (no
 packer, a bad template or variable, an AWS error, no image at the end) becomes a BakeError whose
 message is one line naming what failed and the log to read. `bake_image` is what the deploy
 steps call: one image of the release, from deploy/templates/<role>.json.
@@ -10,7 +11,9 @@ steps call: one image of the release, from deploy/templates/<role>.json.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple, TextIO
@@ -21,6 +24,10 @@ from .step import Step, StepError, say
 # How a packer without the amazon-ebs builder says so: 1.6 to 1.9, and 1.10+ without the plugin.
 NO_BUILDER = ("Unknown builder amazon-ebs", "builder amazon-ebs is unknown")
 PACKER_COMMA = "%!(PACKER_COMMA)"  # how -machine-readable escapes a comma inside a field
+# The moments of an amazon-ebs bake worth a line on the screen; the log has every line.
+MILESTONES = re.compile(r"^(==> \w+: (Launching a source|Waiting for SSH|Connected to SSH|Provisioning with"
+                        r"|Stopping the source|Creating AMI (?!tags)|Terminating the source)"
+                        r"|--> \w+: AMIs were created)")
 
 
 class BakeError(StepError):
@@ -130,9 +137,14 @@ def bake(packer: str, template: Path, variables: dict[str, str], only: str, log_
             raise BakeError("packer not found: install it (apt-get install packer) or set PACKER") from None
         except OSError as error:
             raise BakeError(f"cannot run packer ({packer}): {error.strerror}") from None
+        started = time.monotonic()
+
+        def milestone(message: str) -> None:
+            if MILESTONES.match(message):
+                say(f"packer: {message} [{time.monotonic() - started:.0f}s]")
+
         with process:
-            output = parse_machine_readable(_logged(process.stdout, log),
-                                            say=lambda message: say(f"packer: {message}"))
+            output = parse_machine_readable(_logged(process.stdout, log), say=milestone)
     what = f"packer build of {Path(template).name} (-only={only})"
     if process.returncode != 0:
         missing = no_builder(what, output.errors, f"full log: {log_file}")
@@ -154,10 +166,11 @@ def bake_image(step: Step, role: str, variables: dict[str, str], remember: Calla
     """Bake deploy/templates/<role>.json, hand the AMI id to `remember` at once (so a rollback can
     find it), then wait until the image is available."""
     settings = step.settings
-    step.say(f"building {role} image with packer...")
+    log = (step.record.folder if step.record else settings.log_dir) / f"packer-{role}.log"
+    step.say(f"building {role} image with packer (its whole log: {log.relative_to(ROOT)})...")
     image_id = bake(settings.packer, ROOT / "deploy/templates" / f"{role}.json",
                     {**packer_variables(step), **variables}, only=packer_builder(),
-                    log_file=settings.log_dir / f"packer-{role}.log")
+                    log_file=log)
     remember(image_id)
     step.client("ec2").get_waiter("image_available").wait(
         ImageIds=[image_id], WaiterConfig={"Delay": 15, "MaxAttempts": 120})

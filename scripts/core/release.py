@@ -1,8 +1,10 @@
 """The release in flight: the new group (and image) a deploy has launched but that does not
-serve yet. Undoing it is the rollback every failure and interruption before cutover gets."""
+serve yet. Undoing it is the rollback every failure and interruption before cutover gets. Its
+start and its outcome go to the release history in AWS (core/history.py)."""
 
 import time
 
+from . import history
 from .groups import retire
 from .images import delete_image, environment_images
 from .step import Step
@@ -16,9 +18,10 @@ def in_flight(step: Step) -> bool:
     return bool(unserved_group or (state.get("image_baked") and not state.get("serving")))
 
 
-def roll_back(step: Step) -> None:
+def roll_back(step: Step, reason: str, outcome: str = "rolled back") -> None:
     """Remove what this release added: its group and launch template, and its image when this
-    deploy baked it. The outdated groups are not touched: they still serve."""
+    deploy baked it; the history says why (`reason`). The outdated groups are not touched: they
+    still serve."""
     state = step.state()
     if state.get("group_name"):  # written before the group is created: it may not exist
         step.say(f"rolling back: removing {state['group_name']}...")
@@ -27,6 +30,7 @@ def roll_back(step: Step) -> None:
         for image in environment_images(step):
             if image["ImageId"] == state["image_id"]:
                 delete_image(step, image)
+    history.settle(step, outcome, reason)
     step.remember(group_name=None, image_baked=False)
 
 
@@ -42,11 +46,13 @@ def missing_app_config(step: Step) -> str | None:
     return f"{node_env} has no app config: create deploy/env/{node_env}.json{start}"
 
 
-def begin_release(step: Step) -> None:
-    """Pick this release's stamp (its group and image names carry it; never the last one again)."""
+def begin_release(step: Step, kind: str, **fields: str) -> None:
+    """Pick this release's stamp (its group and image names carry it; never the last one again)
+    and add it to the history, in flight."""
     stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
     if stamp <= step.state().get("stamp", ""):
         time.sleep(1)
         stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
     step.begin_release(stamp)
+    history.begin(step, stamp, kind, **fields)
     step.say(f"release {stamp}: ok")

@@ -274,6 +274,8 @@ class Settings:
     draining_seconds: int = setting(draining, "seconds the load balancer drains a retiring instance (connection "
                                     "draining, an ALB's deregistration delay); retirement waits that long and a minute")
     lock_timeout: float = setting(seconds, "seconds after which `make unlock` may break a deploy lock")
+    keep_records: int = setting(whole, "how many run records (deploy/log/$NODE_ENV/<time>-<target>/) to keep "
+                                "(at least 1)")
 
     def __post_init__(self):
         elb_name = self.elb_name
@@ -291,6 +293,8 @@ class Settings:
                                 "or neither (no scaling policy)")
         if self.keep_images < 1:
             raise SettingsError("KEEP_IMAGES must be at least 1: the live release's image is always kept")
+        if self.keep_records < 1:
+            raise SettingsError("KEEP_RECORDS must be at least 1: the running one is always kept")
 
     @property
     def https(self) -> bool:

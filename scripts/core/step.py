@@ -3,19 +3,23 @@ between steps, and one way to fail (a single line on stderr and a non-zero exit)
 
 Steps hand results to each other through deploy/log/$NODE_ENV/state.json, so a step can run alone
 (`NODE_ENV=dev01 make wait-health`) and say which earlier step to run when its input is missing.
+Each run keeps its own record (scripts/core/record.py): what it printed, every AWS call, and why
+it failed; the last line of a failed run names that record.
 """
 
 import json
 import os
 import signal
 import sys
+import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
 
 import botocore.exceptions
 
 from .aws import Aws, throttled
-from .settings import Settings, SettingsError, load
+from .record import Record
+from .settings import ROOT, Settings, SettingsError, load
 
 
 class StepError(Exception):
@@ -23,12 +27,17 @@ class StepError(Exception):
 
 
 class Step:
-    def __init__(self, phase: str, settings: Settings):
+    def __init__(self, phase: str, settings: Settings, target: str | None = None):
+        """`target`: the Make target this run is, for its record; None: a read-only run, unrecorded."""
+        global _record
         self.phase = phase
         self.settings = settings
-        self.aws = Aws(settings.log_dir)
+        self.began = None  # the stamp of the release this run began, if it did
+        self.aws = Aws(None)
         if not self.aws.region:
             raise SettingsError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or a region in your AWS profile")
+        self.record = _record = Record(settings.log_dir, target, settings.keep_records) if target else None
+        self.aws.record = self.record
 
     def client(self, service: str):
         return self.aws.client(service)
@@ -53,6 +62,7 @@ class Step:
     def begin_release(self, stamp: str) -> None:
         """Start the hand-off of a new release: nothing of an earlier one carries over."""
         self._write({"stamp": stamp})
+        self.began = stamp
 
     def _write(self, state: dict) -> None:
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
@@ -68,10 +78,15 @@ class Step:
         return value
 
 
+_record: Record | None = None  # the run's record, which keeps every line said
+
+
 def say(line: str, stream=None) -> None:
-    """Print a progress line. A terminal or pipe that went away (Ctrl-C of `make deploy | tee`, a
-    closed ssh session) must never stop a rollback: from the first failed write on, lines go
-    nowhere instead."""
+    """Print a progress line (and keep it in the run's record). A terminal or pipe that went away
+    (Ctrl-C of `make deploy | tee`, a closed ssh session) must never stop a rollback: from the
+    first failed write on, lines go nowhere instead."""
+    if _record:
+        _record.line(line)
     stream = stream or sys.stdout
     try:
         print(line, file=stream, flush=True)
@@ -80,23 +95,37 @@ def say(line: str, stream=None) -> None:
         os.dup2(devnull.fileno(), stream.fileno())
 
 
-def run(phase: str, body: Callable[[Step], None]) -> None:
-    """Run one step; turn every expected failure into one line on stderr and exit 1. SIGTERM and
+def run(phase: str, body: Callable[[Step], None], target: str | None = "", recorded: bool = True) -> None:
+    """Run one step (or a pipeline of them) as the Make target `target` (default: the body's name,
+    dashed); turn every expected failure into one line on stderr, then the line naming the run's
+    record, and exit 1. `recorded=False`: a read-only run, which keeps no record. SIGTERM and
     SIGHUP (the terminal closed) are handled like Ctrl-C, so an interrupted step can still undo
     what it started."""
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, interrupt)
+    step = None
     try:
-        body(Step(phase, load()))
+        step = Step(phase, load(), (target or body.__name__.replace("_", "-")) if recorded else None)
+        body(step)
     except KeyboardInterrupt:
-        say(f"{phase}: interrupted", sys.stderr)
+        fail(step, phase, "interrupted", traceback.format_exc())
         sys.exit(130)
     except Exception as error:  # noqa: BLE001 - every failure ends the same way: one line, exit 1
         message = describe(error)
         if message is None:
+            if step and step.record:
+                step.record.fail(traceback.format_exc())
             raise
-        say(f"{phase}: error: {message}", sys.stderr)
+        fail(step, phase, f"error: {message}", traceback.format_exc())
         sys.exit(1)
+
+
+def fail(step: Step | None, phase: str, message: str, trace: str) -> None:
+    """Say why the run failed; keep that in its record, and name the record last."""
+    say(f"{phase}: {message}", sys.stderr)
+    if step and step.record:
+        step.record.fail(f"{phase}: {message}\n\n{trace}")
+        say(f"{phase}: the record of this run: {step.record.folder.relative_to(ROOT)}/", sys.stderr)
 
 
 class _Signals:
