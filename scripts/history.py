@@ -14,11 +14,10 @@ def history(step: Step) -> None:
     if not releases:
         step.say(f"no releases of {step.settings.node_env} yet: `NODE_ENV={step.settings.node_env} make deploy`")
         return
-    groups = {group["AutoScalingGroupName"] for group in environment_groups(step)}
-    locked = current_lock(step) is not None
+    running, locked = kept.live_stamps(step, environment_groups(step)), current_lock(step) is not None
     step.say(f"releases of {step.settings.node_env}, the newest first:")
     for release in reversed(releases):
-        print(f"  {kept.line(release, groups, locked)}")
+        print(f"  {kept.line(release, running, locked)}")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ with health check type ELB and a 300 s grace period, tagged with app, environmen
 of the capacity lookup-asg chose (carried over from the serving group); with SCALING_METRIC, its
 target-tracking policy goes on at once, before any of its instances takes traffic."""
 
-from core import history
 from core.aws import tag_list
 from core.balancer import load_balancer
 from core.groups import create_launch_configuration
@@ -30,7 +29,6 @@ def launch_asg(step: Step) -> None:
     tags = {**settings.ownership_tags, "Name": settings.name, "Role": "web", "Image": image_id}
 
     step.remember(group_name=group_name)  # before creating anything, so a rollback finds it all
-    history.update(step, group=group_name)
     launch = (launch_configuration if settings.launch_kind == "configuration" else launch_template)(
         step, f"{settings.name}-{stamp}", image_id, tags)
     where = ({"VPCZoneIdentifier": ",".join(settings.subnets)} if settings.subnets

@@ -19,7 +19,7 @@ def previous_release(step: Step) -> None:
     groups = environment_groups(step)
     running, kept = images_in_use(step, groups), {image["ImageId"]: image for image in environment_images(step)}
     releases = history.releases(step)
-    leaving = history.live(releases, {group["AutoScalingGroupName"] for group in groups})
+    leaving = history.live(releases, history.live_stamps(step, groups))
     if leaving is None:
         return by_images(step, running, kept)
     earlier = [release for release in releases if release["outcome"] == history.SERVED

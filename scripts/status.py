@@ -43,20 +43,20 @@ def status(step: Step) -> None:
     if not groups:
         rows.append(("group", f"none: run `NODE_ENV={settings.node_env} make deploy`"))
     rows += image_rows(step, live=set(launched_from.values()))
-    rows += release_rows(step, {group["AutoScalingGroupName"] for group in groups})
+    rows += release_rows(step, history.live_stamps(step, groups))
 
     step.say(f"environment {settings.node_env} of app {settings.app_name}")
     for label, value in rows:
         print(f"  {label:<22} {value}")
 
 
-def release_rows(step: Step, groups: set[str]) -> list[tuple[str, str]]:
+def release_rows(step: Step, running: set[str]) -> list[tuple[str, str]]:
     """The live release and the last run's, from the history in AWS; the lock; the last record here."""
     releases, lock = history.releases(step), current_lock(step)
-    live = history.live(releases, groups)
-    rows = [("live release", history.line(live, groups, bool(lock)) if live else "none")]
+    live = history.live(releases, running)
+    rows = [("live release", history.line(live, running, bool(lock)) if live else "none")]
     if releases and releases[-1] is not live:
-        rows.append(("last run", history.line(releases[-1], groups, bool(lock))))
+        rows.append(("last run", history.line(releases[-1], running, bool(lock))))
     rows.append(("deploy lock", held_by(step, lock) if lock else "free"))
     kept = records(step.settings.log_dir)
     rows.append(("last record here", f"{kept[-1].relative_to(ROOT)}/" if kept else "none in this checkout"))

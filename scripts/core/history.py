@@ -1,8 +1,8 @@
 """The release history of an environment, kept in AWS so that every checkout and CI runner sees the
 same: one item of the deploy lock table (Environment = "<NODE_ENV>/releases"), a list of releases,
 the oldest first. Each release: its stamp, kind (deploy or rollback; a rollback `restores` the
-stamp of the release whose image it put back), image, group, who started it and when, and its
-outcome:
+stamp of the release whose image it put back), image, who started it and when, and its outcome
+(its group is named by its stamp):
 
   in flight    its run is going (or died without a word: then it shows as interrupted)
   live         it served; shown as retired once its group is gone from AWS
@@ -13,6 +13,7 @@ outcome:
 Writes are conditional on the revision read, so two writers never lose each other's release."""
 
 import time
+from collections.abc import Callable
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -50,16 +51,14 @@ def releases(step: Step) -> list[dict]:
     return _read(step)[0]
 
 
-def note(step: Step, stamp: str, **fields: str) -> None:
-    """Add the release `stamp`, or update its fields; keep the newest KEPT."""
+def _change(step: Step, change: Callable[[list[dict]], bool]) -> None:
+    """Read the history, let `change` edit it (False: nothing to write), write it back if no one
+    wrote in between (else read again); keep the newest KEPT."""
     dynamodb = step.client("dynamodb")
     for _ in range(5):
         found, revision = _read(step)
-        entry = next((release for release in found if release["stamp"] == stamp), None)
-        if entry is None:
-            entry = {"stamp": stamp}
-            found.append(entry)
-        entry.update({name: value for name, value in fields.items() if value is not None})
+        if not change(found):
+            return
         item = {"Releases": found[-KEPT:], "Revision": revision + 1}
         try:
             dynamodb.put_item(
@@ -72,36 +71,58 @@ def note(step: Step, stamp: str, **fields: str) -> None:
     raise StepError("the release history kept changing under this run: try again")
 
 
+def _release(found: list[dict], stamp: str | None) -> dict | None:
+    return next((release for release in found if release["stamp"] == stamp), None)
+
+
 def begin(step: Step, stamp: str, kind: str, **fields: str) -> None:
     """A release starts. Earlier ones still in flight died without a word (this run holds the lock,
     or runs a step alone): they are interrupted."""
-    for release in releases(step):
-        if release["outcome"] == "in flight":
-            note(step, release["stamp"], outcome="interrupted", reason="its run ended without a word (killed?)")
-    note(step, stamp, kind=kind, outcome="in flight", by=who(), started=now(), **fields)
+    def change(found: list[dict]) -> bool:
+        for release in found:
+            if release["outcome"] == "in flight":
+                release.update(outcome="interrupted", reason="its run ended without a word (killed?)")
+        found.append({"stamp": stamp, "kind": kind, "outcome": "in flight", "by": who(), "started": now(), **fields})
+        return True
+    _change(step, change)
 
 
 def update(step: Step, **fields: str) -> None:
-    """What this run's release (the state's stamp) has come to use: its image, its group."""
-    note(step, step.recall("stamp", made_by="check-deploy"), **fields)
+    """What this run's release (the state's stamp) has come to use: its image."""
+    stamp = step.recall("stamp", made_by="check-deploy")
+
+    def change(found: list[dict]) -> bool:
+        mine = _release(found, stamp)
+        if mine:
+            mine.update(fields)
+        return mine is not None
+    _change(step, change)
 
 
 def settle(step: Step, outcome: str, reason: str | None = None) -> None:
     """This run's release (the state's stamp) ends with `outcome`, unless it has already ended."""
     state = step.state()
-    stamp = state.get("stamp")
-    mine = next((release for release in releases(step) if release["stamp"] == stamp), None) if stamp else None
-    if mine is None or mine["outcome"] != "in flight":
-        return
-    note(step, stamp, outcome=outcome, reason=reason, ended=now(),
-         image=state.get("image_id"), group=state.get("group_name") or state.get("serving"))
+
+    def change(found: list[dict]) -> bool:
+        mine = _release(found, state.get("stamp"))
+        if mine is None or mine["outcome"] != "in flight":
+            return False
+        mine.update(outcome=outcome, ended=now(), **({"reason": reason} if reason else {}),
+                    **({"image": state["image_id"]} if state.get("image_id") else {}))
+        return True
+    _change(step, change)
 
 
-def shown(release: dict, groups: set[str], locked: bool) -> str:
-    """A release's outcome as AWS has it now: a live one whose group is gone is retired; one in
-    flight while no one holds the lock was interrupted."""
+def live_stamps(step: Step, groups: list[dict]) -> set[str]:
+    """The stamps of the releases whose groups are in AWS (a release's group is named by its stamp)."""
+    return {group["AutoScalingGroupName"].removeprefix(step.settings.group_prefix) for group in groups}
+
+
+def shown(release: dict, running: set[str], locked: bool) -> str:
+    """A release's outcome as AWS has it now (`running`: live_stamps): a live one whose group is
+    gone is retired; one in flight while no one holds the lock was interrupted."""
     outcome = release["outcome"]
-    if outcome == SERVED and release.get("group") not in groups:
+    if outcome == SERVED and release["stamp"] not in running:
         return "retired"
     if outcome == "in flight" and not locked:
         return "interrupted"
@@ -113,14 +134,14 @@ def origin(release: dict) -> str:
     return release.get("restores") or release["stamp"]
 
 
-def live(history: list[dict], groups: set[str]) -> dict | None:
-    """The newest release that went live and whose group is still in AWS."""
-    return next((r for r in reversed(history) if r["outcome"] == SERVED and r.get("group") in groups), None)
+def live(history: list[dict], running: set[str]) -> dict | None:
+    """The newest release that went live and whose group is still in AWS (`running`: live_stamps)."""
+    return next((r for r in reversed(history) if r["outcome"] == SERVED and r["stamp"] in running), None)
 
 
-def line(release: dict, groups: set[str], locked: bool) -> str:
+def line(release: dict, running: set[str], locked: bool) -> str:
     """One release in a line: stamp, kind, outcome as AWS has it now, image, who and when, why it failed."""
     kind = f"{release['kind']} of {release['restores']}" if release.get("restores") else release["kind"]
     reason = f" ({release['reason']})" if release.get("reason") else ""
-    return (f"{release['stamp']} {kind}: {shown(release, groups, locked)}{reason}, "
+    return (f"{release['stamp']} {kind}: {shown(release, running, locked)}{reason}, "
             f"image {release.get('image') or 'none'}, by {release['by']} at {release['started']}")
