@@ -2,7 +2,7 @@
 environment (from any machine) from running at once. On demand billing: an idle table costs
 nothing."""
 
-from core.aws import tag_list
+from core.aws import tag_list, wait
 from core.lock import table_name
 from core.step import Step, run
 
@@ -23,7 +23,10 @@ def create_lock_table(step: Step) -> None:
         BillingMode="PAY_PER_REQUEST",
         Tags=tag_list(step.settings.ownership_tags),
     )
-    dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 60})
+    wait(dynamodb, "table_exists", timeout=120, interval=2, say=step.say,
+         progress=lambda parsed: f"waiting for lock table {name} "
+                                 f"({parsed.get('Table', {}).get('TableStatus', 'not yet')})",
+         TableName=name)
 
 
 if __name__ == "__main__":

@@ -202,3 +202,21 @@ def test_a_history_write_that_lost_a_race_is_read_again_and_retried(serving):
     assert project.emulator.faults.fired == 1
     newest, older = history_lines(project)
     assert " deploy: live," in newest and " deploy: retired," in older
+
+
+def test_every_wait_says_what_it_waits_for_and_for_how_long(project):
+    setup = ok(project.make("setup")).stdout
+    assert re.search(r"^setup: waiting for Route 53 to apply the change of dev01\.example\.com\. \(INSYNC\) \[\d+s\]$",
+                     setup, re.M), setup
+    assert re.search(r"^setup: certificate for dev01\.example\.com: PENDING_VALIDATION \[\d+s\]$", setup, re.M)
+    assert re.search(r"^setup: waiting for lock table deploy-lock-app-dev01 \((CREATING|ACTIVE)\) \[\d+s\]$",
+                     setup, re.M)
+    ok(project.make("deploy"))
+    deploy = ok(project.make("deploy")).stdout
+    assert re.search(r"^deploy: waiting for image ami-\w+ to be available \(available\) \[\d+s\]$", deploy, re.M)
+    assert re.search(r"^deploy: ensuring new instance\(s\) are healthy at elb \(1/1 are InService\) \[\d+s\]$",
+                     deploy, re.M)
+    assert re.search(r"^deploy: waiting for connection draining \(0/1 instance\(s\) still draining\) \[\d+s\]$",
+                     deploy, re.M)
+    assert re.search(r"^deploy: ensuring instance\(s\) of asg-app-dev01-\d{14} are terminated \(0 left\) \[\d+s\]$",
+                     deploy, re.M)

@@ -8,6 +8,8 @@ AWS_RETRY_MODE / AWS_MAX_ATTEMPTS (or the profile's retry_mode / max_attempts) s
 """
 
 import os
+import time
+from collections.abc import Callable
 
 import boto3
 import botocore.session
@@ -85,13 +87,20 @@ def search(client, operation: str, query: str, **params) -> list:
     return list(client.get_paginator(operation).paginate(**params).search(query))
 
 
-def wait(client, waiter: str, *, timeout: float, interval: float, progress=None, **params) -> None:
+def wait(client, waiter: str, *, timeout: float, interval: float, say: Callable[[str], None],
+         progress: Callable[[dict], str | None], **params) -> None:
     """botocore's waiter `waiter`, asking every `interval` seconds for at most `timeout` seconds;
-    `progress(parsed)` sees every answer (for a progress line)."""
-    found = client.get_waiter(waiter)
+    every answer gets a progress line: `progress(parsed)` (what is awaited, and its state; None:
+    no line) and the time waited so far."""
+    found, started = client.get_waiter(waiter), time.monotonic()
     event = f"after-call.*.{found.config.operation}"
-    if progress:
-        client.meta.events.register(event, lambda parsed, **_: progress(parsed), unique_id="progress")
+
+    def line(parsed, **_):
+        text = progress(parsed)
+        if text:
+            say(f"{text} [{time.monotonic() - started:.0f}s]")
+
+    client.meta.events.register(event, line, unique_id="progress")
     try:
         found.wait(**params, WaiterConfig={"Delay": interval, "MaxAttempts": max(1, int(timeout // interval))})
     finally:

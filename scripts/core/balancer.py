@@ -14,7 +14,6 @@ Waits for draining use botocore's waiters (elb InstanceDeregistered, elbv2 Targe
 with each answer shown as a progress line.
 """
 
-import time
 from functools import cached_property
 
 import jmespath
@@ -120,17 +119,13 @@ class Balancer:
         """Wait (botocore's InstanceDeregistered or TargetDeregistered waiter, every POLL_INTERVAL for
         at most `timeout` seconds) until the deregistered instances have drained, with a progress
         line for every answer."""
-        started, say = time.monotonic(), self.step.say
-
         def progress(parsed):
-            rows = jmespath.search(self.STATES, parsed) or []
-            if rows:
-                left = sum(state != self.DRAINED for _, state, *_ in rows)
-                say(f"waiting for connection draining ({left}/{len(instances)} instance(s) still draining) "
-                    f"[{time.monotonic() - started:.0f}s]")
+            rows = jmespath.search(self.STATES, parsed) or []  # none: the instances are no longer registered
+            left = sum(state != self.DRAINED for _, state, *_ in rows)
+            return f"waiting for connection draining ({left}/{len(instances)} instance(s) still draining)"
 
         wait(self.client, self.DEREGISTERED, timeout=timeout, interval=self.settings.poll_interval,
-             progress=progress, **self.targets(instances))
+             say=self.step.say, progress=progress, **self.targets(instances))
 
     def serving(self) -> set[str]:
         return {instance for instance, (state, *_) in self.health().items() if state == self.SERVING}
@@ -414,8 +409,10 @@ class Application(Balancer):
         balancer = self.describe()
         if balancer:
             self.client.delete_load_balancer(LoadBalancerArn=balancer["LoadBalancerArn"])
-            self.client.get_waiter("load_balancers_deleted").wait(
-                LoadBalancerArns=[balancer["LoadBalancerArn"]], WaiterConfig={"Delay": 5, "MaxAttempts": 60})
+            wait(self.client, "load_balancers_deleted", timeout=300, interval=5, say=self.step.say,
+                 progress=lambda parsed: f"waiting for {self.settings.elb_name} to be deleted "
+                                         f"({jmespath.search('LoadBalancers[0].State.Code', parsed) or 'gone'})",
+                 LoadBalancerArns=[balancer["LoadBalancerArn"]])
         if target_group:
             self.step.say(f"deleting target group {self.target_group_name}...")
             self.client.delete_target_group(TargetGroupArn=target_group["TargetGroupArn"])

@@ -151,15 +151,15 @@ def wait_issued(step: Step, arn: str, zone: str) -> dict:
     interval, timeout, last = settings.poll_interval, settings.certificate_timeout, {}
 
     def progress(parsed):
-        certificate = parsed.get("Certificate", {})
-        step.say(f"certificate for {name}: {certificate.get('Status', 'unknown')}")
+        return f"certificate for {name}: {parsed.get('Certificate', {}).get('Status', 'unknown')}"
 
     def issued():
         last.update(describe(step, arn))
         return last["Status"] == "ISSUED", f"certificate for {name}: validated"
 
     try:
-        wait(acm, "certificate_validated", timeout=timeout, interval=interval, progress=progress, CertificateArn=arn)
+        wait(acm, "certificate_validated", timeout=timeout, interval=interval, say=step.say, progress=progress,
+             CertificateArn=arn)
         wait_until(issued, timeout=timeout, interval=interval, say=step.say, bound="CERTIFICATE_TIMEOUT")
     except (WaiterError, TimedOut) as error:
         if isinstance(error, WaiterError) and throttled(error.last_response or {}):

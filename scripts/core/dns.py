@@ -2,6 +2,7 @@
 
 import jmespath
 
+from . import aws
 from .step import Step, StepError
 
 PUBLIC_ZONES_NAMED = "HostedZones[?Name == '{name}' && Config.PrivateZone == `false`].Id"
@@ -88,5 +89,7 @@ def change_record(step: Step, zone: str, action: str, record: dict, wait: bool =
     change = route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
         "Action": action, "ResourceRecordSet": record}]})
     if wait:
-        route53.get_waiter("resource_record_sets_changed").wait(
-            Id=change["ChangeInfo"]["Id"], WaiterConfig={"Delay": 10, "MaxAttempts": 60})
+        aws.wait(route53, "resource_record_sets_changed", timeout=600, interval=10, say=step.say,
+             progress=lambda parsed: f"waiting for Route 53 to apply the change of {record['Name']} "
+                                     f"({parsed.get('ChangeInfo', {}).get('Status', 'unknown')})",
+             Id=change["ChangeInfo"]["Id"])

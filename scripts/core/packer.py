@@ -18,6 +18,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple, TextIO
 
+import jmespath
+
+from .aws import wait
 from .settings import ROOT
 from .step import Step, StepError, say
 
@@ -172,8 +175,10 @@ def bake_image(step: Step, role: str, variables: dict[str, str], remember: Calla
                     {**packer_variables(step), **variables}, only=packer_builder(),
                     log_file=log)
     remember(image_id)
-    step.client("ec2").get_waiter("image_available").wait(
-        ImageIds=[image_id], WaiterConfig={"Delay": 15, "MaxAttempts": 120})
+    wait(step.client("ec2"), "image_available", timeout=1800, interval=15, say=step.say,
+         progress=lambda parsed: f"waiting for image {image_id} to be available "
+                                 f"({jmespath.search('Images[0].State', parsed) or 'not listed yet'})",
+         ImageIds=[image_id])
     step.say(f"built image {image_id}")
     return image_id
 
