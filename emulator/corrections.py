@@ -6,9 +6,10 @@ recently started Emulator."""
 import inspect
 import ipaddress
 import re
+from datetime import UTC, datetime
 from functools import wraps
 
-from moto.autoscaling.exceptions import AutoscalingClientError
+from moto.autoscaling.exceptions import AutoscalingClientError, ValidationError
 from moto.autoscaling.models import AutoScalingBackend, autoscaling_backends
 from moto.autoscaling.responses import AutoScalingResponse
 from moto.core.responses import ActionResult
@@ -546,6 +547,50 @@ def _patch_instance_protocol() -> None:
                                                                        listener.protocol))
 
 
+def moment(value) -> datetime | None:
+    """A time as moto's request parsing leaves it (text or a datetime), with its zone (UTC when none)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value and (value if value.tzinfo else value.replace(tzinfo=UTC))
+
+
+def _patch_scheduled_actions() -> None:
+    """18. Scheduled actions belong to their group, as on AWS: two groups may each have one of the
+    same name (moto keys them by name alone, so putting one on a second group took it from the
+    first), and a group's go with it when it is deleted; a start time in the past, or an end time
+    before it, is refused with AWS's ValidationError (moto stores it)."""
+    put, delete = AutoScalingBackend.put_scheduled_update_group_action, AutoScalingBackend.delete_scheduled_action
+    delete_group = AutoScalingBackend.delete_auto_scaling_group
+
+    def put_scheduled_update_group_action(self, name, desired_capacity, max_size, min_size, scheduled_action_name,
+                                          start_time, end_time, recurrence, timezone):
+        now = datetime.now(UTC)
+        start, end = (moment(t) for t in (start_time, end_time))
+        if start and start < now:
+            raise ValidationError("Given start time is in the past")
+        if end and (end < now or start and end <= start):
+            raise ValidationError("End time must be after the start time and in the future")
+        action = put(self, name, desired_capacity, max_size, min_size, scheduled_action_name, start_time, end_time,
+                     recurrence, timezone)
+        self.scheduled_actions.pop(scheduled_action_name, None)
+        self.scheduled_actions[(name, scheduled_action_name)] = action
+        return action
+
+    def delete_scheduled_action(self, auto_scaling_group_name, scheduled_action_name):
+        if (auto_scaling_group_name, scheduled_action_name) not in self.scheduled_actions:
+            return delete(self, auto_scaling_group_name, scheduled_action_name)  # its "not found"
+        del self.scheduled_actions[(auto_scaling_group_name, scheduled_action_name)]
+
+    def delete_auto_scaling_group(self, group_name):
+        delete_group(self, group_name)
+        for key in [key for key in self.scheduled_actions if isinstance(key, tuple) and key[0] == group_name]:
+            del self.scheduled_actions[key]
+
+    AutoScalingBackend.put_scheduled_update_group_action = put_scheduled_update_group_action
+    AutoScalingBackend.delete_scheduled_action = delete_scheduled_action
+    AutoScalingBackend.delete_auto_scaling_group = delete_auto_scaling_group
+
+
 def admitted(account: str, region: str, instance_id: str, sources: set[str], port: int) -> bool:
     """13. Reachability: does one of the instance's security groups (its VPC's `default` group when
     it has none) admit TCP `port` from a member of one of the `sources` groups, or from a CIDR that
@@ -590,7 +635,8 @@ def target_health_port(tg: FakeTargetGroup, moto) -> int:
 CORRECTIONS = (_patch_ebs_images, _patch_elb_hosted_zone, _patch_elb_name_rules, _patch_group_registration,
             _patch_duplicates_and_in_use, _patch_scripted_health, _patch_alb_hosted_zone, _patch_alb_name_rules,
             _patch_target_registration, _patch_target_group_load_balancers, _patch_target_health,
-            _patch_default_security_groups, *CERTIFICATE_CORRECTIONS, _patch_instance_protocol)
+            _patch_default_security_groups, *CERTIFICATE_CORRECTIONS, _patch_instance_protocol,
+            _patch_scheduled_actions)
 
 
 def install_corrections() -> None:

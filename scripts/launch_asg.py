@@ -4,7 +4,10 @@ lc-$APP_NAME-$NODE_ENV-<stamp>, its instances in the security group $APP_NAME-$N
 (and SECURITY_GROUPS); in SUBNETS (or the load balancer's zones), attached to the load balancer,
 with health check type ELB and a 300 s grace period, tagged with app, environment, role and image,
 of the capacity lookup-asg chose (carried over from the serving group); with SCALING_METRIC, its
-target-tracking policy goes on at once, before any of its instances takes traffic."""
+target-tracking policy goes on at once, before any of its instances takes traffic, and so do the
+serving group's scheduled actions (lookup-asg recorded them)."""
+
+from datetime import UTC, datetime
 
 from core.aws import tag_list
 from core.balancer import load_balancer
@@ -50,6 +53,25 @@ def launch_asg(step: Step) -> None:
     )
     if settings.scaling_metric:
         put_scaling_policy(step, group_name)
+    carry_scheduled_actions(step, group_name)
+
+
+def carry_scheduled_actions(step: Step, group_name: str) -> None:
+    """The serving group's scheduled actions (lookup-asg), on the new group: a recurring one from
+    now on, a one-time one still to come; one whose time has passed is not carried (AWS refuses
+    times in the past)."""
+    now = datetime.now(UTC)
+    for action in step.state().get("scheduled_actions") or []:
+        start, end = (datetime.fromisoformat(action[key]) if action.get(key) else None
+                      for key in ("StartTime", "EndTime"))
+        if end and end <= now or start and start <= now and not action.get("Recurrence"):
+            step.say(f"not carrying scheduled action {action['ScheduledActionName']} over: its time has passed")
+            continue
+        if start and start <= now:
+            action = {key: value for key, value in action.items() if key != "StartTime"}  # recurring: from now on
+        step.say(f"carrying scheduled action {action['ScheduledActionName']} over to {group_name} "
+                 f"({action.get('Recurrence') or action.get('StartTime')})...")
+        step.client("autoscaling").put_scheduled_update_group_action(AutoScalingGroupName=group_name, **action)
 
 
 def put_scaling_policy(step: Step, group_name: str) -> None:

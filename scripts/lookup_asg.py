@@ -3,10 +3,19 @@ new group's capacity. Ownership is exact: groups tagged with this App and Enviro
 filter, so AWS does the filtering and only this environment's groups are listed), never a name
 prefix. Capacity is carried over: the new group starts with as many instances as the largest
 serving group runs now (it may have scaled out under load), or DESIRED_CAPACITY if that is more;
-its min and max are widened to hold them."""
+its min and max are widened to hold them. The scheduled actions of the newest serving group are
+recorded too, for launch-asg to carry over."""
 
+from datetime import datetime
+
+from core.aws import search
 from core.groups import environment_groups
 from core.step import Step, run
+
+# A scheduled action as PutScheduledUpdateGroupAction takes it again.
+SCHEDULED = ("ScheduledUpdateGroupActions[].{ScheduledActionName: ScheduledActionName, Recurrence: Recurrence, "
+             "StartTime: StartTime, EndTime: EndTime, MinSize: MinSize, MaxSize: MaxSize, "
+             "DesiredCapacity: DesiredCapacity, TimeZone: TimeZone}")
 
 
 def lookup_asg(step: Step) -> None:
@@ -19,7 +28,12 @@ def lookup_asg(step: Step) -> None:
     desired = max(settings.desired_capacity, serving)
     capacity = {"min": min(settings.min_capacity, desired), "desired": desired,
                 "max": max(settings.max_capacity, desired)}
-    step.remember(outdated_groups=outdated, capacity=capacity)
+    newest = max(groups, key=lambda group: group["CreatedTime"], default=None)
+    found = search(step.client("autoscaling"), "describe_scheduled_actions", SCHEDULED,
+                   AutoScalingGroupName=newest["AutoScalingGroupName"]) if newest else []
+    scheduled = [{key: value.isoformat() if isinstance(value, datetime) else value  # the state is JSON
+                  for key, value in action.items() if value is not None} for action in found]
+    step.remember(outdated_groups=outdated, capacity=capacity, scheduled_actions=scheduled)
     step.say(f"outdated groups: {' '.join(outdated) or 'none'}")
     carried = f"as the serving group runs {serving}" if serving > settings.desired_capacity else \
         f"DESIRED_CAPACITY={settings.desired_capacity}"

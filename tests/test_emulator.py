@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import boto3
@@ -706,3 +707,25 @@ def test_an_instance_the_tool_deregisters_drains_for_the_polls_the_script_says(e
     assert target_states(elbv2, tg, [target]) == {target: ("draining", "Target.DeregistrationInProgress")}
     assert target_states(elbv2, tg, [target]) == {target: ("draining", "Target.DeregistrationInProgress")}
     assert target_states(elbv2, tg, [target]) == {target: ("unused", "Target.NotRegistered")}
+
+
+def test_scheduled_actions_belong_to_their_group_and_start_in_the_future(aws):
+    """Correction 18: two groups may each have an action of one name; a group's go with it; AWS
+    refuses a start time in the past."""
+    asg = aws("autoscaling")
+    create_lb(aws("elb"))
+    for name in ("asg-one", "asg-two"):
+        create_group(asg, name, size=1)
+        asg.put_scheduled_update_group_action(AutoScalingGroupName=name, ScheduledActionName="morning",
+                                              Recurrence="0 8 * * *", DesiredCapacity=2)
+    for name in ("asg-one", "asg-two"):
+        [action] = asg.describe_scheduled_actions(AutoScalingGroupName=name)["ScheduledUpdateGroupActions"]
+        assert (action["ScheduledActionName"], action["Recurrence"]) == ("morning", "0 8 * * *")
+    with pytest.raises(ClientError) as refused:
+        asg.put_scheduled_update_group_action(AutoScalingGroupName="asg-one", ScheduledActionName="once",
+                                              StartTime=datetime.now(UTC) - timedelta(minutes=1), DesiredCapacity=3)
+    assert error_code(refused) == "ValidationError" and "in the past" in str(refused.value)
+    asg.update_auto_scaling_group(AutoScalingGroupName="asg-one", MinSize=0, DesiredCapacity=0)
+    asg.delete_auto_scaling_group(AutoScalingGroupName="asg-one", ForceDelete=True)
+    assert asg.describe_scheduled_actions(AutoScalingGroupName="asg-one")["ScheduledUpdateGroupActions"] == []
+    assert len(asg.describe_scheduled_actions(AutoScalingGroupName="asg-two")["ScheduledUpdateGroupActions"]) == 1

@@ -1,7 +1,10 @@
 """A production fleet: the capacity a serving group has scaled to is carried over to the next
 group (deploy and rollback), the load balancer never serves fewer instances meanwhile, old groups
 go only when the new one serves as many, and the health wait follows the group as it replaces
-instances."""
+instances, and its scheduled actions."""
+
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -121,3 +124,39 @@ def test_every_new_group_gets_the_configured_target_tracking_policy(project, kin
         target_group = elbv2.describe_target_groups(Names=["tg-app-dev01"])["TargetGroups"][0]["TargetGroupArn"]
         assert specification == {"PredefinedMetricType": "ALBRequestCountPerTarget", "ResourceLabel":
                                  f"{balancer.split(':loadbalancer/')[1]}/{target_group.split(':')[5]}"}
+
+
+def scheduled(project, group_name: str) -> dict[str, dict]:
+    found = project.client("autoscaling").describe_scheduled_actions(AutoScalingGroupName=group_name)
+    return {action["ScheduledActionName"]: action for action in found["ScheduledUpdateGroupActions"]}
+
+
+@pytest.mark.parametrize("target", ["deploy", "rollback"])
+def test_the_serving_groups_scheduled_actions_are_carried_over(project, target):
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+    if target == "rollback":
+        ok(project.make("deploy"))
+    [live] = groups_of(project)
+    asg, name = project.client("autoscaling"), live["AutoScalingGroupName"]
+    launch_day = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
+    asg.put_scheduled_update_group_action(AutoScalingGroupName=name, ScheduledActionName="morning",
+                                          Recurrence="0 8 * * *", MinSize=1, MaxSize=4, DesiredCapacity=2)
+    asg.put_scheduled_update_group_action(AutoScalingGroupName=name, ScheduledActionName="launch-day",
+                                          StartTime=launch_day, DesiredCapacity=2)
+    asg.put_scheduled_update_group_action(AutoScalingGroupName=name, ScheduledActionName="weekly",
+                                          Recurrence="0 9 * * 1", StartTime=datetime.now(UTC) + timedelta(seconds=2),
+                                          DesiredCapacity=1)
+    time.sleep(2.5)  # "weekly" began: AWS takes no start time in the past, so it goes over without one
+    result = ok(project.make(target))
+    assert "carrying scheduled action weekly over to" in result.stdout
+    [new] = groups_of(project)
+    assert new["AutoScalingGroupName"] != name
+    carried = scheduled(project, new["AutoScalingGroupName"])
+    assert sorted(carried) == ["launch-day", "morning", "weekly"]
+    morning = carried["morning"]
+    assert (morning["Recurrence"], morning["MinSize"], morning["MaxSize"], morning["DesiredCapacity"]) == \
+        ("0 8 * * *", 1, 4, 2)
+    assert carried["launch-day"]["StartTime"] == launch_day and carried["launch-day"]["DesiredCapacity"] == 2
+    assert carried["weekly"]["Recurrence"] == "0 9 * * 1"
+    assert scheduled(project, name) == {}  # the retired group's went with it

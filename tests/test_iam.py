@@ -165,9 +165,15 @@ APPLICATION = {"LAUNCH_KIND": "configuration", "LOAD_BALANCER_KIND": "applicatio
 
 
 def every_target(project, node_env: str, **settings) -> None:
-    """setup, two deploys, an unhealthy deploy that rolls back, make rollback, status and destroy."""
+    """setup, two deploys (the second carries a scheduled action over), an unhealthy deploy that rolls
+    back, make rollback, status, history and destroy."""
     ok(project.make("setup", node_env, **settings))
     ok(project.make("deploy", node_env, **settings))
+    [live] = project.client("autoscaling").describe_auto_scaling_groups(Filters=[
+        {"Name": "tag:Environment", "Values": [node_env]}])["AutoScalingGroups"]
+    project.client("autoscaling").put_scheduled_update_group_action(  # carried over by every later launch
+        AutoScalingGroupName=live["AutoScalingGroupName"], ScheduledActionName="morning", Recurrence="0 8 * * *",
+        DesiredCapacity=1)
     ok(project.make("deploy", node_env, **settings))
     project.emulator.health.set(f"asg-app-{node_env}-", never=True)
     failed = project.make("deploy", node_env, HEALTH_TIMEOUT="1", POLL_INTERVAL="0.2", **settings)
