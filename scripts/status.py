@@ -18,7 +18,7 @@ from core.lock import current_lock, held_by
 from core.network import ROLES, group_name, inbound, security_groups
 from core.record import records
 from core.settings import ROOT
-from core.step import Step, run
+from core.step import Step, StepError, run
 
 IMAGE_TAG = "Tags[?Key == 'Image'].Value | [0]"
 TIME = "%Y-%m-%d %H:%M:%S %Z"
@@ -51,14 +51,19 @@ def status(step: Step) -> None:
 
 
 def release_rows(step: Step, running: set[str]) -> list[tuple[str, str]]:
-    """The live release and the last run's, from the history in AWS; the lock; the last record here."""
-    releases, lock = history.releases(step), current_lock(step)
-    live = history.live(releases, running)
-    rows = [("live release", history.line(live, running, bool(lock)) if live else "none")]
-    if releases and releases[-1] is not live:
-        rows.append(("last run", history.line(releases[-1], running, bool(lock))))
-    rows.append(("deploy lock", held_by(step, lock) if lock else "free"))
+    """The live release and the last run's, from the history in AWS; the lock; the last record here.
+    Without the lock table (a setup that stopped early), the rest of the status still shows."""
     kept = records(step.settings.log_dir)
+    try:
+        releases, lock = history.releases(step), current_lock(step)
+    except StepError as missing:
+        rows = [("live release", f"unknown: {missing}")]
+    else:
+        live = history.live(releases, running)
+        rows = [("live release", history.line(live, running, bool(lock)) if live else "none")]
+        if releases and releases[-1] is not live:
+            rows.append(("last run", history.line(releases[-1], running, bool(lock))))
+        rows.append(("deploy lock", held_by(step, lock) if lock else "free"))
     rows.append(("last record here", f"{kept[-1].relative_to(ROOT)}/" if kept else "none in this checkout"))
     return rows
 

@@ -102,6 +102,15 @@ def test_status_before_setup_says_to_run_setup(project):
     assert project.mutating_actions() == []
 
 
+def test_status_after_a_setup_that_stopped_before_the_lock_table_shows_the_rest(project):
+    for step in ("preflight", "request-certificate", "create-security-groups", "create-load-balancer"):
+        ok(project.make(step))
+    output = ok(project.make("status")).stdout
+    assert "elb-app-dev01 (classic): 0/0 instance(s) InService" in output
+    assert re.search(r"live release +unknown: no lock table deploy-lock-app-dev01 \(it keeps the release history\): "
+                     r"run `NODE_ENV=dev01 make setup` first\n", output), output
+
+
 @pytest.mark.parametrize("confirm", [None, "no"])
 def test_destroy_without_confirmation_changes_nothing(ready, confirm):
     project = ready
