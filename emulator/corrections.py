@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from functools import wraps
 
 from moto.autoscaling.exceptions import AutoscalingClientError, ValidationError
-from moto.autoscaling.models import AutoScalingBackend, autoscaling_backends
+from moto.autoscaling.models import AutoScalingBackend, LifecycleHook, autoscaling_backends
 from moto.autoscaling.responses import AutoScalingResponse
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
@@ -591,6 +591,50 @@ def _patch_scheduled_actions() -> None:
     AutoScalingBackend.delete_auto_scaling_group = delete_auto_scaling_group
 
 
+HOOK_FIELDS = {"NotificationTargetARN": "notification_target_arn", "RoleARN": "role_arn",
+               "NotificationMetadata": "notification_metadata"}
+
+
+def _patch_lifecycle_hooks() -> None:
+    """19. Lifecycle hooks as given: a hook keeps the notification target, role and metadata it was
+    given, and none when none was (moto answers a made-up SQS queue and role for every hook); the
+    hooks of CreateAutoScalingGroup's LifecycleHookSpecificationList are the group's from the start
+    (moto ignores the list)."""
+    create_response = AutoScalingResponse.create_auto_scaling_group
+    put_response = AutoScalingResponse.put_lifecycle_hook
+    LifecycleHook.role_arn = LifecycleHook.notification_target_arn = LifecycleHook.notification_metadata = None
+
+    def __init__(self, name, as_name, transition, timeout, result, **given):
+        self.name, self.auto_scaling_group_name, self.lifecycle_transition = name, as_name, transition
+        self.heartbeat_timeout, self.default_result, self.global_timeout = timeout or 3600, result or "ABANDON", 172800
+        for key, attribute in HOOK_FIELDS.items():
+            if given.get(key):
+                setattr(self, attribute, given[key])
+
+    def hook(backend, spec: dict, group_name: str) -> None:
+        backend.lifecycle_hooks[f"{group_name}_{spec['LifecycleHookName']}"] = LifecycleHook(
+            spec["LifecycleHookName"], group_name, spec.get("LifecycleTransition"),
+            int(spec["HeartbeatTimeout"]) if spec.get("HeartbeatTimeout") else None, spec.get("DefaultResult"),
+            **{key: spec.get(key) for key in HOOK_FIELDS})
+
+    def create_auto_scaling_group(self):
+        response = create_response(self)
+        for spec in self._get_params().get("LifecycleHookSpecificationList") or []:
+            hook(self.autoscaling_backend, spec, self._get_param("AutoScalingGroupName"))
+        return response
+
+    def put_lifecycle_hook(self):
+        response = put_response(self)
+        hook(self.autoscaling_backend, {key: self._get_param(key) for key in (
+            "LifecycleHookName", "LifecycleTransition", "HeartbeatTimeout", "DefaultResult", *HOOK_FIELDS)},
+            self._get_param("AutoScalingGroupName"))
+        return response
+
+    LifecycleHook.__init__ = __init__
+    AutoScalingResponse.create_auto_scaling_group = create_auto_scaling_group
+    AutoScalingResponse.put_lifecycle_hook = put_lifecycle_hook
+
+
 def admitted(account: str, region: str, instance_id: str, sources: set[str], port: int) -> bool:
     """13. Reachability: does one of the instance's security groups (its VPC's `default` group when
     it has none) admit TCP `port` from a member of one of the `sources` groups, or from a CIDR that
@@ -636,7 +680,7 @@ CORRECTIONS = (_patch_ebs_images, _patch_elb_hosted_zone, _patch_elb_name_rules,
             _patch_duplicates_and_in_use, _patch_scripted_health, _patch_alb_hosted_zone, _patch_alb_name_rules,
             _patch_target_registration, _patch_target_group_load_balancers, _patch_target_health,
             _patch_default_security_groups, *CERTIFICATE_CORRECTIONS, _patch_instance_protocol,
-            _patch_scheduled_actions)
+            _patch_scheduled_actions, _patch_lifecycle_hooks)
 
 
 def install_corrections() -> None:

@@ -12,7 +12,8 @@ What is evaluated, per call:
 - the actions AWS checks on top (implied), each recorded and denied like the call's own:
   tags given on a create call need the service's tagging action too; a group launching from a
   launch template needs ec2:RunInstances (and ec2:CreateTags when the template tags what it
-  launches); the first load balancer or group of an account makes its service-linked role, which
+  launches); a lifecycle hook given a RoleARN needs iam:PassRole; the first load balancer or
+  group of an account makes its service-linked role, which
   needs iam:CreateServiceLinkedRole for that service. The roles are kept in moto's IAM backend,
   so a reset forgets them, and they are made whoever calls (the unchecked admin key too).
 
@@ -32,6 +33,8 @@ from moto.utilities.utils import get_partition
 IAM_PREFIXES = {"elb": "elasticloadbalancing", "elbv2": "elasticloadbalancing"}
 JSON_SERVICES = {"dynamodb", "acm"}  # their parameters are the JSON body
 
+# A lifecycle hook that notifies through a role (RoleARN) passes that role to Auto Scaling.
+PASSING_HOOK_ROLES = {"autoscaling:CreateAutoScalingGroup", "autoscaling:PutLifecycleHook"}
 # The tagging action AWS also checks when a create call carries tags (EC2: TagSpecifications).
 TAGGING_ON_CREATE = {
     "elasticloadbalancing:CreateLoadBalancer": "elasticloadbalancing:AddTags",
@@ -192,6 +195,8 @@ def implied_actions(action: str, account: str, request: Request) -> list[str]:
         tags = launch_template_tags(account, request.region, request.params)
         if tags is not None:
             implied += [LAUNCH, EC2_TAGGING] if tags else [LAUNCH]
+    if action in PASSING_HOOK_ROLES and any(key == "RoleARN" or key.endswith(".RoleARN") for key in request.params):
+        implied.append("iam:PassRole")
     return implied
 
 

@@ -5,7 +5,8 @@ lc-$APP_NAME-$NODE_ENV-<stamp>, its instances in the security group $APP_NAME-$N
 with health check type ELB and a 300 s grace period, tagged with app, environment, role and image,
 of the capacity lookup-asg chose (carried over from the serving group); with SCALING_METRIC, its
 target-tracking policy goes on at once, before any of its instances takes traffic, and so do the
-serving group's scheduled actions (lookup-asg recorded them)."""
+serving group's scheduled actions; its lifecycle hooks are the new group's from its creation
+(lookup-asg recorded both)."""
 
 from datetime import UTC, datetime
 
@@ -48,12 +49,25 @@ def launch_asg(step: Step) -> None:
         MinSize=capacity["min"],
         MaxSize=capacity["max"],
         DesiredCapacity=capacity["desired"],
+        **hooks(step, group_name),
         Tags=[{**tag, "ResourceId": group_name, "ResourceType": "auto-scaling-group", "PropagateAtLaunch": True}
               for tag in tag_list(tags)],
     )
     if settings.scaling_metric:
         put_scaling_policy(step, group_name)
     carry_scheduled_actions(step, group_name)
+
+
+def hooks(step: Step, group_name: str) -> dict:
+    """The serving group's lifecycle hooks (lookup-asg), given at creation so that they hold for the
+    new group's first instances too (a hook put later misses the instances already launching)."""
+    found = step.state().get("lifecycle_hooks") or []
+    for hook in found:
+        notifies = f", notifying {hook['NotificationTargetARN']}" if hook.get("NotificationTargetARN") else ""
+        notifies += f" through role {hook['RoleARN']}, which needs iam:PassRole" if hook.get("RoleARN") else ""
+        step.say(f"carrying lifecycle hook {hook['LifecycleHookName']} ({hook['LifecycleTransition']}{notifies}) "
+                 f"over to {group_name}...")
+    return {"LifecycleHookSpecificationList": found} if found else {}
 
 
 def carry_scheduled_actions(step: Step, group_name: str) -> None:

@@ -3,10 +3,12 @@ new group's capacity. Ownership is exact: groups tagged with this App and Enviro
 filter, so AWS does the filtering and only this environment's groups are listed), never a name
 prefix. Capacity is carried over: the new group starts with as many instances as the largest
 serving group runs now (it may have scaled out under load), or DESIRED_CAPACITY if that is more;
-its min and max are widened to hold them. The scheduled actions of the newest serving group are
-recorded too, for launch-asg to carry over."""
+its min and max are widened to hold them. The scheduled actions and lifecycle hooks of the newest
+serving group are recorded too, for launch-asg to carry over."""
 
 from datetime import datetime
+
+import jmespath
 
 from core.aws import search
 from core.groups import environment_groups
@@ -16,6 +18,10 @@ from core.step import Step, run
 SCHEDULED = ("ScheduledUpdateGroupActions[].{ScheduledActionName: ScheduledActionName, Recurrence: Recurrence, "
              "StartTime: StartTime, EndTime: EndTime, MinSize: MinSize, MaxSize: MaxSize, "
              "DesiredCapacity: DesiredCapacity, TimeZone: TimeZone}")
+# A lifecycle hook as CreateAutoScalingGroup's LifecycleHookSpecificationList takes it.
+HOOKS = ("LifecycleHooks[].{LifecycleHookName: LifecycleHookName, LifecycleTransition: LifecycleTransition, "
+         "NotificationMetadata: NotificationMetadata, HeartbeatTimeout: HeartbeatTimeout, "
+         "DefaultResult: DefaultResult, NotificationTargetARN: NotificationTargetARN, RoleARN: RoleARN}")
 
 
 def lookup_asg(step: Step) -> None:
@@ -29,11 +35,8 @@ def lookup_asg(step: Step) -> None:
     capacity = {"min": min(settings.min_capacity, desired), "desired": desired,
                 "max": max(settings.max_capacity, desired)}
     newest = max(groups, key=lambda group: group["CreatedTime"], default=None)
-    found = search(step.client("autoscaling"), "describe_scheduled_actions", SCHEDULED,
-                   AutoScalingGroupName=newest["AutoScalingGroupName"]) if newest else []
-    scheduled = [{key: value.isoformat() if isinstance(value, datetime) else value  # the state is JSON
-                  for key, value in action.items() if value is not None} for action in found]
-    step.remember(outdated_groups=outdated, capacity=capacity, scheduled_actions=scheduled)
+    scheduled, hooks = carried_over(step, newest["AutoScalingGroupName"]) if newest else ([], [])
+    step.remember(outdated_groups=outdated, capacity=capacity, scheduled_actions=scheduled, lifecycle_hooks=hooks)
     step.say(f"outdated groups: {' '.join(outdated) or 'none'}")
     carried = f"as the serving group runs {serving}" if serving > settings.desired_capacity else \
         f"DESIRED_CAPACITY={settings.desired_capacity}"
@@ -41,6 +44,16 @@ def lookup_asg(step: Step) -> None:
     if desired > settings.max_capacity:
         step.say(f"note: {desired} is more than MAX_CAPACITY={settings.max_capacity}: the new group's max is "
                  f"{desired}, so it can hold what serves now")
+
+
+def carried_over(step: Step, group_name: str) -> tuple[list[dict], list[dict]]:
+    """The group's scheduled actions and lifecycle hooks, as the new group takes them (JSON-safe)."""
+    autoscaling = step.client("autoscaling")
+    actions = search(autoscaling, "describe_scheduled_actions", SCHEDULED, AutoScalingGroupName=group_name)
+    hooks = jmespath.search(HOOKS, autoscaling.describe_lifecycle_hooks(AutoScalingGroupName=group_name))
+    return ([{key: value.isoformat() if isinstance(value, datetime) else value
+              for key, value in action.items() if value is not None} for action in actions],
+            [{key: value for key, value in hook.items() if value is not None} for hook in hooks])
 
 
 if __name__ == "__main__":

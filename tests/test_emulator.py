@@ -729,3 +729,23 @@ def test_scheduled_actions_belong_to_their_group_and_start_in_the_future(aws):
     asg.delete_auto_scaling_group(AutoScalingGroupName="asg-one", ForceDelete=True)
     assert asg.describe_scheduled_actions(AutoScalingGroupName="asg-one")["ScheduledUpdateGroupActions"] == []
     assert len(asg.describe_scheduled_actions(AutoScalingGroupName="asg-two")["ScheduledUpdateGroupActions"]) == 1
+
+
+def test_lifecycle_hooks_are_as_given_also_at_creation(aws):
+    """Correction 19: a hook keeps the target, role and metadata it was given (moto made some up),
+    and CreateAutoScalingGroup's LifecycleHookSpecificationList is the group's from the start."""
+    asg = aws("autoscaling")
+    asg.create_launch_configuration(LaunchConfigurationName="lc", ImageId=AMI, InstanceType="t3.micro")
+    warm = {"LifecycleHookName": "warm", "LifecycleTransition": "autoscaling:EC2_INSTANCE_LAUNCHING",
+            "HeartbeatTimeout": 120, "DefaultResult": "CONTINUE", "NotificationMetadata": "cache"}
+    asg.create_auto_scaling_group(AutoScalingGroupName="asg-one", LaunchConfigurationName="lc", MinSize=0, MaxSize=1,
+                                  AvailabilityZones=["us-east-1a"], LifecycleHookSpecificationList=[warm])
+    drain = {"LifecycleHookName": "drain", "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
+             "NotificationTargetARN": "arn:aws:sqs:us-east-1:123456789012:drain",
+             "RoleARN": "arn:aws:iam::123456789012:role/hooks"}
+    asg.put_lifecycle_hook(AutoScalingGroupName="asg-one", **drain)
+    found = {hook["LifecycleHookName"]: hook for hook in
+             asg.describe_lifecycle_hooks(AutoScalingGroupName="asg-one")["LifecycleHooks"]}
+    assert {key: found["warm"].get(key) for key in warm} == warm
+    assert "RoleARN" not in found["warm"] and "NotificationTargetARN" not in found["warm"]
+    assert {key: found["drain"].get(key) for key in drain} == drain

@@ -267,6 +267,27 @@ def test_the_first_group_of_an_account_needs_the_auto_scaling_service_linked_rol
     assert admin(emu, "iam").get_role(RoleName="AWSServiceRoleForAutoScaling")
 
 
+def test_a_lifecycle_hook_that_notifies_through_a_role_needs_to_pass_it(emu, as_user):
+    admin(emu, "autoscaling").create_launch_configuration(LaunchConfigurationName="lc-app", ImageId=AMI,
+                                                          InstanceType="t3.micro")
+    allowed = policy("autoscaling:CreateAutoScalingGroup", "iam:CreateServiceLinkedRole")
+    as_user(allowed)
+    hook = {"LifecycleHookName": "drain", "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
+            "NotificationTargetARN": "arn:aws:sqs:us-east-1:123456789012:drain",
+            "RoleARN": "arn:aws:iam::123456789012:role/hooks"}
+    group = {"MinSize": 0, "MaxSize": 0, "LaunchConfigurationName": "lc-app", "AvailabilityZones": ["us-east-1a"]}
+    with pytest.raises(ClientError) as excinfo:
+        as_user.client("autoscaling").create_auto_scaling_group(AutoScalingGroupName="asg-app", **group,
+                                                                LifecycleHookSpecificationList=[hook])
+    assert "not authorized to perform: iam:PassRole" in denied(excinfo)[2]
+    without_role = {key: value for key, value in hook.items() if key not in ("NotificationTargetARN", "RoleARN")}
+    as_user.client("autoscaling").create_auto_scaling_group(AutoScalingGroupName="asg-app", **group,
+                                                            LifecycleHookSpecificationList=[without_role])
+    as_user(policy("autoscaling:CreateAutoScalingGroup", "iam:CreateServiceLinkedRole", "iam:PassRole"))
+    as_user.client("autoscaling").create_auto_scaling_group(AutoScalingGroupName="asg-two", **group,
+                                                            LifecycleHookSpecificationList=[hook])
+
+
 def default_subnets(emu):
     ec2 = admin(emu, "ec2")
     return [s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])

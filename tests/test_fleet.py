@@ -3,12 +3,13 @@ group (deploy and rollback), the load balancer never serves fewer instances mean
 go only when the new one serves as many, and the health wait follows the group as it replaces
 instances, and its scheduled actions."""
 
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import ok
+from conftest import POLICY_FILE, errors, ok
 from test_deploy import groups_of, in_service
 
 KINDS = ["classic", "application"]
@@ -160,3 +161,55 @@ def test_the_serving_groups_scheduled_actions_are_carried_over(project, target):
     assert carried["launch-day"]["StartTime"] == launch_day and carried["launch-day"]["DesiredCapacity"] == 2
     assert carried["weekly"]["Recurrence"] == "0 9 * * 1"
     assert scheduled(project, name) == {}  # the retired group's went with it
+
+
+PASS_ROLE = {"Sid": "HookRoles", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "arn:aws:iam::*:role/hooks",
+             "Condition": {"StringEquals": {"iam:PassedToService": "autoscaling.amazonaws.com"}}}
+
+
+def hooks_of(project, group_name: str) -> dict[str, dict]:
+    found = project.client("autoscaling").describe_lifecycle_hooks(AutoScalingGroupName=group_name)
+    return {hook["LifecycleHookName"]: hook for hook in found["LifecycleHooks"]}
+
+
+@pytest.mark.parametrize("target", ["deploy", "rollback"])
+def test_the_serving_groups_lifecycle_hooks_are_the_new_groups_from_its_creation(project, target):
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+    if target == "rollback":
+        ok(project.make("deploy"))
+    [live] = groups_of(project)
+    warm = {"LifecycleHookName": "warm", "LifecycleTransition": "autoscaling:EC2_INSTANCE_LAUNCHING",
+            "HeartbeatTimeout": 120, "DefaultResult": "CONTINUE", "NotificationMetadata": "cache"}
+    project.client("autoscaling").put_lifecycle_hook(AutoScalingGroupName=live["AutoScalingGroupName"], **warm)
+    result = ok(project.make(target))
+    assert "carrying lifecycle hook warm (autoscaling:EC2_INSTANCE_LAUNCHING) over to" in result.stdout
+    [new] = groups_of(project)
+    calls = [json.loads(line) for line in (project.record(target) / "aws.jsonl").read_text().splitlines()]
+    [create] = [call for call in calls if call["call"] == "autoscaling.CreateAutoScalingGroup"]
+    assert create["params"]["LifecycleHookSpecificationList"] == [warm]  # at creation, for its first instances
+    hook = hooks_of(project, new["AutoScalingGroupName"])["warm"]
+    assert {key: hook.get(key) for key in warm} == warm
+
+
+def test_a_hook_that_notifies_through_a_role_needs_pass_role_and_is_carried_with_it(project):
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+    [live] = groups_of(project)
+    drain = {"LifecycleHookName": "drain", "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
+             "NotificationTargetARN": "arn:aws:sqs:us-east-1:123456789012:drain",
+             "RoleARN": "arn:aws:iam::123456789012:role/hooks"}
+    project.client("autoscaling").put_lifecycle_hook(AutoScalingGroupName=live["AutoScalingGroupName"], **drain)
+    refused = project.make("deploy")
+    assert refused.returncode != 0
+    assert "through role arn:aws:iam::123456789012:role/hooks, which needs iam:PassRole" in refused.stdout
+    [error] = errors(refused)
+    assert "CreateAutoScalingGroup failed: AccessDenied" in error and "iam:PassRole" in error
+    assert groups_of(project) == [live] and in_service(project)  # rolled back: the old group serves
+
+    document = json.loads(POLICY_FILE.read_text())
+    project.change_policy({**document, "Statement": [*document["Statement"], PASS_ROLE]})
+    ok(project.make("deploy"))
+    [new] = groups_of(project)
+    hook = hooks_of(project, new["AutoScalingGroupName"])["drain"]
+    assert {key: hook.get(key) for key in drain} == drain
