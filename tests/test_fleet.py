@@ -127,6 +127,17 @@ def test_every_new_group_gets_the_configured_target_tracking_policy(project, kin
                                  f"{balancer.split(':loadbalancer/')[1]}/{target_group.split(':')[5]}"}
 
 
+def ready_for(project, target: str) -> dict:
+    """The environment set up and serving, with an earlier release kept when `target` is rollback;
+    the live group."""
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+    if target == "rollback":
+        ok(project.make("deploy"))
+    [live] = groups_of(project)
+    return live
+
+
 def scheduled(project, group_name: str) -> dict[str, dict]:
     found = project.client("autoscaling").describe_scheduled_actions(AutoScalingGroupName=group_name)
     return {action["ScheduledActionName"]: action for action in found["ScheduledUpdateGroupActions"]}
@@ -134,11 +145,7 @@ def scheduled(project, group_name: str) -> dict[str, dict]:
 
 @pytest.mark.parametrize("target", ["deploy", "rollback"])
 def test_the_serving_groups_scheduled_actions_are_carried_over(project, target):
-    ok(project.make("setup"))
-    ok(project.make("deploy"))
-    if target == "rollback":
-        ok(project.make("deploy"))
-    [live] = groups_of(project)
+    live = ready_for(project, target)
     asg, name = project.client("autoscaling"), live["AutoScalingGroupName"]
     launch_day = (datetime.now(UTC) + timedelta(days=2)).replace(microsecond=0)
     asg.put_scheduled_update_group_action(AutoScalingGroupName=name, ScheduledActionName="morning",
@@ -174,11 +181,7 @@ def hooks_of(project, group_name: str) -> dict[str, dict]:
 
 @pytest.mark.parametrize("target", ["deploy", "rollback"])
 def test_the_serving_groups_lifecycle_hooks_are_the_new_groups_from_its_creation(project, target):
-    ok(project.make("setup"))
-    ok(project.make("deploy"))
-    if target == "rollback":
-        ok(project.make("deploy"))
-    [live] = groups_of(project)
+    live = ready_for(project, target)
     warm = {"LifecycleHookName": "warm", "LifecycleTransition": "autoscaling:EC2_INSTANCE_LAUNCHING",
             "HeartbeatTimeout": 120, "DefaultResult": "CONTINUE", "NotificationMetadata": "cache"}
     project.client("autoscaling").put_lifecycle_hook(AutoScalingGroupName=live["AutoScalingGroupName"], **warm)
