@@ -13,6 +13,7 @@ class _Rule(NamedTuple):
     lb_polls: int
     never: bool
     earlier: frozenset  # instances already in a group when the rule was set: it does not apply to them
+    good_polls: int | None = None  # healthy answers at the load balancer before the instance fails
 
 
 class HealthScript:
@@ -32,13 +33,15 @@ class HealthScript:
         self._drain_polls = 0
         self._draining: dict = {}  # (lb name or tg arn, id) -> answers left while it drains
 
-    def set(self, group_prefix: str, *, group_polls: int = 0, lb_polls: int = 0, never: bool = False) -> None:
+    def set(self, group_prefix: str, *, group_polls: int = 0, lb_polls: int = 0, never: bool = False,
+            good_polls: int | None = None) -> None:
         """Instances launched from now on in groups named group_prefix* stay Pending for group_polls
         DescribeAutoScalingGroups responses, then OutOfService for lb_polls DescribeInstanceHealth
         responses (in a target group: initial for lb_polls DescribeTargetHealth responses); never=True:
-        Pending and OutOfService forever (unhealthy in target groups). Instances already running keep
-        the health they had."""
-        self._rules.append(_Rule(group_prefix, group_polls, lb_polls, never, running_instances()))
+        Pending and OutOfService forever (unhealthy in target groups). good_polls: a release that
+        turns bad, InService (healthy) for that many of the load balancer's answers, then
+        OutOfService (unhealthy) for good. Instances already running keep the health they had."""
+        self._rules.append(_Rule(group_prefix, group_polls, lb_polls, never, running_instances(), good_polls))
 
     def replace(self, group_prefix: str, *, after_lb_polls: int = 1) -> None:
         """ELB health replacement, once: the first instance launched from now on in a group named
@@ -104,7 +107,7 @@ class HealthScript:
 
     def in_service_at_lb(self, group_name: str, instance_id: str, observe: bool) -> bool:
         rule = self._rule(group_name, instance_id)
-        return rule is None or self._lb_counted(rule, instance_id, instance_id, observe)
+        return rule is None or self._lb_state(rule, instance_id, instance_id, observe) == "healthy"
 
     def target_state(self, group_name: str, instance_id: str, tg_arn: str, observe: bool) -> str:
         """healthy, initial or unhealthy: the state of a registered target of a target group in use."""
@@ -113,15 +116,19 @@ class HealthScript:
             return "healthy"
         if rule.never:
             return "unhealthy"
-        return "healthy" if self._lb_counted(rule, instance_id, (tg_arn, instance_id), observe) else "initial"
+        state = self._lb_state(rule, instance_id, (tg_arn, instance_id), observe)
+        return {"pending": "initial", "failed": "unhealthy"}.get(state, state)
 
-    def _lb_counted(self, rule: _Rule, instance_id: str, key, observe: bool) -> bool:
+    def _lb_state(self, rule: _Rule, instance_id: str, key, observe: bool) -> str:
+        """pending, healthy, or failed (after its good_polls), by the load balancer's answers so far."""
         if not self._in_group(rule, instance_id):
-            return False  # the load balancer's count starts once the group has it InService
+            return "pending"  # the load balancer's count starts once the group has it InService
         seen = self._lb_seen.get(key, 0)
         if observe:
             self._lb_seen[key] = seen + 1
-        return seen >= rule.lb_polls
+        if seen < rule.lb_polls:
+            return "pending"
+        return "failed" if rule.good_polls is not None and seen >= rule.lb_polls + rule.good_polls else "healthy"
 
 
 def running_instances() -> frozenset[str]:

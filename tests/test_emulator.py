@@ -403,6 +403,24 @@ def test_scripted_health_pending_then_in_service_in_the_group_then_at_the_lb(emu
     assert {i["HealthStatus"] for i in group["Instances"]} == {"Healthy"}
 
 
+def test_scripted_health_that_turns_bad_after_good_answers(emu, aws):
+    """A release that fails under traffic: InService at the load balancer (healthy in a target
+    group) for good_polls answers, then OutOfService (unhealthy) for good; others keep theirs."""
+    elb, elbv2, asg = aws("elb"), aws("elbv2"), aws("autoscaling")
+    create_lb(elb)
+    _, tg = create_alb(aws)
+    emu.health.set("asg-app-dev01-", lb_polls=1, good_polls=2)
+    classic = create_group(asg, "asg-app-dev01-1", size=1)
+    targets = create_group(asg, "asg-app-dev01-2", size=1, tg=tg)
+    other = create_group(asg, "asg-other", size=1)
+    seen = [lb_states(elb) for _ in range(5)]
+    assert [states[i] for states in seen for i in classic] == ["OutOfService", "InService", "InService",
+                                                                 "OutOfService", "OutOfService"]
+    assert {states[i] for states in seen for i in other} == {"InService"}
+    assert [target_states(elbv2, tg)[i][0] for _ in range(5) for i in targets] == \
+        ["initial", "healthy", "healthy", "unhealthy", "unhealthy"]
+
+
 def test_scripted_health_never_and_unscripted_groups(emu, aws):
     elb, asg = aws("elb"), aws("autoscaling")
     create_lb(elb)
