@@ -26,7 +26,8 @@ def launch_asg(step: Step) -> None:
     image_id = step.recall("image_id", made_by="deployment-image")
     capacity = step.recall("capacity", made_by="lookup-asg")
     group_name = f"{settings.group_prefix}{stamp}"
-    if step.state().get("group_name") == group_name:
+    state = step.state()
+    if state.get("group_name") == group_name:
         raise StepError(f"release {stamp} is already launched as {group_name}: run "
                         f"`NODE_ENV={settings.node_env} make check-deploy` first, for a new release")
     balancer = load_balancer(step)
@@ -49,19 +50,18 @@ def launch_asg(step: Step) -> None:
         MinSize=capacity["min"],
         MaxSize=capacity["max"],
         DesiredCapacity=capacity["desired"],
-        **hooks(step, group_name),
+        **hooks(step, group_name, state.get("lifecycle_hooks") or []),
         Tags=[{**tag, "ResourceId": group_name, "ResourceType": "auto-scaling-group", "PropagateAtLaunch": True}
               for tag in tag_list(tags)],
     )
     if settings.scaling_metric:
         put_scaling_policy(step, group_name)
-    carry_scheduled_actions(step, group_name)
+    carry_scheduled_actions(step, group_name, state.get("scheduled_actions") or [])
 
 
-def hooks(step: Step, group_name: str) -> dict:
+def hooks(step: Step, group_name: str, found: list[dict]) -> dict:
     """The serving group's lifecycle hooks (lookup-asg), given at creation so that they hold for the
     new group's first instances too (a hook put later misses the instances already launching)."""
-    found = step.state().get("lifecycle_hooks") or []
     for hook in found:
         notifies = f", notifying {hook['NotificationTargetARN']}" if hook.get("NotificationTargetARN") else ""
         notifies += f" through role {hook['RoleARN']}, which needs iam:PassRole" if hook.get("RoleARN") else ""
@@ -70,12 +70,12 @@ def hooks(step: Step, group_name: str) -> dict:
     return {"LifecycleHookSpecificationList": found} if found else {}
 
 
-def carry_scheduled_actions(step: Step, group_name: str) -> None:
+def carry_scheduled_actions(step: Step, group_name: str, actions: list[dict]) -> None:
     """The serving group's scheduled actions (lookup-asg), on the new group: a recurring one from
     now on, a one-time one still to come; one whose time has passed is not carried (AWS refuses
     times in the past)."""
     now = datetime.now(UTC)
-    for action in step.state().get("scheduled_actions") or []:
+    for action in actions:
         start, end = (datetime.fromisoformat(action[key]) if action.get(key) else None
                       for key in ("StartTime", "EndTime"))
         if end and end <= now or start and start <= now and not action.get("Recurrence"):

@@ -51,9 +51,13 @@ def carried_over(step: Step, group_name: str) -> tuple[list[dict], list[dict]]:
     autoscaling = step.client("autoscaling")
     actions = search(autoscaling, "describe_scheduled_actions", SCHEDULED, AutoScalingGroupName=group_name)
     hooks = jmespath.search(HOOKS, autoscaling.describe_lifecycle_hooks(AutoScalingGroupName=group_name))
-    return ([{key: value.isoformat() if isinstance(value, datetime) else value
-              for key, value in action.items() if value is not None} for action in actions],
-            [{key: value for key, value in hook.items() if value is not None} for hook in hooks])
+    return [present(action) for action in actions], [present(hook) for hook in hooks]
+
+
+def present(fields: dict) -> dict:
+    """The fields that are set, times as ISO text (the state is JSON)."""
+    return {key: value.isoformat() if isinstance(value, datetime) else value
+            for key, value in fields.items() if value is not None}
 
 
 if __name__ == "__main__":

@@ -121,6 +121,10 @@ class Project:
         """The newest record of `make <target>`."""
         return [path for path in self.records(node_env) if FOLDER.match(path.name).group(3) == target][-1]
 
+    def calls(self, target: str, node_env: str = "dev01") -> list[dict]:
+        """The AWS calls the newest run of `make <target>` made, in order, from its record."""
+        return [json.loads(line) for line in (self.record(target, node_env) / "aws.jsonl").read_text().splitlines()]
+
     def lock_holder(self, node_env: str = "dev01", app: str = "app") -> dict | None:
         return self.client("dynamodb").get_item(
             TableName=f"deploy-lock-{app}-{node_env}", Key={"Environment": {"S": node_env}}).get("Item")

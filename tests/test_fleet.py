@@ -188,8 +188,7 @@ def test_the_serving_groups_lifecycle_hooks_are_the_new_groups_from_its_creation
     result = ok(project.make(target))
     assert "carrying lifecycle hook warm (autoscaling:EC2_INSTANCE_LAUNCHING) over to" in result.stdout
     [new] = groups_of(project)
-    calls = [json.loads(line) for line in (project.record(target) / "aws.jsonl").read_text().splitlines()]
-    [create] = [call for call in calls if call["call"] == "autoscaling.CreateAutoScalingGroup"]
+    [create] = [call for call in project.calls(target) if call["call"] == "autoscaling.CreateAutoScalingGroup"]
     assert create["params"]["LifecycleHookSpecificationList"] == [warm]  # at creation, for its first instances
     hook = hooks_of(project, new["AutoScalingGroupName"])["warm"]
     assert {key: hook.get(key) for key in warm} == warm

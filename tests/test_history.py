@@ -1,7 +1,6 @@
 """What happened and what is live: a record of every run, the release history in AWS (seen the
 same from every checkout), an honest `make status`, and rollbacks that only ever go back."""
 
-import json
 import re
 import shutil
 import subprocess
@@ -21,10 +20,6 @@ def serving(project):
     ok(project.make("deploy"))
     project.emulator.calls.clear()
     return project
-
-
-def calls_of(record) -> list[dict]:
-    return [json.loads(line) for line in (record / "aws.jsonl").read_text().splitlines()]
 
 
 def history_lines(project: Project, **settings) -> list[str]:
@@ -53,7 +48,7 @@ def test_a_failed_deploy_keeps_a_record_of_its_own_with_the_failing_health_answe
     assert [line for line in result.stderr.splitlines() if not line.startswith("make")][-1] == \
         f"deploy: the record of this run: deploy/log/dev01/{record.name}/"
 
-    calls = calls_of(record)
+    calls = project.calls("deploy")
     health = [i for i, call in enumerate(calls) if call["call"] == "elb.DescribeInstanceHealth"
               and call["params"] == {"LoadBalancerName": "elb-app-dev01"}]
     failing = [i for i in health if any(state["State"] == "OutOfService"
