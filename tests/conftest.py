@@ -2,9 +2,10 @@
 before each test, and a copy of the project in which the real Make targets run as subprocesses.
 
 Running make in a copy keeps the tests away from the developer's own deploy/keys and deploy/log.
-Every make run signs as the IAM user `deployer`, who holds exactly deploy/iam-policy.json and
-whose calls (Packer's too) the emulator checks against it; the harness's own calls (what a test
-sets up and looks at) use the unchecked admin key "testing".
+Every make run signs as the IAM user `deployer`, who holds exactly the tool's two managed
+policies, deploy/iam-policy.json and deploy/iam-policy-read.json, and whose calls (Packer's too)
+the emulator checks against them; the harness's own calls (what a test sets up and looks at) use
+the unchecked admin key "testing".
 """
 
 import json
@@ -27,10 +28,18 @@ from emulator import Emulator  # noqa: E402
 REGION = "us-east-1"
 BASE_AMI = "ami-1e749f67"
 LOCK_BOOKKEEPING = {("dynamodb", "PutItem"), ("dynamodb", "DeleteItem")}
-POLICY_FILE = ROOT / "deploy/iam-policy.json"
+# The tool's permissions: its changes (and Packer's), and what it reads (enough alone for
+# `make status` and `make history`); two customer managed policies, as one would not hold both.
+POLICY_FILES = {"deploy": ROOT / "deploy/iam-policy.json", "deploy-read": ROOT / "deploy/iam-policy-read.json"}
 DEPLOYER = "deployer"
 ADMIN_KEY = "testing"
 GENERATED = ("deploy/log", "deploy/keys", "tmp", "app/dist")
+
+
+def policy(*names: str) -> dict:
+    """One document with the statements of the tool's policies named (all of them by default)."""
+    documents = [json.loads(POLICY_FILES[name].read_text()) for name in names or POLICY_FILES]
+    return {"Version": documents[0]["Version"], "Statement": [s for d in documents for s in d["Statement"]]}
 
 
 class Project:
@@ -42,17 +51,19 @@ class Project:
         self.settings: dict[str, str] = {}  # given to every make run, before its own
         self.deployer_key: dict[str, str] = {}  # AccessKeyId, SecretAccessKey: see create_deployer
 
-    def create_deployer(self, policy: dict) -> None:
-        """The deploying principal, as on a real account: the IAM user `deployer` with `policy`
-        attached as a customer managed policy (moto validates the document), and an access key,
-        registered with the emulator so that every call it signs is checked against `policy`."""
+    def create_deployer(self) -> None:
+        """The deploying principal, as on a real account: the IAM user `deployer` with the tool's
+        policies attached as customer managed policies (moto validates each document), and an
+        access key, registered with the emulator so that every call it signs is checked against
+        them (policy(): their statements together, as AWS evaluates a principal's policies)."""
         iam = self.client("iam")
         iam.create_user(UserName=DEPLOYER)
-        arn = iam.create_policy(PolicyName="deploy", PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
-        iam.attach_user_policy(UserName=DEPLOYER, PolicyArn=arn)
+        for name, path in POLICY_FILES.items():
+            arn = iam.create_policy(PolicyName=name, PolicyDocument=path.read_text())["Policy"]["Arn"]
+            iam.attach_user_policy(UserName=DEPLOYER, PolicyArn=arn)
         key = iam.create_access_key(UserName=DEPLOYER)["AccessKey"]
         self.deployer_key = {name: key[name] for name in ("AccessKeyId", "SecretAccessKey")}
-        self.emulator.iam.register(key["AccessKeyId"], policy, user=DEPLOYER)
+        self.emulator.iam.register(key["AccessKeyId"], policy(), user=DEPLOYER)
 
     def change_policy(self, policy: dict) -> None:
         """From now on the deployer holds `policy` instead."""
@@ -182,12 +193,12 @@ def workspace(tmp_path_factory) -> Path:
 @pytest.fixture
 def project(workspace, emulator) -> Project:
     """A clean emulator with the example.com hosted zone and the deployer holding
-    deploy/iam-policy.json, and a project copy with no generated files."""
+    the tool's policies, and a project copy with no generated files."""
     emulator.reset()  # it forgets the registered principals too: the deployer is made anew
     for generated in GENERATED:
         shutil.rmtree(workspace / generated, ignore_errors=True)
     project = Project(workspace, emulator)
     project.client("route53").create_hosted_zone(Name="example.com", CallerReference="tests")
-    project.create_deployer(json.loads(POLICY_FILE.read_text()))
+    project.create_deployer()
     emulator.calls.clear()
     return project

@@ -3,13 +3,12 @@ group (deploy and rollback), the load balancer never serves fewer instances mean
 go only when the new one serves as many, and the health wait follows the group as it replaces
 instances, and its scheduled actions."""
 
-import json
 import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import POLICY_FILE, errors, ok
+from conftest import errors, ok, policy
 from test_deploy import groups_of, in_service
 
 KINDS = ["classic", "application"]
@@ -209,7 +208,7 @@ def test_a_hook_that_notifies_through_a_role_needs_pass_role_and_is_carried_with
     assert "CreateAutoScalingGroup failed: AccessDenied" in error and "iam:PassRole" in error
     assert groups_of(project) == [live] and in_service(project)  # rolled back: the old group serves
 
-    document = json.loads(POLICY_FILE.read_text())
+    document = policy()
     project.change_policy({**document, "Statement": [*document["Statement"], PASS_ROLE]})
     ok(project.make("deploy"))
     [new] = groups_of(project)

@@ -1,5 +1,6 @@
-"""deploy/iam-policy.json holds exactly what the tool and Packer call, and is scoped only where AWS
-supports it.
+"""The tool's two managed policies, deploy/iam-policy.json (its changes, and Packer's) and
+deploy/iam-policy-read.json (what it reads: enough alone for `make status` and `make history`),
+hold exactly what the tool and Packer call, and are scoped only where AWS supports it.
 
 - Nothing missing, nothing unused: the whole suite runs as the deployer, who holds the policy
   (tests/conftest.py); here two scenarios (classic load balancer and launch templates; application
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import POLICY_FILE, errors, ok
+from conftest import POLICY_FILES, errors, ok, policy
 from test_deploy import groups_of, in_service
 
 MANAGED_POLICY_CHARACTERS = 6144  # a customer managed policy, whitespace not counted
@@ -34,10 +35,6 @@ ARN_SEGMENT_VARIABLES = {"Partition", "Region", "Account"}
 # The file only: importing the package (its linter, not used here) warns about its own regexes.
 AUTHORIZATION_REFERENCE = json.loads(
     (Path(importlib.util.find_spec("parliament").origin).parent / "iam_definition.json").read_text())
-
-
-def policy() -> dict:
-    return json.loads(POLICY_FILE.read_text())
 
 
 def listed(value) -> list:
@@ -146,9 +143,10 @@ def test_the_scoping_check_knows_both_load_balancer_apis():
     assert scoping_problems({"Statement": [both]}) == []
 
 
-def test_the_policy_fits_a_managed_policy_and_names_every_action_in_full():
+def test_each_policy_fits_a_managed_policy_and_names_every_action_in_full():
+    for path in POLICY_FILES.values():
+        assert len(json.dumps(json.loads(path.read_text()), separators=(",", ":"))) <= MANAGED_POLICY_CHARACTERS, path
     document = policy()
-    assert len(json.dumps(document, separators=(",", ":"))) <= MANAGED_POLICY_CHARACTERS
     assert all("*" not in action and "?" not in action for action in policy_actions(document))
     assert all(statement["Effect"] == "Allow" and statement.get("Sid") for statement in document["Statement"])
     sids = [statement["Sid"] for statement in document["Statement"]]
@@ -259,3 +257,17 @@ def test_a_deploy_without_suspend_processes_fails_naming_it_and_the_old_group_ke
     assert set(serving) <= set(in_service(project))  # its instances still InService, beside the new ones
     assert min(project.emulator.lb_inservice_history("elb-app-dev01")[before:]) >= len(serving)
     assert project.lock_holder() is None
+
+
+def test_the_read_policy_alone_shows_status_and_history_and_changes_nothing(project):
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+    project.change_policy(policy("deploy-read"))  # an on-call's, or a dashboard's, principal
+    assert "live release" in ok(project.make("status")).stdout
+    assert ": live, image " in ok(project.make("history")).stdout
+    assert project.emulator.iam.denied_actions() == set()
+
+    refused = project.make("deploy")
+    assert refused.returncode != 0
+    [error] = errors(refused)
+    assert "is not authorized to perform: dynamodb:PutItem" in error, error  # the deploy lock, before any change
