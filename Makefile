@@ -55,7 +55,7 @@ create-lock-table: venv ## create the DynamoDB table that lets one deploy of an 
 
 ##@ deploy: every release, zero downtime
 DEPLOY_STEPS := check-deploy primal-image build-app copy-over deployment-image lookup-asg \
-                launch-asg wait-health cleanup-asgs cleanup-image
+                launch-asg wait-health soak cleanup-asgs cleanup-image
 deploy: venv ## run every deploy step, in this order, holding the lock; roll back on failure:
 	$(RUN)/pipeline.py deploy --lock --rollback $(DEPLOY_STEPS)
 	@echo "deploy: done."
@@ -75,13 +75,15 @@ launch-asg: venv ## create a launch template (or configuration) and the group as
 	$(RUN)/launch_asg.py
 wait-health: venv ## wait until the new group is healthy in the group and at the load balancer, following replacements
 	$(RUN)/wait_health.py
+soak: venv ## SOAK_SECONDS: the new group serves alone, the old kept warm; back to them at once if it fails
+	$(RUN)/soak.py
 cleanup-asgs: venv ## once the new group serves as many: drain, scale to 0 and delete the outdated groups
 	$(RUN)/cleanup_asgs.py
 cleanup-image: venv ## remove old app images and snapshots; keep live and rollback ones
 	$(RUN)/cleanup_image.py
 
 ##@ rollback: put the previous release back, through the same safe path
-ROLLBACK_STEPS := previous-release lookup-asg launch-asg wait-health cleanup-asgs cleanup-image
+ROLLBACK_STEPS := previous-release lookup-asg launch-asg wait-health soak cleanup-asgs cleanup-image
 rollback: venv ## launch the previous release's image again (no bake), in this order:
 	$(RUN)/pipeline.py rollback --lock --rollback $(ROLLBACK_STEPS)
 	@echo "rollback: done."

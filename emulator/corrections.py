@@ -29,6 +29,7 @@ from .health import health_script
 
 # The published hosted zone ids of classic and application load balancers (Route 53 ALIAS targets), by region.
 ELB_HOSTED_ZONE_IDS = {"us-east-1": "Z35SXDOTRQ7X7K", "us-west-2": "Z1H1FL5HABSF5", "eu-west-1": "Z32O12XQLNTSW2"}
+REGISTERING = "Instance registration is still in progress."
 OUT_OF_SERVICE = "Instance has failed at least the UnhealthyThreshold number of health checks consecutively."
 READ_ONLY_PREFIXES = ("Describe", "List", "Get")
 # DescribeTargetHealth (State, Reason, Description) as AWS words them.
@@ -103,7 +104,11 @@ def _patch_group_registration() -> None:
     second group on one load balancer drops the first group's instances). An explicit
     DeregisterInstancesFromLoadBalancer takes the instances out, whoever registered them, and the
     group does not put them back (moto ignored it for group-registered instances). Registering an
-    instance twice lists it once. Target groups: see 9."""
+    instance twice lists it once. Target groups: see 9.
+    20. An instance the tool registers (RegisterInstancesWithLoadBalancer, RegisterTargets) is checked
+    before it serves: OutOfService ("Instance registration is still in progress.", in a target group
+    initial) for HealthScript.register_polls answers, as AWS waits for its healthy threshold (moto:
+    InService at once)."""
     register, deregister = ELBBackend.register_instances, ELBBackend.deregister_instances
 
     def register_instances(self, lb_name, instance_ids, from_autoscaling=False):
@@ -111,6 +116,8 @@ def _patch_group_registration() -> None:
         new = [i for i in dict.fromkeys(instance_ids) if i not in lb.instance_ids]
         if not from_autoscaling:
             lb.__dict__.setdefault("_emu_deregistered", set()).difference_update(new)
+            for instance_id in new:  # 20.
+                health_script().start_registering((lb_name, instance_id))
         return register(self, lb_name, new, from_autoscaling)
 
     def deregister_instances(self, lb_name, instance_ids, from_autoscaling=False):
@@ -264,7 +271,9 @@ def instance_health(elb_backend: ELBBackend, lb_name: str, instances: list, obse
         state = {"InstanceId": moto_state["InstanceId"], "State": moto_state["State"],
                  "ReasonCode": "N/A", "Description": "N/A"}
         group = group_of.get(state["InstanceId"])
-        if state["State"] == "InService" and group and not health_script().in_service_at_lb(
+        if state["State"] == "InService" and health_script().registering((lb_name, state["InstanceId"]), observe):
+            state.update(State="OutOfService", ReasonCode="ELB", Description=REGISTERING)
+        elif state["State"] == "InService" and group and not health_script().in_service_at_lb(
                 group, state["InstanceId"], observe):
             state.update(State="OutOfService", ReasonCode="Instance", Description=OUT_OF_SERVICE)
         elif state["State"] == "InService" and not admitted(
@@ -397,8 +406,12 @@ def _patch_target_registration() -> None:
         return tg.__dict__.setdefault("_emu_deregistered", set()) if tg else set()
 
     def register_targets(self):
+        tg = self.elbv2_backend.target_groups.get(self._get_param("TargetGroupArn"))
+        new = [t["Id"] for t in self._get_param("Targets", []) if tg is None or t["Id"] not in tg.targets]
         result = tool_register(self)
         tool_marks(self).difference_update(t["Id"] for t in self._get_param("Targets", []))
+        for instance_id in new:  # 20.
+            health_script().start_registering((self._get_param("TargetGroupArn"), instance_id))
         return result
 
     def deregister_targets(self):
@@ -472,6 +485,8 @@ def target_health(backend: ELBv2Backend, tg: FakeTargetGroup, targets: list, obs
             state = TG_NOT_REGISTERED
         elif moto.status == "healthy" and not in_use:
             state = TG_NOT_IN_USE
+        elif moto.status == "healthy" and health_script().registering((tg.arn, moto.target["Id"]), observe):
+            state = TG_INITIAL
         elif moto.status == "healthy" and moto.instance_id in group_of:
             shown = health_script().target_state(group_of[moto.instance_id], moto.instance_id, tg.arn, observe)
             state = {"healthy": state, "initial": TG_INITIAL, "unhealthy": TG_UNHEALTHY}[shown]

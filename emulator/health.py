@@ -6,6 +6,8 @@ from typing import NamedTuple
 from moto.autoscaling.models import autoscaling_backends
 from moto.elb.models import ELBBackend
 
+REGISTER_POLLS = 2  # answers an instance the tool registers stays out of service: AWS's healthy threshold
+
 
 class _Rule(NamedTuple):
     prefix: str
@@ -32,6 +34,8 @@ class HealthScript:
         self._replace_seen: dict[str, int] = {}  # id -> load balancer answers that showed it
         self._drain_polls = 0
         self._draining: dict = {}  # (lb name or tg arn, id) -> answers left while it drains
+        self.register_polls = REGISTER_POLLS
+        self._registering: dict = {}  # (lb name or tg arn, id) -> answers left before its checks pass
 
     def set(self, group_prefix: str, *, group_polls: int = 0, lb_polls: int = 0, never: bool = False,
             good_polls: int | None = None) -> None:
@@ -68,6 +72,17 @@ class HealthScript:
             self._draining[key] = left - 1
         return left > 0
 
+    def start_registering(self, key) -> None:
+        """The tool registered an instance (again): it is checked register_polls times before it serves."""
+        if self.register_polls:
+            self._registering[key] = self.register_polls
+
+    def registering(self, key, observe: bool) -> bool:
+        left = self._registering.get(key, 0)
+        if left and observe:
+            self._registering[key] = left - 1
+        return left > 0
+
     def due_for_replacement(self, group_name: str, instance_id: str) -> bool:
         """Count one load balancer answer that showed the instance; True once it is to be replaced."""
         for rule in self._replacements:
@@ -88,6 +103,8 @@ class HealthScript:
         self._replace_seen.clear()
         self._drain_polls = 0
         self._draining.clear()
+        self.register_polls = REGISTER_POLLS
+        self._registering.clear()
 
     def _rule(self, group_name: str, instance_id: str) -> _Rule | None:
         return next((r for r in reversed(self._rules)

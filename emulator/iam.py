@@ -30,8 +30,9 @@ from moto.utilities.utils import get_partition
 
 # The IAM prefix of each signing name (the credential scope of a request's signature) that is not
 # its own prefix: the classic and application load balancer APIs both sign as elasticloadbalancing.
-IAM_PREFIXES = {"elb": "elasticloadbalancing", "elbv2": "elasticloadbalancing"}
-JSON_SERVICES = {"dynamodb", "acm"}  # their parameters are the JSON body
+# CloudWatch signs as monitoring.
+IAM_PREFIXES = {"elb": "elasticloadbalancing", "elbv2": "elasticloadbalancing", "monitoring": "cloudwatch"}
+JSON_SERVICES = {"dynamodb", "acm", "monitoring"}  # their parameters are the JSON body (CloudWatch: botocore's JSON)
 
 # A lifecycle hook that notifies through a role (RoleARN) passes that role to Auto Scaling.
 PASSING_HOOK_ROLES = {"autoscaling:CreateAutoScalingGroup", "autoscaling:PutLifecycleHook"}

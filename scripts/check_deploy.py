@@ -1,11 +1,12 @@
 """deploy: check, before anything is baked or launched, that the environment has its app config
 (deploy/env/$NODE_ENV.json), that setup has run for it (its load balancer and security groups
-exist and are its own), that images given as PRIMAL_ID or IMAGE_ID exist, that what a bake needs
-is there, and that the templates to bake pass `packer validate` with the release's variables
-(offline). Starts the release: picks the stamp the other steps use."""
+exist and are its own), that the SOAK_ALARMS exist, that images given as PRIMAL_ID or IMAGE_ID
+exist, that what a bake needs is there, and that the templates to bake pass `packer validate`
+with the release's variables (offline). Starts the release: picks the stamp the other steps use."""
 
 import shutil
 
+from core.alarms import alarm_states
 from core.balancer import check_load_balancer, load_balancer
 from core.images import require_image
 from core.network import instance_security_groups
@@ -30,6 +31,7 @@ def check_deploy(step: Step) -> None:
         raise StepError("SCALING_METRIC=requests counts an application load balancer's requests; this environment's "
                         "is classic: use SCALING_METRIC=cpu")
     instance_security_groups(step)  # setup made them; SECURITY_GROUPS exist
+    alarm_states(step)  # SOAK_ALARMS exist
     for key, image in (("PRIMAL_ID", settings.primal_id), ("IMAGE_ID", settings.image_id)):
         if image:
             require_image(step, image, key)

@@ -54,8 +54,10 @@ def roll_back_after(step: Step, failure: BaseException) -> None:
         elif step.began:  # nothing launched yet (or the step that failed already rolled back)
             history.settle(step, outcome, reason)
     except Exception as error:  # noqa: BLE001 - reported with the failure that caused the rollback
-        message = (f"{cause}; then the rollback failed too: {describe(error) or repr(error)}; the old "
-                   f"groups still serve; run `NODE_ENV={step.settings.node_env} make deploy` again to converge")
+        old = ("the old groups' instances are still out of the load balancer, kept warm (`make status` shows "
+               "them)" if step.state().get("warm") else "the old groups still serve")
+        message = (f"{cause}; then the rollback failed too: {describe(error) or repr(error)}; {old}; run "
+                   f"`NODE_ENV={step.settings.node_env} make deploy` again to converge")
         with contextlib.suppress(Exception):
             history.settle(step, "rollback failed", message)
         raise StepError(message) from error

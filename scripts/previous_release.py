@@ -7,6 +7,7 @@ kept it says so. An environment with no history yet (deployed by an older versio
 goes back to the newest kept image that is not live, by the images' Released tags."""
 
 from core import history
+from core.alarms import alarm_states
 from core.balancer import check_load_balancer
 from core.groups import environment_groups
 from core.images import environment_images, images_in_use, released
@@ -16,6 +17,7 @@ from core.step import Step, StepError, run
 
 def previous_release(step: Step) -> None:
     check_load_balancer(step)
+    alarm_states(step)  # SOAK_ALARMS exist
     groups = environment_groups(step)
     running, kept = images_in_use(step, groups), {image["ImageId"]: image for image in environment_images(step)}
     releases = history.releases(step)

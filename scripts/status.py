@@ -3,8 +3,8 @@ its load balancer and how many instances are InService there, the DNS record, th
 certificate (status, names, expiry), its security groups and what they admit, the live group(s)
 with their capacity, each instance's state and the image they launch from, the app images kept
 (with their release stamps), the live release and the last run's outcome (from the release
-history), who holds the deploy lock, and the newest run record of this checkout. It keeps no
-record of its own."""
+history), a deploy in its soak, who holds the deploy lock, and the newest run record of this
+checkout. It keeps no record of its own."""
 
 import jmespath
 
@@ -63,6 +63,9 @@ def release_rows(step: Step, running: set[str]) -> list[tuple[str, str]]:
         rows = [("live release", history.line(live, running, bool(lock)) if live else "none")]
         if releases and releases[-1] is not live:
             rows.append(("last run", history.line(releases[-1], running, bool(lock))))
+        if releases and releases[-1]["outcome"] == history.SOAKING and lock:
+            rows.append(("soak", f"release {releases[-1]['stamp']} serves alone until {releases[-1]['soak_ends']}; "
+                                 "the old groups' instances are kept warm, out of the load balancer"))
         rows.append(("deploy lock", held_by(step, lock) if lock else "free"))
     rows.append(("last record here", f"{kept[-1].relative_to(ROOT)}/" if kept else "none in this checkout"))
     return rows

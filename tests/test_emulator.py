@@ -545,7 +545,8 @@ def test_a_new_accounts_defaults_leave_a_classic_load_balancer_unable_to_reach_i
     (80, "lb", True), (80, "0.0.0.0/0", True), (80, "172.31.0.0/16", True),  # the default VPC's range
     (8080, "lb", False), (80, "other", False), (80, "10.0.0.0/8", False), (22, "0.0.0.0/0", False)])
 def test_an_instance_serves_only_when_its_groups_admit_the_health_check_from_the_load_balancer(
-        aws, port, source, serving):
+        emu, aws, port, source, serving):
+    emu.health.register_polls = 0  # its checks pass at once: reachability alone decides here
     elb, ec2 = aws("elb"), aws("ec2")
     create_lb(elb, reachable=False)
     [lb_group] = elb.describe_load_balancers(LoadBalancerNames=[LB])["LoadBalancerDescriptions"][0]["SecurityGroups"]
@@ -561,7 +562,8 @@ def test_an_instance_serves_only_when_its_groups_admit_the_health_check_from_the
     assert lb_states(elb) == {instance: "InService" if serving else "OutOfService"}
 
 
-def test_an_alb_without_groups_gets_the_default_group_and_targets_it_cannot_reach_are_unhealthy(aws):
+def test_an_alb_without_groups_gets_the_default_group_and_targets_it_cannot_reach_are_unhealthy(emu, aws):
+    emu.health.register_polls = 0  # its checks pass at once: reachability alone decides here
     ec2, elbv2 = aws("ec2"), aws("elbv2")
     vpc, subnets = default_subnets(ec2)
     lb = elbv2.create_load_balancer(Name=ALB, Subnets=subnets)["LoadBalancers"][0]
@@ -725,6 +727,31 @@ def test_an_instance_the_tool_deregisters_drains_for_the_polls_the_script_says(e
     assert target_states(elbv2, tg, [target]) == {target: ("draining", "Target.DeregistrationInProgress")}
     assert target_states(elbv2, tg, [target]) == {target: ("draining", "Target.DeregistrationInProgress")}
     assert target_states(elbv2, tg, [target]) == {target: ("unused", "Target.NotRegistered")}
+
+
+def test_an_instance_the_tool_registers_again_is_checked_before_it_serves(emu, aws):
+    asg, elb, elbv2 = aws("autoscaling"), aws("elb"), aws("elbv2")
+    create_lb(elb)
+    [instance] = create_group(asg, "asg-app-dev01-1", size=1)
+    ids = [{"InstanceId": instance}]
+    elb.deregister_instances_from_load_balancer(LoadBalancerName=LB, Instances=ids)
+    elb.register_instances_with_load_balancer(LoadBalancerName=LB, Instances=ids)
+    assert emu.lb_inservice_history(LB)[-1] == 0  # the history does not count as an answer
+    for _ in range(2):  # AWS: until its healthy threshold of checks passed (moto: InService at once)
+        [state] = elb.describe_instance_health(LoadBalancerName=LB, Instances=ids)["InstanceStates"]
+        assert (state["State"], state["ReasonCode"], state["Description"]) == (
+            "OutOfService", "ELB", "Instance registration is still in progress.")
+    assert lb_states(elb) == {instance: "InService"}
+
+    _, tg = create_alb(aws)
+    [target] = create_group(asg, "asg-app-dev01-2", size=1, tg=tg)
+    assert target_states(elbv2, tg) == {target: ("healthy", None)}  # a group's own registration: as before
+    elbv2.deregister_targets(TargetGroupArn=tg, Targets=[{"Id": target}])
+    elbv2.register_targets(TargetGroupArn=tg, Targets=[{"Id": target}])
+    assert emu.tg_healthy_history(TG)[-1] == 0
+    for _ in range(2):
+        assert target_states(elbv2, tg, [target]) == {target: ("initial", "Elb.InitialHealthChecking")}
+    assert target_states(elbv2, tg, [target]) == {target: ("healthy", None)}
 
 
 def test_scheduled_actions_belong_to_their_group_and_start_in_the_future(aws):

@@ -164,7 +164,7 @@ APPLICATION = {"LAUNCH_KIND": "configuration", "LOAD_BALANCER_KIND": "applicatio
 
 def every_target(project, node_env: str, **settings) -> None:
     """setup, two deploys (the second carries a scheduled action over), an unhealthy deploy that rolls
-    back, make rollback, status, history and destroy."""
+    back, one that fails its soak, make rollback, status, history and destroy."""
     ok(project.make("setup", node_env, **settings))
     ok(project.make("deploy", node_env, **settings))
     [live] = project.client("autoscaling").describe_auto_scaling_groups(Filters=[
@@ -176,6 +176,12 @@ def every_target(project, node_env: str, **settings) -> None:
     project.emulator.health.set(f"asg-app-{node_env}-", never=True)
     failed = project.make("deploy", node_env, HEALTH_TIMEOUT="1", POLL_INTERVAL="0.2", **settings)
     assert failed.returncode != 0 and "rolled back" in failed.stderr, failed.stderr
+    project.client("cloudwatch").put_metric_alarm(  # and one that fails its soak, watching an alarm
+        AlarmName=f"errors-{node_env}", MetricName="errors", Namespace="App", Statistic="Sum", Period=60,
+        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    project.emulator.health.set(f"asg-app-{node_env}-", good_polls=6)
+    soured = project.make("deploy", node_env, SOAK_SECONDS="600", SOAK_ALARMS=f"errors-{node_env}", **settings)
+    assert soured.returncode != 0 and "failed its soak" in soured.stderr, soured.stderr
     project.emulator.health.clear()
     assert "; going back to release " in ok(project.make("rollback", node_env, **settings)).stdout
     assert f"environment {node_env} of app app" in ok(project.make("status", node_env, **settings)).stdout

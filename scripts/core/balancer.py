@@ -10,8 +10,9 @@ both kinds LOAD_BALANCER_KIND chooses:
   HTTP 80.
 
 Both carry the App and Environment tags; one that names another app or environment is refused.
-Waits for draining use botocore's waiters (elb InstanceDeregistered, elbv2 TargetDeregistered),
-with each answer shown as a progress line.
+Waits for draining and for instances registered again use botocore's waiters (elb
+InstanceDeregistered and InstanceInService, elbv2 TargetDeregistered and TargetInService), with
+each answer shown as a progress line.
 """
 
 from functools import cached_property
@@ -127,6 +128,18 @@ class Balancer:
         wait(self.client, self.DEREGISTERED, timeout=timeout, interval=self.settings.poll_interval,
              say=self.step.say, progress=progress, **self.targets(instances))
 
+    def wait_serving(self, instances: list[str], timeout: float) -> None:
+        """Wait (botocore's InstanceInService or TargetInService waiter, every POLL_INTERVAL for at
+        most `timeout` seconds) until the registered instances serve, with a progress line for
+        every answer."""
+        def progress(parsed):
+            rows = jmespath.search(self.STATES, parsed) or []
+            return (f"waiting for {len(instances)} instance(s) to pass their health checks at {self.name} "
+                    f"({sum(state == self.SERVING for _, state, *_ in rows)}/{len(instances)} {self.SERVING})")
+
+        wait(self.client, self.IN_SERVICE, timeout=timeout, interval=self.settings.poll_interval,
+             say=self.step.say, progress=progress, **self.targets(instances))
+
     def serving(self) -> set[str]:
         return {instance for instance, (state, *_) in self.health().items() if state == self.SERVING}
 
@@ -136,7 +149,7 @@ class Classic(Balancer):
     LISTENER = {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstanceProtocol": "HTTP", "InstancePort": 80}
     HEALTH_CHECK = {"Target": f"HTTP:80{HEALTH_PATH}", "Interval": 30, "Timeout": 4,
                     "UnhealthyThreshold": 2, "HealthyThreshold": 2}
-    DEREGISTERED = "instance_deregistered"
+    DEREGISTERED, IN_SERVICE = "instance_deregistered", "instance_in_service"
     STATES = "InstanceStates[].[InstanceId, State, ReasonCode, Description]"
     # TLS 1.2 only (a classic load balancer has no TLS 1.3), as a policy of the load balancer's own.
     TLS_POLICY, TLS_POLICY_NAME = "ELBSecurityPolicy-TLS-1-2-2017-01", "tls-1-2-2017-01"
@@ -246,6 +259,9 @@ class Classic(Balancer):
         found = self.client.describe_instance_health(LoadBalancerName=self.name)
         return {row[0]: tuple(row[1:]) for row in jmespath.search(self.STATES, found)}
 
+    def register(self, instances: list[str]) -> None:
+        self.client.register_instances_with_load_balancer(**self.targets(instances))
+
     def deregister(self, instances: list[str]) -> None:
         self.client.deregister_instances_from_load_balancer(**self.targets(instances))
 
@@ -258,7 +274,7 @@ class Application(Balancer):
     HEALTH_CHECK = {"HealthCheckProtocol": "HTTP", "HealthCheckPort": "80", "HealthCheckPath": HEALTH_PATH,
                     "HealthCheckIntervalSeconds": 30, "HealthCheckTimeoutSeconds": 4,
                     "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 2, "Matcher": {"HttpCode": "200"}}
-    DEREGISTERED = "target_deregistered"
+    DEREGISTERED, IN_SERVICE = "target_deregistered", "target_in_service"
     STATES = "TargetHealthDescriptions[].[Target.Id, TargetHealth.State, TargetHealth.Reason, TargetHealth.Description]"
     DEFAULT_SUBNETS = "Subnets[].SubnetId"
     TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2
@@ -399,6 +415,9 @@ class Application(Balancer):
     def health(self) -> dict[str, tuple[str, str, str]]:
         found = self.client.describe_target_health(TargetGroupArn=self.target_group_arn)
         return {row[0]: tuple(row[1:]) for row in jmespath.search(self.STATES, found)}
+
+    def register(self, instances: list[str]) -> None:
+        self.client.register_targets(**self.targets(instances))
 
     def deregister(self, instances: list[str]) -> None:
         self.client.deregister_targets(**self.targets(instances))

@@ -2,8 +2,10 @@
 on, and retired without ever taking the last serving instances out of the load balancer."""
 
 import re
+import time
 
 import jmespath
+from botocore.exceptions import WaiterError
 
 from .aws import search, tag_filters
 from .balancer import DRAINING_MARGIN, load_balancer
@@ -14,6 +16,7 @@ GROUPS = "AutoScalingGroups[]"
 TEMPLATES = "LaunchTemplates[]"
 CONFIGURATION_NAMES = "LaunchConfigurations[].LaunchConfigurationName"
 INSTANCE_IDS = "[].Instances[].InstanceId"
+SUSPENDED = "SuspendedProcesses[].ProcessName"
 # Everything a retiring group could do but shrink (Terminate stays on, so scaling to 0 works).
 RETIRING_SUSPENDS = ["Launch", "HealthCheck", "ReplaceUnhealthy", "AZRebalance", "AddToLoadBalancer",
                      "AlarmNotification", "ScheduledActions", "InstanceRefresh"]
@@ -49,13 +52,10 @@ def retire(step: Step, names: list[str], successor: str | None = None) -> None:
     names = [group["AutoScalingGroupName"] for group in groups]
     instances = jmespath.search(INSTANCE_IDS, groups)
     keep_serving(step, groups, [group for group in found if group["AutoScalingGroupName"] == successor])
-    for name in names:  # while draining, the groups must not replace or re-register what leaves
-        step.say(f"suspending launches, health replacement and registration of {name}...")
-        autoscaling.suspend_processes(AutoScalingGroupName=name, ScalingProcesses=RETIRING_SUSPENDS)
+    suspend(step, groups)  # while draining, the groups must not replace or re-register what leaves
     if instances:
         balancer = load_balancer(step)
-        step.say(f"removing {len(instances)} instance(s) of {' '.join(names)} from {settings.elb_name}...")
-        balancer.deregister(instances)
+        take_out(step, instances, names)  # those a soak took out already drain, or have drained
         bound = settings.draining_seconds + DRAINING_MARGIN
         step.say(f"waiting for connection draining (DRAINING_SECONDS={settings.draining_seconds}, at most {bound}s)...")
         balancer.wait_drained(instances, timeout=bound)
@@ -73,6 +73,66 @@ def retire(step: Step, names: list[str], successor: str | None = None) -> None:
         step.say(f"deleting {name}...")
         autoscaling.delete_auto_scaling_group(AutoScalingGroupName=name)
     delete_unused_launch_settings(step, configurations=any(g.get("LaunchConfigurationName") for g in groups))
+
+
+def suspend(step: Step, groups: list[dict]) -> dict[str, list[str]]:
+    """Suspend all the groups could do but shrink; {group name: the processes this suspended} (not
+    those someone had suspended before, which bring_back must leave suspended)."""
+    autoscaling, suspended = step.client("autoscaling"), {}
+    for group in groups:
+        name, before = group["AutoScalingGroupName"], set(jmespath.search(SUSPENDED, group))
+        step.say(f"suspending launches, health replacement and registration of {name}...")
+        autoscaling.suspend_processes(AutoScalingGroupName=name, ScalingProcesses=RETIRING_SUSPENDS)
+        suspended[name] = [process for process in RETIRING_SUSPENDS if process not in before]
+    return suspended
+
+
+def take_out(step: Step, instances: list[str], names: list[str]) -> None:
+    """Deregister those of the instances that the load balancer has (registered, or still in it)."""
+    balancer = load_balancer(step)
+    registered = [instance for instance in instances if instance in balancer.health()]
+    if registered:
+        step.say(f"removing {len(registered)} instance(s) of {' '.join(names)} from {step.settings.elb_name}...")
+        balancer.deregister(registered)
+
+
+def hold_warm(step: Step, names: list[str], successor: str) -> dict:
+    """The soak's first half of a retirement: once the traffic guard lets the groups go, take
+    their instances out of the load balancer but keep them running, their groups suspended
+    (nothing launched, replaced or scaled), for bring_back. Returns what bring_back needs."""
+    found = describe_groups(step, [*names, successor])
+    groups = [group for group in found if group["AutoScalingGroupName"] in names]
+    keep_serving(step, groups, [group for group in found if group["AutoScalingGroupName"] == successor])
+    suspended = suspend(step, groups)
+    instances = jmespath.search(INSTANCE_IDS, groups)
+    take_out(step, instances, list(suspended))
+    return {"groups": suspended, "instances": instances}
+
+
+def bring_back(step: Step, warm: dict) -> None:
+    """Register the warm instances (hold_warm) again, wait until they serve (within HEALTH_TIMEOUT),
+    then resume what was suspended of their groups. Should they not pass their checks, nothing
+    else changes: the new group keeps serving what it can."""
+    settings, balancer, autoscaling = step.settings, load_balancer(step), step.client("autoscaling")
+    names = list(warm["groups"])
+    instances = [i for i in jmespath.search(INSTANCE_IDS, describe_groups(step, names)) if i in warm["instances"]]
+    if not instances:
+        raise StepError(f"the warm instances of {' '.join(names)} are gone: nothing to go back to; the new group "
+                        f"stays: run `NODE_ENV={settings.node_env} make deploy` (or rollback)")
+    step.say(f"putting {len(instances)} warm instance(s) of {' '.join(names)} back into {settings.elb_name}...")
+    started = time.monotonic()
+    balancer.register(instances)
+    try:
+        balancer.wait_serving(instances, timeout=settings.health_timeout)
+    except WaiterError:
+        raise StepError(f"the warm instances of {' '.join(names)} did not pass their health checks at "
+                        f"{settings.elb_name} within HEALTH_TIMEOUT={settings.health_timeout:g}s: both groups stay "
+                        "registered; see `make status`") from None
+    step.say(f"{len(instances)} warm instance(s) of {' '.join(names)} serve again [{time.monotonic() - started:.0f}s]")
+    for name, processes in warm["groups"].items():
+        if processes:
+            step.say(f"resuming {name}...")
+            autoscaling.resume_processes(AutoScalingGroupName=name, ScalingProcesses=processes)
 
 
 def delete_unused_launch_settings(step: Step, configurations: bool = False) -> None:

@@ -5,6 +5,7 @@ stamp of the release whose image it put back), image, who started it and when, a
 (its group is named by its stamp):
 
   in flight    its run is going (or died without a word: then it shows as interrupted)
+  soaking      it serves alone, the old instances kept warm, until `soak_ends` (then: live)
   live         it served; shown as retired once its group is gone from AWS
   rolled back  it failed and what it had launched was removed (`reason` says why)
   interrupted  Ctrl-C, SIGTERM or SIGHUP stopped it, and what it had launched was removed
@@ -23,6 +24,8 @@ from .step import Step, StepError
 KEPT = 200  # releases kept in the item (about 200 bytes each; an item holds 400 KB)
 TIME = "%Y-%m-%d %H:%M:%S UTC"
 SERVED = "live"  # the outcome of a release that went live
+SOAKING = "soaking"
+UNSETTLED = ("in flight", SOAKING)  # a run is still deciding these releases' outcome
 
 
 def now() -> str:
@@ -80,7 +83,7 @@ def begin(step: Step, stamp: str, kind: str, **fields: str) -> None:
     or runs a step alone): they are interrupted."""
     def change(found: list[dict]) -> bool:
         for release in found:
-            if release["outcome"] == "in flight":
+            if release["outcome"] in UNSETTLED:
                 release.update(outcome="interrupted", reason="its run ended without a word (killed?)")
         found.append({"stamp": stamp, "kind": kind, "outcome": "in flight", "by": who(), "started": now(), **fields})
         return True
@@ -105,7 +108,7 @@ def settle(step: Step, outcome: str, reason: str | None = None) -> None:
 
     def change(found: list[dict]) -> bool:
         mine = _release(found, state.get("stamp"))
-        if mine is None or mine["outcome"] != "in flight":
+        if mine is None or mine["outcome"] not in UNSETTLED:
             return False
         mine.update(outcome=outcome, ended=now(), **({"reason": reason} if reason else {}),
                     **({"image": state["image_id"]} if state.get("image_id") else {}))
@@ -124,7 +127,7 @@ def shown(release: dict, running: set[str], locked: bool) -> str:
     outcome = release["outcome"]
     if outcome == SERVED and release["stamp"] not in running:
         return "retired"
-    if outcome == "in flight" and not locked:
+    if outcome in UNSETTLED and not locked:
         return "interrupted"
     return outcome
 

@@ -5,24 +5,27 @@ start and its outcome go to the release history in AWS (core/history.py)."""
 import time
 
 from . import history
-from .groups import retire
+from .groups import bring_back, retire
 from .images import delete_image, environment_images
 from .step import Step
 
 
 def in_flight(step: Step) -> bool:
     """Something of this release exists that does not serve: a new group not yet healthy at the
-    load balancer, or a freshly baked image."""
+    load balancer, or a freshly baked image; or it is in its soak, the old instances kept warm."""
     state = step.state()
     unserved_group = state.get("group_name") and state.get("serving") != state.get("group_name")
-    return bool(unserved_group or (state.get("image_baked") and not state.get("serving")))
+    return bool(unserved_group or (state.get("image_baked") and not state.get("serving")) or state.get("warm"))
 
 
 def roll_back(step: Step, reason: str, outcome: str = "rolled back") -> None:
     """Remove what this release added: its group and launch template, and its image when this
     deploy baked it; the history says why (`reason`). The outdated groups are not touched: they
-    still serve."""
+    still serve, or, in a soak, their warm instances go back into the load balancer first."""
     state = step.state()
+    if state.get("warm"):
+        bring_back(step, state["warm"])
+        step.remember(warm=None, serving=None)
     if state.get("group_name"):  # written before the group is created: it may not exist
         step.say(f"rolling back: removing {state['group_name']}...")
         retire(step, [state["group_name"]])  # and its launch template, even without the group

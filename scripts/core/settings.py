@@ -30,6 +30,7 @@ INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECURITY_GROUP = re.compile(r"^(sg-[0-9a-f]{8,17}|[A-Za-z0-9._-]{1,255})$")
 CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z]{2}(-[a-z]+)+-\d:\d{12}:certificate/[0-9a-f-]{36}$")
+ALARM_NAME = re.compile(r"^[!-~]{1,255}$")  # CloudWatch allows 255 characters; here no spaces (the list's separator)
 CLASSIC_LB_NAME_MAX = 32
 DEFAULTS = "env/defaults.env"
 ENVIRONMENT = "the environment"
@@ -273,6 +274,11 @@ class Settings:
     poll_interval: float = setting(seconds, "seconds between two looks while waiting")
     draining_seconds: int = setting(draining, "seconds the load balancer drains a retiring instance (connection "
                                     "draining, an ALB's deregistration delay); retirement waits that long and a minute")
+    soak_seconds: int = setting(whole, "seconds the new group serves alone before the old groups retire, their "
+                                "instances kept warm to go back to at once; 0: no soak (the original's)")
+    soak_alarms: tuple[str, ...] = setting(listed(ALARM_NAME, "a CloudWatch alarm name (without spaces)"),
+                                           "CloudWatch alarms that end the soak in a rollback when one is in ALARM "
+                                           "(space separated)")
     lock_timeout: float = setting(seconds, "seconds after which `make unlock` may break a deploy lock")
     keep_records: int = setting(whole, "how many run records (deploy/log/$NODE_ENV/<time>-<target>/) to keep "
                                 "(at least 1)")
@@ -291,6 +297,9 @@ class Settings:
         if bool(self.scaling_metric) != bool(self.scaling_target):
             raise SettingsError("SCALING_METRIC and SCALING_TARGET go together: set both (e.g. cpu and 50), "
                                 "or neither (no scaling policy)")
+        if self.soak_alarms and not self.soak_seconds:
+            raise SettingsError("SOAK_ALARMS are watched during the soak: set SOAK_SECONDS too (e.g. 600), or "
+                                "leave SOAK_ALARMS empty")
         if self.keep_images < 1:
             raise SettingsError("KEEP_IMAGES must be at least 1: the live release's image is always kept")
         if self.keep_records < 1:
