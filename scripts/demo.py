@@ -94,6 +94,8 @@ def what_next(step: Step) -> None:
             f"  what each run did: {log}/<time>-<target>/ (progress.log, aws.jsonl: every AWS call, packer-*.log)",
             "  drive it by hand: `make emulator` in one shell, the exports it prints in another, then",
             "    NODE_ENV=demo make setup deploy status history rollback   (`make help` lists every target)",
+            "    NODE_ENV=demo SOAK_SECONDS=60 make deploy   (the old instances kept warm for a minute; "
+            "Ctrl-C goes back to them)",
             "  on your own AWS account: README.md, \"First run on AWS\" (credentials, hosted zone, BASE_AMI, costs)"):
         step.say(line)
 

@@ -282,9 +282,10 @@ def test_a_step_run_alone_names_the_step_it_needs(ready, target, says):
 
 def test_steps_run_alone_make_a_whole_deploy(ready):
     for target in ["check-deploy", "primal-image", "build-app", "copy-over", "deployment-image", "lookup-asg",
-                   "launch-asg", "wait-health", "cleanup-asgs", "cleanup-image"]:
-        ok(ready.make(target))
+                   "launch-asg", "wait-health", "soak", "cleanup-asgs", "cleanup-image"]:
+        ok(ready.make(target, **({"SOAK_SECONDS": "60"} if target == "soak" else {})))
     assert len(groups_of(ready)) == 1 and in_service(ready)
+    assert "no soak: no old group to go back to." in ready.record("soak").joinpath("progress.log").read_text()
 
 
 def test_a_vpc_of_your_own_is_used_through_subnets_and_security_group_ids(project):

@@ -29,12 +29,13 @@ def instance_ids(group: dict) -> list[str]:
     return sorted(instance["InstanceId"] for instance in group["Instances"])
 
 
-def assert_back_on(project, old: dict, old_images: list) -> None:
-    """The old group alone, its very instances serving, its processes resumed; the new image gone."""
+def assert_back_on(project, old: dict, old_images: dict, suspended: tuple = ()) -> None:
+    """The old group alone, its very instances serving, its processes resumed (but those suspended
+    before the deploy); the new image gone."""
     [group] = groups_of(project)
     assert group["AutoScalingGroupName"] == old["AutoScalingGroupName"]
     assert in_service(project) == instance_ids(old)  # the same instances: warm, not new ones
-    assert group["SuspendedProcesses"] == []
+    assert [process["ProcessName"] for process in group["SuspendedProcesses"]] == list(suspended)
     assert set(images(project)) == set(old_images)
     assert project.lock_holder() is None
 
@@ -121,6 +122,8 @@ def test_an_alarm_that_goes_to_alarm_in_the_soak_sends_it_back_to_the_warm_insta
                                     EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
     cloudwatch.set_alarm_state(AlarmName="latency", StateValue="OK", StateReason="quiet")
     cloudwatch.set_alarm_state(AlarmName="errors", StateValue="INSUFFICIENT_DATA", StateReason="no traffic yet")
+    live.client("autoscaling").suspend_processes(  # by its operator: it stays so
+        AutoScalingGroupName=old["AutoScalingGroupName"], ScalingProcesses=["AZRebalance"])
     deploy = start_deploy(live, SOAK_ALARMS="latency errors", **SOAK)
     seen = until_soaking(deploy)
     assert "alarms errors INSUFFICIENT_DATA latency OK" in seen[-1], seen[-1]
@@ -128,7 +131,7 @@ def test_an_alarm_that_goes_to_alarm_in_the_soak_sends_it_back_to_the_warm_insta
     rest, stderr = deploy.communicate(timeout=120)
     assert deploy.returncode != 0
     assert "failed its soak" in stderr and "alarm latency is in ALARM" in stderr, stderr
-    assert_back_on(live, old, old_images)
+    assert_back_on(live, old, old_images, suspended=("AZRebalance",))
 
 
 def test_a_missing_alarm_is_refused_before_anything_changes(live):
