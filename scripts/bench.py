@@ -4,19 +4,24 @@ The demo environment (env/demo.env, NODE_ENV=demo) against the emulator (emulato
 this process, which counts every call it serves (the real packer's included):
 - the wall time of `make setup`, a first and a second `make deploy` of the example app, and their
   API calls by action;
+- the way back from a release that fails: from its soak, to the old instances kept warm (the time
+  from registering them again until they serve, their two health checks), against `make rollback`,
+  a new group from the previous image (the whole run; its instances need the same two checks, and
+  boot at once here, where on AWS that takes minutes);
 - the DescribeAutoScalingGroups calls of a deploy with 0, 100 and 500 unrelated groups in the
   account (another app's, desired 0): they must not grow with them.
 make's output goes to deploy/log/demo/bench.log; like the demo, the bench first clears
 deploy/log/demo and deploy/keys/demo-demo*, which belong to a throwaway emulator."""
 
 import os
+import re
 import sys
 from collections import Counter
 
 from core.aws import tag_list
 from core.local import create_hosted_zone, forget_earlier_demo, make, use_only_the_emulator
 from core.settings import ROOT
-from core.step import Step, run
+from core.step import Step, StepError, run
 
 sys.path.insert(0, str(ROOT))  # the emulator package is at the project's top
 from emulator import Emulator  # noqa: E402
@@ -25,7 +30,8 @@ RUNS = (("setup", "setup"), ("deploy 1", "deploy"), ("deploy 2", "deploy"))
 UNRELATED = (100, 500)  # groups in the account besides the demo's, for the last two deploys
 OTHER_APP = {"App": "bench-other", "Environment": "demo"}
 DESCRIBE_GROUPS = ("autoscaling", "DescribeAutoScalingGroups")
-LABEL_WIDTH = 60
+LABEL_WIDTH = 66
+WARM_BACK = re.compile(r"warm instance\(s\) of .* serve again \[([\d.]+)s\]")
 
 
 def bench(step: Step) -> None:
@@ -38,12 +44,35 @@ def bench(step: Step) -> None:
         with open(step.settings.log_dir / "bench.log", "w") as log:
             runs = {label: measure(step, emulator, target, log) for label, target in RUNS}
             scaling = {0: runs["deploy 2"]}
+            way_back = ways_back(step, emulator, log)
             for count in UNRELATED:
                 add_unrelated_groups(step, range(max(scaling), count))
                 scaling[count] = measure(step, emulator, "deploy", log)
     finally:
         emulator.stop()
-    show(runs, scaling)
+    show(runs, scaling, way_back)
+
+
+def ways_back(step: Step, emulator: Emulator, log) -> tuple[float, float]:
+    """(seconds until the warm instances serve again after a failed soak, seconds of a make rollback)."""
+    emulator.health.set(step.settings.group_prefix, good_polls=6)  # a release that turns bad in its soak
+    os.environ["SOAK_SECONDS"] = "600"
+    try:
+        make(step, "deploy", output=log)
+    except StepError:
+        pass  # as it should
+    else:
+        raise StepError("the deploy whose release turns bad passed its soak: see deploy/log/demo/bench.log")
+    finally:
+        del os.environ["SOAK_SECONDS"]
+    log.flush()
+    warm = WARM_BACK.findall((step.settings.log_dir / "bench.log").read_text())
+    if not warm:
+        raise StepError("the failed soak did not go back to the warm instances: see deploy/log/demo/bench.log")
+    emulator.health.set(step.settings.group_prefix, lb_polls=2)  # a new instance's two checks
+    seconds = make(step, "rollback", output=log)
+    emulator.health.clear()
+    return float(warm[-1]), seconds
 
 
 def measure(step: Step, emulator: Emulator, target: str, log) -> tuple[float, Counter]:
@@ -66,7 +95,7 @@ def add_unrelated_groups(step: Step, numbers: range) -> None:
             AvailabilityZones=list(step.settings.availability_zones), Tags=tag_list(OTHER_APP))
 
 
-def show(runs: dict, scaling: dict) -> None:
+def show(runs: dict, scaling: dict, way_back: tuple[float, float]) -> None:
     actions = sorted(set().union(*(calls for _, calls in runs.values())))
     print(f"\nbench: on the emulator, NODE_ENV=demo (env/demo.env), the real packer\n"
           f"  {'':<{LABEL_WIDTH}}" + "".join(f"{label:>10}" for label in runs))
@@ -74,6 +103,9 @@ def show(runs: dict, scaling: dict) -> None:
     row("API calls", [sum(calls.values()) for _, calls in runs.values()])
     for service, action in actions:
         row(f"  {service} {action}", [calls[service, action] or "" for _, calls in runs.values()])
+    print("\nbench: the way back from a release that fails")
+    row("its soak: the warm instances serve again (s)", [f"{way_back[0]:.1f}"])
+    row("make rollback: a new group from the previous image, in all (s)", [f"{way_back[1]:.1f}"])
     print("\nbench: a deploy among unrelated groups (another app's, desired 0)")
     row("unrelated groups in the account", list(scaling))
     row("DescribeAutoScalingGroups calls", [calls[DESCRIBE_GROUPS] for _, calls in scaling.values()])

@@ -4,10 +4,12 @@ same from every checkout), an honest `make status`, and rollbacks that only ever
 import re
 import shutil
 import subprocess
+import time
 
 import pytest
 
 from conftest import Project, errors, ok
+from core.record import Record, records
 from test_deploy import GROUP_PREFIX, groups_of, images
 
 STAMP = r"\d{14}"
@@ -215,3 +217,10 @@ def test_every_wait_says_what_it_waits_for_and_for_how_long(project):
                      deploy, re.M)
     assert re.search(r"^deploy: ensuring instance\(s\) of asg-app-dev01-\d{14} are terminated \(0 left\) \[\d+s\]$",
                      deploy, re.M)
+
+
+def test_runs_of_any_targets_in_one_second_each_keep_a_record_in_order(tmp_path, monkeypatch):
+    monkeypatch.setattr("time.gmtime", lambda *_: time.struct_time((2026, 12, 1, 12, 0, 0, 1, 335, 0)))
+    made = [Record(tmp_path, target, keep=30).folder.name for target in ("wait-health", "soak", "soak")]
+    assert made == ["20261201T120000Z-wait-health", "20261201T120000Z.1-soak", "20261201T120000Z.2-soak"]
+    assert [path.name for path in records(tmp_path)] == made

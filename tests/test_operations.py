@@ -207,7 +207,7 @@ def test_demo_runs_through_on_its_own_emulator_and_leaves_no_process_behind(proj
     assert re.search(r"^history: releases of demo, the newest first:\n  \d{14} deploy: live, .+\n"
                      r"  \d{14} deploy: retired", output, re.M)
     assert len(re.findall(r"^packer: ", output, re.M)) <= 2 * 8  # two bakes of a few lines; the records have them all
-    assert output.splitlines()[-5:][0] == "demo: what next:" and "make emulator" in output.splitlines()[-3]
+    assert output.splitlines()[-6:][0] == "demo: what next:" and "make emulator" in output.splitlines()[-4]
     assert project.emulator.calls == []
     assert sorted(path.name for path in (project.path / "deploy/log").iterdir()) == ["demo"]
     assert_stopped(project, output)

@@ -51,11 +51,11 @@ def retire(step: Step, names: list[str], successor: str | None = None) -> None:
         return
     names = [group["AutoScalingGroupName"] for group in groups]
     instances = jmespath.search(INSTANCE_IDS, groups)
-    keep_serving(step, groups, [group for group in found if group["AutoScalingGroupName"] == successor])
+    registered = keep_serving(step, groups, [group for group in found if group["AutoScalingGroupName"] == successor])
     suspend(step, groups)  # while draining, the groups must not replace or re-register what leaves
     if instances:
         balancer = load_balancer(step)
-        take_out(step, instances, names)  # those a soak took out already drain, or have drained
+        take_out(step, [i for i in instances if i in registered], names)  # a soak's are out already
         bound = settings.draining_seconds + DRAINING_MARGIN
         step.say(f"waiting for connection draining (DRAINING_SECONDS={settings.draining_seconds}, at most {bound}s)...")
         balancer.wait_drained(instances, timeout=bound)
@@ -87,13 +87,11 @@ def suspend(step: Step, groups: list[dict]) -> dict[str, list[str]]:
     return suspended
 
 
-def take_out(step: Step, instances: list[str], names: list[str]) -> None:
-    """Deregister those of the instances that the load balancer has (registered, or still in it)."""
-    balancer = load_balancer(step)
-    registered = [instance for instance in instances if instance in balancer.health()]
+def take_out(step: Step, registered: list[str], names: list[str]) -> None:
+    """Deregister the groups' instances that are registered."""
     if registered:
         step.say(f"removing {len(registered)} instance(s) of {' '.join(names)} from {step.settings.elb_name}...")
-        balancer.deregister(registered)
+        load_balancer(step).deregister(registered)
 
 
 def hold_warm(step: Step, names: list[str], successor: str) -> dict:
@@ -102,10 +100,10 @@ def hold_warm(step: Step, names: list[str], successor: str) -> dict:
     (nothing launched, replaced or scaled), for bring_back. Returns what bring_back needs."""
     found = describe_groups(step, [*names, successor])
     groups = [group for group in found if group["AutoScalingGroupName"] in names]
-    keep_serving(step, groups, [group for group in found if group["AutoScalingGroupName"] == successor])
+    registered = keep_serving(step, groups, [group for group in found if group["AutoScalingGroupName"] == successor])
     suspended = suspend(step, groups)
     instances = jmespath.search(INSTANCE_IDS, groups)
-    take_out(step, instances, list(suspended))
+    take_out(step, [i for i in instances if i in registered], list(suspended))
     return {"groups": suspended, "instances": instances}
 
 
@@ -128,7 +126,7 @@ def bring_back(step: Step, warm: dict) -> None:
         raise StepError(f"the warm instances of {' '.join(names)} did not pass their health checks at "
                         f"{settings.elb_name} within HEALTH_TIMEOUT={settings.health_timeout:g}s: both groups stay "
                         "registered; see `make status`") from None
-    step.say(f"{len(instances)} warm instance(s) of {' '.join(names)} serve again [{time.monotonic() - started:.0f}s]")
+    step.say(f"{len(instances)} warm instance(s) of {' '.join(names)} serve again [{time.monotonic() - started:.1f}s]")
     for name, processes in warm["groups"].items():
         if processes:
             step.say(f"resuming {name}...")
@@ -166,13 +164,15 @@ def delete_unused_launch_configurations(step: Step, in_use: set[str]) -> None:
             autoscaling.delete_launch_configuration(LaunchConfigurationName=name)
 
 
-def keep_serving(step: Step, leaving: list[dict], successors: list[dict]) -> None:
+def keep_serving(step: Step, leaving: list[dict], successors: list[dict]) -> set[str]:
     """The traffic guard: refuse to take out the last instances InService at the load balancer;
     with the group that takes over (`successors`), refuse until it has as many InService there as
     the largest leaving group (which may have scaled out meanwhile; each is a whole copy of the
-    site, two serve at once only after an interrupted retirement)."""
+    site, two serve at once only after an interrupted retirement). Returns the instances
+    registered at the load balancer, whatever their state."""
     settings, balancer = step.settings, load_balancer(step)
-    serving = balancer.serving()
+    health = balancer.health()
+    serving = {instance for instance, (state, *_) in health.items() if state == balancer.SERVING}
     leaving_ids = set(jmespath.search(INSTANCE_IDS, leaving))
     if serving & leaving_ids and not serving - leaving_ids:
         raise StepError(f"refusing to retire the last InService instances of {settings.elb_name} "
@@ -186,6 +186,7 @@ def keep_serving(step: Step, leaving: list[dict], successors: list[dict]) -> Non
                             f"{settings.elb_name}, only {new} of {successors[0]['AutoScalingGroupName']} (did they "
                             f"scale out meanwhile?); both serve: run `NODE_ENV={settings.node_env} make deploy` "
                             "again, it starts with as many")
+    return set(health)
 
 
 def create_launch_configuration(step: Step, **params) -> None:

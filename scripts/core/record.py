@@ -26,8 +26,11 @@ class Record:
     def __init__(self, log_dir: Path, target: str, keep: int):
         log_dir.mkdir(parents=True, exist_ok=True)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        for n in itertools.count():  # two runs in one second get two folders
-            self.folder = log_dir / f"{stamp}{f'.{n}' if n else ''}-{target}"
+        for n in itertools.count():  # runs in one second, of any targets, get counted folders: in order
+            prefix = f"{stamp}{f'.{n}' if n else ''}-"
+            if any(log_dir.glob(f"{prefix}*")):
+                continue
+            self.folder = log_dir / f"{prefix}{target}"
             try:
                 self.folder.mkdir()
                 break
@@ -63,7 +66,7 @@ def records(log_dir: Path) -> list[Path]:
     for path in log_dir.iterdir() if log_dir.is_dir() else ():
         match = FOLDER.match(path.name)
         if match and path.is_dir():
-            found[match.group(1), int(match.group(2) or 0)] = path
+            found[match.group(1), int(match.group(2) or 0), path.name] = path
     return [found[key] for key in sorted(found)]
 
 
