@@ -63,25 +63,17 @@ class HealthScript:
         self._drain_polls = polls
 
     def start_draining(self, key) -> None:
-        if self._drain_polls:
-            self._draining[key] = self._drain_polls
+        _start(self._draining, key, self._drain_polls)
 
     def draining(self, key, observe: bool) -> bool:
-        left = self._draining.get(key, 0)
-        if left and observe:
-            self._draining[key] = left - 1
-        return left > 0
+        return _counting(self._draining, key, observe)
 
     def start_registering(self, key) -> None:
         """The tool registered an instance (again): it is checked register_polls times before it serves."""
-        if self.register_polls:
-            self._registering[key] = self.register_polls
+        _start(self._registering, key, self.register_polls)
 
     def registering(self, key, observe: bool) -> bool:
-        left = self._registering.get(key, 0)
-        if left and observe:
-            self._registering[key] = left - 1
-        return left > 0
+        return _counting(self._registering, key, observe)
 
     def due_for_replacement(self, group_name: str, instance_id: str) -> bool:
         """Count one load balancer answer that showed the instance; True once it is to be replaced."""
@@ -146,6 +138,19 @@ class HealthScript:
         if seen < rule.lb_polls:
             return "pending"
         return "failed" if rule.good_polls is not None and seen >= rule.lb_polls + rule.good_polls else "healthy"
+
+
+def _start(answers_left: dict, key, polls: int) -> None:
+    if polls:
+        answers_left[key] = polls
+
+
+def _counting(answers_left: dict, key, observe: bool) -> bool:
+    """Whether `key` still has answers left; an observed answer counts one."""
+    left = answers_left.get(key, 0)
+    if left and observe:
+        answers_left[key] = left - 1
+    return left > 0
 
 
 def running_instances() -> frozenset[str]:

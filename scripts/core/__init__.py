@@ -8,11 +8,13 @@
 - balancer  the load balancer, classic or application, behind one interface
 - dns       the Route 53 hosted zone, the environment's ALIAS record, one record's change
 - certificate  the HTTPS certificate in ACM: found, requested, validated in the zone, checked
-- groups    the environment's Auto Scaling groups and launch settings; retiring groups
+- groups    the environment's Auto Scaling groups and launch settings; retiring groups, or keeping
+            them warm for a soak and bringing them back
+- alarms    the CloudWatch alarms a soak watches
 - images    the environment's images, which are in use, deleting one with its snapshots
 - packer    baking an image with the real Packer (-machine-readable)
 - lock      the deploy lock (a DynamoDB conditional put)
-- release   the release in flight: starting one, rolling it back
+- release   the release in flight (or in its soak): starting one, rolling it back
 - history   the release history, kept in AWS (the lock table): every release, its outcome
 - local     running the tool against the local emulator (the demo and the bench)
 """
