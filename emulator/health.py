@@ -16,6 +16,8 @@ class _Rule(NamedTuple):
     never: bool
     earlier: frozenset  # instances already in a group when the rule was set: it does not apply to them
     good_polls: int | None = None  # healthy answers at the load balancer before the instance fails
+    failing: int | None = None  # with good_polls: how many instances fail (None: all)
+    failed: list | None = None  # the instances that failed so far
 
 
 class HealthScript:
@@ -38,14 +40,17 @@ class HealthScript:
         self._registering: dict = {}  # (lb name or tg arn, id) -> answers left before its checks pass
 
     def set(self, group_prefix: str, *, group_polls: int = 0, lb_polls: int = 0, never: bool = False,
-            good_polls: int | None = None) -> None:
+            good_polls: int | None = None, failing: int | None = None) -> None:
         """Instances launched from now on in groups named group_prefix* stay Pending for group_polls
         DescribeAutoScalingGroups responses, then OutOfService for lb_polls DescribeInstanceHealth
         responses (in a target group: initial for lb_polls DescribeTargetHealth responses); never=True:
         Pending and OutOfService forever (unhealthy in target groups). good_polls: a release that
         turns bad, InService (healthy) for that many of the load balancer's answers, then
-        OutOfService (unhealthy) for good. Instances already running keep the health they had."""
-        self._rules.append(_Rule(group_prefix, group_polls, lb_polls, never, running_instances(), good_polls))
+        OutOfService (unhealthy) for good; with `failing`, only that many instances do (the first to
+        reach their good_polls), the others stay healthy. Instances already running keep the health
+        they had."""
+        self._rules.append(_Rule(group_prefix, group_polls, lb_polls, never, running_instances(), good_polls,
+                                 failing, []))
 
     def replace(self, group_prefix: str, *, after_lb_polls: int = 1) -> None:
         """ELB health replacement, once: the first instance launched from now on in a group named
@@ -137,7 +142,13 @@ class HealthScript:
             self._lb_seen[key] = seen + 1
         if seen < rule.lb_polls:
             return "pending"
-        return "failed" if rule.good_polls is not None and seen >= rule.lb_polls + rule.good_polls else "healthy"
+        if rule.good_polls is None or seen < rule.lb_polls + rule.good_polls:
+            return "healthy"
+        if instance_id not in rule.failed:
+            if rule.failing is not None and len(rule.failed) >= rule.failing:
+                return "healthy"
+            rule.failed.append(instance_id)
+        return "failed"
 
 
 def _start(answers_left: dict, key, polls: int) -> None:

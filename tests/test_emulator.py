@@ -421,6 +421,15 @@ def test_scripted_health_that_turns_bad_after_good_answers(emu, aws):
         ["initial", "healthy", "healthy", "unhealthy", "unhealthy"]
 
 
+def test_scripted_health_that_turns_bad_for_some_instances_only(emu, aws):
+    elb, asg = aws("elb"), aws("autoscaling")
+    create_lb(elb)
+    emu.health.set("asg-app-dev01-", good_polls=1, failing=1)  # one of the two fails, the other keeps serving
+    create_group(asg, "asg-app-dev01-1", size=2)
+    seen = [sorted(lb_states(elb).values()) for _ in range(3)]
+    assert seen == [["InService", "InService"], ["InService", "OutOfService"], ["InService", "OutOfService"]]
+
+
 def test_scripted_health_never_and_unscripted_groups(emu, aws):
     elb, asg = aws("elb"), aws("autoscaling")
     create_lb(elb)

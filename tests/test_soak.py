@@ -194,3 +194,21 @@ def test_a_new_group_that_loses_an_instance_in_its_soak_goes_back_to_the_warm_in
     assert deploy.returncode != 0
     assert "failed its soak after" in stderr and f"{lost} is " in stderr, stderr
     assert_back_on(live, old, old_images)
+
+
+def test_one_instance_failing_of_two_is_enough_to_go_back_and_something_serves_throughout(project):
+    project.settings["DESIRED_CAPACITY"] = "2"
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+    [old] = groups_of(project)
+    old_images = images(project)
+    before = len(serving_history(project))
+    project.emulator.health.set(GROUP_PREFIX, good_polls=6, failing=1)  # the other new one keeps serving
+
+    failed = project.make("deploy", **SOAK)
+    assert failed.returncode != 0
+    [error] = errors(failed)
+    assert "failed its soak after" in error and "is OutOfService" in error, error
+    assert "putting 2 warm instance(s)" in failed.stdout
+    assert_back_on(project, old, old_images)
+    assert min(serving_history(project)[before:]) >= 1  # the old ones went back before the second failed
