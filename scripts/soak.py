@@ -35,11 +35,9 @@ def soak(step: Step, clock=time.monotonic, sleep=time.sleep) -> None:
     group_name = step.recall("serving", made_by="wait-health")
     desired = step.recall("capacity", made_by="lookup-asg")["desired"]
     alarms = alarm_states(step)  # all there, before anything changes
-    warm = hold_warm(step, outdated, successor=group_name)
-    if not warm["instances"]:
+    if hold_warm(step, outdated, successor=group_name) is None:
         step.say(f"no soak: {' '.join(outdated)} have no instance to go back to.")
         return
-    step.remember(warm=warm)
     ends = time.strftime(history.TIME, time.gmtime(time.time() + settings.soak_seconds))
     history.update(step, outcome=history.SOAKING, soak_ends=ends)
     step.say(f"soaking {group_name} for {settings.soak_seconds}s (until {ends}); {' '.join(outdated)} kept warm")

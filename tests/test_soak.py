@@ -212,3 +212,15 @@ def test_one_instance_failing_of_two_is_enough_to_go_back_and_something_serves_t
     assert "putting 2 warm instance(s)" in failed.stdout
     assert_back_on(project, old, old_images)
     assert min(serving_history(project)[before:]) >= 1  # the old ones went back before the second failed
+
+
+def test_a_failure_after_the_old_groups_are_suspended_resumes_them(live):
+    [old] = groups_of(live)
+    old_images = images(live)
+    live.emulator.faults.add(action="DeregisterInstancesFromLoadBalancer", code="AccessDenied", status=403, times=1)
+    failed = live.make("deploy", **SOAK)
+    assert failed.returncode != 0
+    [error] = errors(failed)
+    assert error.startswith("deploy: error: DeregisterInstancesFromLoadBalancer failed: AccessDenied"), error
+    assert f"resuming {old['AutoScalingGroupName']}..." in failed.stdout
+    assert_back_on(live, old, old_images)  # never left suspended: it could not scale or heal

@@ -94,17 +94,22 @@ def take_out(step: Step, registered: list[str], names: list[str]) -> None:
         load_balancer(step).deregister(registered)
 
 
-def hold_warm(step: Step, names: list[str], successor: str) -> dict:
+def hold_warm(step: Step, names: list[str], successor: str) -> dict | None:
     """The soak's first half of a retirement: once the traffic guard lets the groups go, take
     their instances out of the load balancer but keep them running, their groups suspended
-    (nothing launched, replaced or scaled), for bring_back. Returns what bring_back needs."""
+    (nothing launched, replaced or scaled). What bring_back needs is in the state (`warm`) from
+    the suspension on, so that any failure after it brings them back; None: they have no
+    instance to keep."""
     found = describe_groups(step, [*names, successor])
     groups = [group for group in found if group["AutoScalingGroupName"] in names]
     registered = keep_serving(step, groups, [group for group in found if group["AutoScalingGroupName"] == successor])
-    suspended = suspend(step, groups)
     instances = jmespath.search(INSTANCE_IDS, groups)
-    take_out(step, [i for i in instances if i in registered], list(suspended))
-    return {"groups": suspended, "instances": instances}
+    if not instances:
+        return None
+    warm = {"groups": suspend(step, groups), "instances": instances}
+    step.remember(warm=warm)
+    take_out(step, [i for i in instances if i in registered], list(warm["groups"]))
+    return warm
 
 
 def bring_back(step: Step, warm: dict) -> None:
