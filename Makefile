@@ -1,7 +1,7 @@
 # Immutable deployments on AWS, as a list of small steps.
 #
 #   NODE_ENV=dev01 make setup    once per environment: certificate, load balancer, DNS record, ssh key
-#   NODE_ENV=dev01 make deploy   every release: bake images, new group, wait healthy, retire the old
+#   NODE_ENV=dev01 make deploy   every release: bake images, new group, wait healthy, soak (SOAK_SECONDS), retire the old
 #
 # Every step is a target of its own and can run alone; `make help` lists them. Each target runs
 # one script of scripts/ (a step: scripts/<target>.py, dashes as underscores; setup, deploy and
