@@ -54,7 +54,7 @@ def soak(step: Step, clock=time.monotonic, sleep=time.sleep) -> None:
     except KeyboardInterrupt:
         with uninterrupted():
             step.say("interrupted during the soak; going back to the warm instances...")
-            roll_back(step, "interrupted during its soak (Ctrl-C, SIGTERM or SIGHUP)", "interrupted")
+            roll_back(step, "stopped during its soak by Ctrl-C, SIGTERM or SIGHUP", "interrupted")
         raise
     step.remember(warm=None)
     history.update(step, outcome=history.SERVED, ended=history.now())
