@@ -224,3 +224,17 @@ def test_a_failure_after_the_old_groups_are_suspended_resumes_them(live):
     assert error.startswith("deploy: error: DeregisterInstancesFromLoadBalancer failed: AccessDenied"), error
     assert f"resuming {old['AutoScalingGroupName']}..." in failed.stdout
     assert_back_on(live, old, old_images)  # never left suspended: it could not scale or heal
+
+
+def test_a_rollback_soaks_too_and_goes_back_to_the_warm_instances_when_it_fails(live):
+    ok(live.make("deploy"))  # a second release: make rollback goes back to the first
+    [old] = groups_of(live)
+    live.emulator.health.set(GROUP_PREFIX, good_polls=6)
+    failed = live.make("rollback", **SOAK)
+    assert failed.returncode != 0
+    assert "rollback: error: " in failed.stderr and "failed its soak after" in failed.stderr, failed.stderr
+    [group] = groups_of(live)
+    assert group["AutoScalingGroupName"] == old["AutoScalingGroupName"] and in_service(live) == instance_ids(old)
+    live.emulator.health.clear()
+    passed = ok(live.make("rollback", SOAK_SECONDS="1", POLL_INTERVAL="0.2")).stdout
+    assert "rollback: soak passed: " in passed and len(groups_of(live)) == 1
