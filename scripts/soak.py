@@ -14,12 +14,10 @@ import jmespath
 from core import history
 from core.alarms import IN_ALARM, alarm_states
 from core.balancer import load_balancer
-from core.groups import describe_groups, hold_warm
+from core.groups import INSTANCE_IDS, describe_groups, hold_warm
 from core.poll import wait_until
 from core.release import roll_back
 from core.step import Step, StepError, run, uninterrupted
-
-MEMBERS = "[0].Instances[].InstanceId"
 
 
 class Soured(Exception):
@@ -72,7 +70,7 @@ def watch(step: Step, group_name: str, desired: int, alarms: dict[str, str], lef
     last = dict(alarms)
 
     def check():
-        members = set(jmespath.search(MEMBERS, describe_groups(step, [group_name])) or [])
+        members = set(jmespath.search(INSTANCE_IDS, describe_groups(step, [group_name])))
         health = balancer.health()
         serving = {instance for instance in members if health.get(instance, ("",))[0] == balancer.SERVING}
         for instance in sorted(served - serving):

@@ -92,6 +92,13 @@ class Project:
                               env=self.env(node_env, **settings), capture_output=True, text=True,
                               stdin=subprocess.DEVNULL, timeout=600)
 
+    def start(self, target: str, node_env: str = "dev01", **settings: str) -> subprocess.Popen:
+        """Start `make <target>` in a session of its own (a signal to its group reaches make and the
+        step alike), its stdout and stderr piped, to read while it runs."""
+        return subprocess.Popen(["make", "--no-print-directory", target], cwd=self.path,
+                                env=self.env(node_env, **settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, start_new_session=True)
+
     def client(self, service: str):
         return boto3.client(service, endpoint_url=self.emulator.url, region_name=REGION,
                             aws_access_key_id=ADMIN_KEY, aws_secret_access_key=ADMIN_KEY)

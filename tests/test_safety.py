@@ -140,8 +140,7 @@ STEP_STARTS = [
 @pytest.mark.parametrize("start", STEP_STARTS)
 def test_an_interrupted_deploy_keeps_serving_and_the_next_deploy_converges(serving, start):
     serving.emulator.health.set(GROUP_PREFIX, group_polls=3, lb_polls=3)
-    deploy = subprocess.Popen(["make", "--no-print-directory", "deploy"], cwd=serving.path, env=serving.env(),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deploy = serving.start("deploy")
     seen = []
     for line in deploy.stdout:
         seen.append(line)

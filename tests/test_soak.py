@@ -4,7 +4,6 @@ each bring the same old instances back at once; a soak that passes ends with one
 
 import os
 import signal
-import subprocess
 
 import jmespath
 import pytest
@@ -98,12 +97,7 @@ def live(project):
     return project
 
 
-def start_deploy(project, **settings) -> subprocess.Popen:
-    return subprocess.Popen(["make", "--no-print-directory", "deploy"], cwd=project.path, env=project.env(**settings),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
-
-
-def until_soaking(deploy: subprocess.Popen) -> list[str]:
+def until_soaking(deploy) -> list[str]:
     """The deploy's lines up to its first look at the new group in the soak."""
     seen = []
     for line in deploy.stdout:
@@ -124,7 +118,7 @@ def test_an_alarm_that_goes_to_alarm_in_the_soak_sends_it_back_to_the_warm_insta
     cloudwatch.set_alarm_state(AlarmName="errors", StateValue="INSUFFICIENT_DATA", StateReason="no traffic yet")
     live.client("autoscaling").suspend_processes(  # by its operator: it stays so
         AutoScalingGroupName=old["AutoScalingGroupName"], ScalingProcesses=["AZRebalance"])
-    deploy = start_deploy(live, SOAK_ALARMS="latency errors", **SOAK)
+    deploy = live.start("deploy", SOAK_ALARMS="latency errors", **SOAK)
     seen = until_soaking(deploy)
     assert "alarms errors INSUFFICIENT_DATA latency OK" in seen[-1], seen[-1]
     cloudwatch.set_alarm_state(AlarmName="latency", StateValue="ALARM", StateReason="p99 over 2 s")
@@ -148,7 +142,7 @@ def test_a_missing_alarm_is_refused_before_anything_changes(live):
 def test_make_status_shows_a_deploy_in_its_soak_and_an_interrupt_sends_it_back_to_the_warm_instances(live):
     [old] = groups_of(live)
     old_images = images(live)
-    deploy = start_deploy(live, **SOAK)
+    deploy = live.start("deploy", **SOAK)
     until_soaking(deploy)
     status = ok(live.make("status")).stdout
     assert "  soak " in status and "serves alone until " in status and "kept warm, out of the load balancer" in status
@@ -184,7 +178,7 @@ def test_soak_0_retires_the_old_group_as_soon_as_the_new_one_serves(live):
 def test_a_new_group_that_loses_an_instance_in_its_soak_goes_back_to_the_warm_instances(live):
     [old] = groups_of(live)
     old_images = images(live)
-    deploy = start_deploy(live, **SOAK)
+    deploy = live.start("deploy", **SOAK)
     until_soaking(deploy)
     [new] = [group for group in groups_of(live) if group["AutoScalingGroupName"] != old["AutoScalingGroupName"]]
     [lost] = instance_ids(new)
