@@ -239,6 +239,9 @@ class Iam:
         the IAM user `user`."""
         self._principals[access_key_id] = Principal(user, statements_of(policy))
 
+    def principals(self) -> dict[str, "Principal"]:
+        return dict(self._principals)
+
     def clear(self) -> None:
         """Forget the principals and the checks (moto's reset forgets the service-linked roles)."""
         self._principals.clear()

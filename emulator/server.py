@@ -6,6 +6,7 @@ checks the calls of registered principals against their IAM policies (iam.py).
 """
 
 import argparse
+import copy
 import io
 import json
 import re
@@ -20,6 +21,7 @@ from xml.sax.saxutils import escape
 import boto3
 import botocore.exceptions
 import botocore.session
+from moto.core.base_backend import BackendDict
 from moto.elb.models import ELBBackend, elb_backends
 from moto.elbv2.models import elbv2_backends
 from moto.moto_api._internal import moto_api_backend
@@ -33,6 +35,10 @@ from .certificates import Dns
 from .corrections import READ_ONLY_PREFIXES, install_corrections, instance_health, target_health
 from .health import HealthScript
 from .iam import JSON_SERVICES, Iam, Request
+
+# A service's BackendDict is one module-level object that moto's code finds by name: a snapshot copies
+# what it holds, never the dict itself (wherever a backend refers to it).
+BackendDict.__deepcopy__ = lambda self, memo: self
 
 
 class Call(NamedTuple):
@@ -198,6 +204,7 @@ class Emulator:
         self._history: dict[str, list[int]] = {}
         self._tg_history: dict[str, list[int]] = {}
         self._lock = threading.RLock()  # one request at a time: moto is not thread-safe
+        self.changes = 0  # requests served, resets and restores: see mark()
         self._app = DomainDispatcherApplication(create_backend_app)
         # Which backend serves a host never changes; moto works it out anew for every request
         # (about 3 ms: a tenth of the suite's emulator time).
@@ -233,7 +240,46 @@ class Emulator:
             moto_api_backend.reset()
             self._forget()
 
+    def snapshot(self) -> tuple:
+        """A copy of everything the emulator holds: moto's backends, the call log, the health
+        script, the faults, the principals and their checks, DNS and the load balancer histories.
+        restore() brings it back, as often as wanted; the copy is never served."""
+        with self._lock:
+            return copy.deepcopy(self._state())
+
+    def restore(self, snapshot: tuple) -> None:
+        """Hold again what the emulator held when `snapshot` was taken (a copy of it: the snapshot
+        stays as it is). As moto's own reset, every backend loaded since is dropped."""
+        with self._lock:
+            backends, *held = copy.deepcopy(snapshot)
+            for loaded in BackendDict._instances:
+                dict.clear(loaded)
+            BackendDict._instances[:] = [backend_dict for backend_dict, _ in backends]
+            for backend_dict, accounts in backends:
+                dict.update(backend_dict, accounts)
+            for live, saved in zip(self._state()[1:], held, strict=True):  # in place: held elsewhere too
+                if isinstance(live, (list, dict)):
+                    live.clear()
+                    (live.extend if isinstance(live, list) else live.update)(saved)
+                else:
+                    vars(live).clear()
+                    vars(live).update(vars(saved))
+            self.changes += 1
+
+    def _state(self) -> tuple:
+        # Each BackendDict stays itself (see __deepcopy__ below): what is copied is what it holds.
+        return ([(backend_dict, dict(backend_dict)) for backend_dict in BackendDict._instances], self.calls,
+                self.health, self.faults, self.iam, self.dns, self._history, self._tg_history)
+
+    def mark(self) -> tuple:
+        """What differs whenever the emulator's state may: the requests served, resets and restores
+        since it started, and what the health script, the faults, DNS and the principals hold."""
+        with self._lock:
+            return self.changes, repr(vars(self.health)), repr(vars(self.faults)), repr(vars(self.dns)), \
+                repr(self.iam.principals())
+
     def _forget(self) -> None:
+        self.changes += 1
         self.calls.clear()
         self.health.clear()
         self.faults.clear()
@@ -269,11 +315,13 @@ class Emulator:
     def _wsgi(self, environ, start_response):
         if environ.get("PATH_INFO", "").startswith("/moto-api/"):
             with self._lock:
+                self.changes += 1
                 body = list(self._app(environ, start_response))
                 if environ["PATH_INFO"].rstrip("/") == "/moto-api/reset" and environ["REQUEST_METHOD"] == "POST":
                     self._forget()
                 return body
         with self._lock:
+            self.changes += 1
             self.calls.append(call := identify(environ))
             fault = self.faults.strike(call, environ)
             if fault:

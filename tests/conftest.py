@@ -2,18 +2,25 @@
 before each test, and a copy of the project in which the real Make targets run as subprocesses.
 
 Running make in a copy keeps the tests away from the developer's own deploy/keys and deploy/log.
+A make run that a fresh project would run the same way (the same runs before it, the same settings,
+files and emulator state) is run once per worker: its result and what it left (the emulator's state
+and the project's generated files) are kept, and later tests that reach it get them back instead
+(Project.make; TESTS_REPLAY=0 runs every one).
 Every make run signs as the IAM user `deployer`, who holds exactly the tool's two managed
 policies, deploy/iam-policy.json and deploy/iam-policy-read.json, and whose calls (Packer's too)
 the emulator checks against them; the harness's own calls (what a test sets up and looks at) use
 the unchecked admin key "testing".
 """
 
+import copy
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import boto3
@@ -34,6 +41,47 @@ POLICY_FILES = {"deploy": ROOT / "deploy/iam-policy.json", "deploy-read": ROOT /
 DEPLOYER = "deployer"
 ADMIN_KEY = "testing"
 GENERATED = ("deploy/log", "deploy/keys", "tmp", "app/dist")
+REPLAY = os.environ.get("TESTS_REPLAY", "1") != "0"
+# The make runs of this worker that later tests may get back: key (see Project.make) -> Replay.
+REPLAYS: dict[tuple, "Replay"] = {}
+
+
+class Replay:
+    """A make run's result, and copies of what it left: the emulator's state, the project's
+    generated files and the deploying principal."""
+
+    def __init__(self, project: "Project", result: subprocess.CompletedProcess):
+        self.result = copy.copy(result)
+        self.emulator = project.emulator.snapshot()
+        self.deployer_key = dict(project.deployer_key)
+        self.files = Path(tempfile.mkdtemp(prefix="replay-", dir=project.path.parent))
+        for generated in GENERATED:
+            if (project.path / generated).exists():
+                shutil.copytree(project.path / generated, self.files / generated, symlinks=True)
+        self.marks = project._marks()
+
+    def restore(self, project: "Project") -> subprocess.CompletedProcess:
+        project.emulator.restore(self.emulator)
+        project.deployer_key = dict(self.deployer_key)
+        for generated in GENERATED:
+            shutil.rmtree(project.path / generated, ignore_errors=True)
+            if (self.files / generated).exists():
+                shutil.copytree(self.files / generated, project.path / generated, symlinks=True)
+        # Anything else the run changed would be missing: GENERATED must name every folder it writes.
+        assert project._marks()[1] == self.marks[1], "a replayed make run left other files than it did"
+        return copy.copy(self.result)
+
+
+def fingerprint(path: Path) -> str:
+    """The project copy's files (names, modes and contents), its generated files among them."""
+    digest = hashlib.sha256()
+    for folder, folders, files in sorted(os.walk(path)):
+        folders[:] = sorted(f for f in folders if f not in (".venv", "__pycache__", ".pytest_cache", ".ruff_cache"))
+        for name in sorted(files):
+            file = Path(folder, name)
+            digest.update(f"{file.relative_to(path)}\0{file.lstat().st_mode}\0".encode())
+            digest.update(os.readlink(file).encode() if file.is_symlink() else file.read_bytes())
+    return digest.hexdigest()
 
 
 def policy(*names: str) -> dict:
@@ -50,6 +98,23 @@ class Project:
         self.emulator = emulator
         self.settings: dict[str, str] = {}  # given to every make run, before its own
         self.deployer_key: dict[str, str] = {}  # AccessKeyId, SecretAccessKey: see create_deployer
+        self._runs: tuple | None = None  # the make runs since fresh(), while nothing else changed
+        self._mark: tuple = ()
+
+    def begin(self) -> "Project":
+        """As every test begins: a clean emulator with the example.com hosted zone and the deployer,
+        no generated files; from here its make runs may be replayed."""
+        self.emulator.reset()  # it forgets the registered principals too: the deployer is made anew
+        for generated in GENERATED:
+            shutil.rmtree(self.path / generated, ignore_errors=True)
+        self.client("route53").create_hosted_zone(Name="example.com", CallerReference="tests")
+        self.create_deployer()
+        self.emulator.calls.clear()
+        self._runs, self._mark = ("fresh", fingerprint(self.path)), self._marks()
+        return self
+
+    def _marks(self) -> tuple:
+        return self.emulator.mark(), fingerprint(self.path)
 
     def create_deployer(self) -> None:
         """The deploying principal, as on a real account: the IAM user `deployer` with the tool's
@@ -87,14 +152,32 @@ class Project:
         return env
 
     def make(self, target: str, node_env: str = "dev01", **settings: str) -> subprocess.CompletedProcess:
-        """Run `make <target>`; the result carries returncode, stdout and stderr."""
-        return subprocess.run(["make", "--no-print-directory", target], cwd=self.path,
-                              env=self.env(node_env, **settings), capture_output=True, text=True,
-                              stdin=subprocess.DEVNULL, timeout=600)
+        """Run `make <target>`; the result carries returncode, stdout and stderr.
+
+        While nothing but make runs changed the emulator or the files since fresh(), the run is
+        known by those before it, its own target, environment and settings, and the length of the
+        call log and of the IAM checks (a test may clear them): this worker's first run so known is
+        kept (Replay), and a later test's run so known gets its result and state back instead."""
+        on_path = REPLAY and self._runs is not None and self._marks() == self._mark
+        key = (self._runs, target, node_env, tuple(sorted({**self.settings, **settings}.items())),
+               len(self.emulator.calls), len(self.emulator.iam.checked)) if on_path else None
+        if key in REPLAYS:
+            result = REPLAYS[key].restore(self)
+        else:
+            result = subprocess.run(["make", "--no-print-directory", target], cwd=self.path,
+                                    env=self.env(node_env, **settings), capture_output=True, text=True,
+                                    stdin=subprocess.DEVNULL, timeout=600)
+            if key:
+                REPLAYS[key] = Replay(self, result)
+        self._runs = key
+        if key:
+            self._mark = self._marks()
+        return result
 
     def start(self, target: str, node_env: str = "dev01", **settings: str) -> subprocess.Popen:
         """Start `make <target>` in a session of its own (a signal to its group reaches make and the
         step alike), its stdout and stderr piped, to read while it runs."""
+        self._runs = None
         return subprocess.Popen(["make", "--no-print-directory", target], cwd=self.path,
                                 env=self.env(node_env, **settings), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, start_new_session=True)
@@ -201,11 +284,4 @@ def workspace(tmp_path_factory) -> Path:
 def project(workspace, emulator) -> Project:
     """A clean emulator with the example.com hosted zone and the deployer holding
     the tool's policies, and a project copy with no generated files."""
-    emulator.reset()  # it forgets the registered principals too: the deployer is made anew
-    for generated in GENERATED:
-        shutil.rmtree(workspace / generated, ignore_errors=True)
-    project = Project(workspace, emulator)
-    project.client("route53").create_hosted_zone(Name="example.com", CallerReference="tests")
-    project.create_deployer()
-    emulator.calls.clear()
-    return project
+    return Project(workspace, emulator).begin()

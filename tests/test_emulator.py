@@ -803,3 +803,30 @@ def test_lifecycle_hooks_are_as_given_also_at_creation(aws):
     assert {key: found["warm"].get(key) for key in warm} == warm
     assert "RoleARN" not in found["warm"] and "NotificationTargetARN" not in found["warm"]
     assert {key: found["drain"].get(key) for key in drain} == drain
+
+
+def test_a_snapshot_brings_back_everything_the_emulator_held_as_often_as_wanted(emu, aws):
+    elb, asg, dynamodb = aws("elb"), aws("autoscaling"), aws("dynamodb")
+    create_lb(elb)
+    create_group(asg, "asg-a", size=1)
+    emu.health.set("asg-b", never=True)
+    emu.dns.undelegate("Z1")
+    held = (list(emu.calls), emu.mark()[1:], emu.lb_inservice_history(LB))
+    snapshot = emu.snapshot()
+    for _ in range(2):
+        asg.delete_auto_scaling_group(AutoScalingGroupName="asg-a", ForceDelete=True)
+        create_group(asg, "asg-c", size=1)
+        dynamodb.create_table(TableName="t", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                              BillingMode="PAY_PER_REQUEST")  # a backend loaded after the snapshot
+        emu.health.set("asg-c", group_polls=3)
+        emu.dns.clear()
+        before = emu.mark()
+        emu.restore(snapshot)
+        assert emu.mark() != before  # a restore is a change (Project.make's replays rely on it)
+        assert (list(emu.calls), emu.mark()[1:], emu.lb_inservice_history(LB)) == held
+        [group] = asg.describe_auto_scaling_groups()["AutoScalingGroups"]
+        assert group["AutoScalingGroupName"] == "asg-a" and len(group["Instances"]) == 1
+        assert [i["InstanceId"] for i in elb.describe_instance_health(LoadBalancerName=LB)["InstanceStates"]] == \
+            [i["InstanceId"] for i in group["Instances"]]
+        assert dynamodb.list_tables()["TableNames"] == []

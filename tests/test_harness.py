@@ -1,0 +1,64 @@
+"""The harness's replays (conftest.Project.make): a make run that a fresh project runs the same way
+is run once per worker; a later test that reaches it gets that run's result and state back, and a
+run after anything else changed the emulator or the files is run for real."""
+
+import pytest
+
+from conftest import GENERATED, REPLAYS, ok
+
+
+def state(project) -> dict:
+    """What a setup leaves, by name and id: AWS's side and the project's generated files."""
+    ec2, route53 = project.client("ec2"), project.client("route53")
+    [zone] = route53.list_hosted_zones()["HostedZones"]
+    return {
+        "load balancers": [(lb["LoadBalancerName"], lb["DNSName"], [listener["Listener"]["Protocol"]
+                                                                    for listener in lb["ListenerDescriptions"]])
+                           for lb in project.client("elb").describe_load_balancers()["LoadBalancerDescriptions"]],
+        "groups": sorted((g["GroupName"], g["GroupId"], len(g["IpPermissions"]))
+                         for g in ec2.describe_security_groups()["SecurityGroups"]),
+        "key pairs": [k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"]],
+        "tables": project.client("dynamodb").list_tables()["TableNames"],
+        "certificates": [(c["DomainName"], c["Status"])
+                         for c in project.client("acm").list_certificates()["CertificateSummaryList"]],
+        "records": [(r["Name"], r["Type"]) for r in
+                    route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]],
+        "users": [(u["UserName"], [k["AccessKeyId"] for k in project.client("iam").list_access_keys(
+            UserName=u["UserName"])["AccessKeyMetadata"]]) for u in project.client("iam").list_users()["Users"]],
+        "files": sorted((str(path.relative_to(project.path)), oct(path.stat().st_mode))
+                        for generated in GENERATED for path in (project.path / generated).rglob("*")),
+    }
+
+
+def test_a_replayed_run_gives_back_the_result_and_the_state_of_the_real_one(project):
+    kept = len(REPLAYS)
+    real = ok(project.make("setup", DRAINING_SECONDS="1234"))  # settings of this test's alone: a real run
+    assert len(REPLAYS) == kept + 1
+    calls, first = list(project.emulator.calls), state(project)
+    assert first["load balancers"] and first["tables"] and ("deploy/keys/app-dev01", "0o100600") in first["files"]
+
+    project.begin()  # a fresh project, as the next test's
+    replayed = ok(project.make("setup", DRAINING_SECONDS="1234"))
+    assert len(REPLAYS) == kept + 1  # nothing new kept: the run was replayed
+    assert (replayed.stdout, replayed.stderr) == (real.stdout, real.stderr)
+    assert (list(project.emulator.calls), state(project)) == (calls, first)
+    ok(project.make("deploy", DRAINING_SECONDS="1234"))  # what it gave back is what the tool goes on from
+
+
+@pytest.mark.parametrize("change", ["a request", "the health script", "a generated file"])
+def test_a_run_after_anything_else_changed_is_run_for_real_and_not_kept(project, change):
+    ok(project.make("setup"))
+    if change == "a request":
+        project.client("ec2").describe_vpcs()
+    elif change == "the health script":
+        project.emulator.health.set("asg-app-dev01-", never=True)
+    else:
+        (project.path / "tmp").mkdir(exist_ok=True)
+        (project.path / "tmp/mine").write_text("a file of the test's own")
+    kept = len(REPLAYS)
+    ok(project.make("status"))
+    assert len(REPLAYS) == kept
+    # what changed is still there: a replay would have put back the state of a run made without it
+    assert {"a request": ("ec2", "DescribeVpcs") in project.emulator.calls,
+            "the health script": "asg-app-dev01-" in project.emulator.mark()[1],
+            "a generated file": (project.path / "tmp/mine").exists()}[change]
