@@ -6,9 +6,9 @@ checks the calls of registered principals against their IAM policies (iam.py).
 """
 
 import argparse
-import copy
 import io
 import json
+import pickle
 import re
 import signal
 import threading
@@ -21,6 +21,11 @@ from xml.sax.saxutils import escape
 import boto3
 import botocore.exceptions
 import botocore.session
+import moto.core.responses
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from moto.backends import get_backend
 from moto.core.base_backend import BackendDict
 from moto.elb.models import ELBBackend, elb_backends
 from moto.elbv2.models import elbv2_backends
@@ -36,9 +41,34 @@ from .corrections import READ_ONLY_PREFIXES, install_corrections, instance_healt
 from .health import HealthScript
 from .iam import JSON_SERVICES, Iam, Request
 
-# A service's BackendDict is one module-level object that moto's code finds by name: a snapshot copies
-# what it holds, never the dict itself (wherever a backend refers to it).
-BackendDict.__deepcopy__ = lambda self, memo: self
+
+def _private_key(pem: bytes) -> rsa.RSAPrivateKey:
+    return serialization.load_pem_private_key(pem, None, unsafe_skip_rsa_key_validation=True)
+
+
+def _certificate(pem: bytes) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(pem)
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles what moto holds: a service's BackendDict by its name (it is the one module-level dict
+    that moto's code finds it by: a snapshot holds what it holds, never a copy of it), RSA keys and
+    certificates as PEM."""
+
+    def reducer_override(self, obj):
+        if isinstance(obj, BackendDict):
+            return get_backend, (obj.service_name,)
+        if isinstance(obj, rsa.RSAPrivateKey):
+            return _private_key, (obj.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                    serialization.NoEncryption()),)
+        if isinstance(obj, x509.Certificate):
+            return _certificate, (obj.public_bytes(serialization.Encoding.PEM),)
+        return NotImplemented
+
+
+# The action methods of a response class never change; moto lists them anew, with inspect, for every
+# request (about a millisecond: a tenth of the emulator's time per request).
+moto.core.responses.method_names_from_class = cache(moto.core.responses.method_names_from_class)
 
 
 class Call(NamedTuple):
@@ -240,18 +270,20 @@ class Emulator:
             moto_api_backend.reset()
             self._forget()
 
-    def snapshot(self) -> tuple:
-        """A copy of everything the emulator holds: moto's backends, the call log, the health
-        script, the faults, the principals and their checks, DNS and the load balancer histories.
-        restore() brings it back, as often as wanted; the copy is never served."""
+    def snapshot(self) -> bytes:
+        """Everything the emulator holds, pickled: moto's backends, the call log, the health script,
+        the faults, the principals and their checks, DNS and the load balancer histories.
+        restore() brings it back, as often as wanted, in this process or another."""
         with self._lock:
-            return copy.deepcopy(self._state())
+            buffer = io.BytesIO()
+            _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(self._state())
+            return buffer.getvalue()
 
-    def restore(self, snapshot: tuple) -> None:
-        """Hold again what the emulator held when `snapshot` was taken (a copy of it: the snapshot
-        stays as it is). As moto's own reset, every backend loaded since is dropped."""
+    def restore(self, snapshot: bytes) -> None:
+        """Hold again what the emulator held when `snapshot` was taken. As moto's own reset, every
+        backend loaded since is dropped."""
         with self._lock:
-            backends, *held = copy.deepcopy(snapshot)
+            backends, *held = pickle.loads(snapshot)
             for loaded in BackendDict._instances:
                 dict.clear(loaded)
             BackendDict._instances[:] = [backend_dict for backend_dict, _ in backends]
@@ -267,7 +299,6 @@ class Emulator:
             self.changes += 1
 
     def _state(self) -> tuple:
-        # Each BackendDict stays itself (see __deepcopy__ below): what is copied is what it holds.
         return ([(backend_dict, dict(backend_dict)) for backend_dict in BackendDict._instances], self.calls,
                 self.health, self.faults, self.iam, self.dns, self._history, self._tg_history)
 

@@ -3,19 +3,19 @@ before each test, and a copy of the project in which the real Make targets run a
 
 Running make in a copy keeps the tests away from the developer's own deploy/keys and deploy/log.
 A make run that a fresh project would run the same way (the same runs before it, the same settings,
-files and emulator state) is run once per worker: its result and what it left (the emulator's state
-and the project's generated files) are kept, and later tests that reach it get them back instead
-(Project.make; TESTS_REPLAY=0 runs every one).
+files and emulator state) is run once per session: its result and what it left (the emulator's state
+and the project's generated files) are kept, and later tests of any worker that reach it get them
+back instead (Project.make; TESTS_REPLAY=0 runs every one).
 Every make run signs as the IAM user `deployer`, who holds exactly the tool's two managed
 policies, deploy/iam-policy.json and deploy/iam-policy-read.json, and whose calls (Packer's too)
 the emulator checks against them; the harness's own calls (what a test sets up and looks at) use
 the unchecked admin key "testing".
 """
 
-import copy
 import hashlib
 import json
 import os
+import pickle
 import re
 import shutil
 import subprocess
@@ -42,40 +42,48 @@ DEPLOYER = "deployer"
 ADMIN_KEY = "testing"
 GENERATED = ("deploy/log", "deploy/keys", "tmp", "app/dist")
 REPLAY = os.environ.get("TESTS_REPLAY", "1") != "0"
-# The make runs of this worker that later tests may get back: key (see Project.make) -> Replay.
-REPLAYS: dict[tuple, "Replay"] = {}
+REPLAYS = [Path()]  # the folder of the kept make runs, shared by the workers: see replays()
 
 
 class Replay:
-    """A make run's result, and copies of what it left: the emulator's state, the project's
-    generated files and the deploying principal."""
+    """A make run kept for later tests (of every worker), in a folder named by its key: its result,
+    the emulator's state and the deploying principal after it (run.pickle), and the project's
+    generated files (files/)."""
 
-    def __init__(self, project: "Project", result: subprocess.CompletedProcess):
-        self.result = copy.copy(result)
-        self.emulator = project.emulator.snapshot()
-        self.deployer_key = dict(project.deployer_key)
-        self.files = Path(tempfile.mkdtemp(prefix="replay-", dir=project.path.parent))
+    def __init__(self, key: tuple):
+        self.folder = REPLAYS[0] / hashlib.sha256(repr(key).encode()).hexdigest()
+
+    def keep(self, project: "Project", result: subprocess.CompletedProcess) -> None:
+        part = Path(tempfile.mkdtemp(prefix="part-", dir=self.folder.parent))
         for generated in GENERATED:
             if (project.path / generated).exists():
-                shutil.copytree(project.path / generated, self.files / generated, symlinks=True)
-        self.marks = project._marks()
+                shutil.copytree(project.path / generated, part / "files" / generated, symlinks=True)
+        (part / "run.pickle").write_bytes(pickle.dumps(
+            (result, project.emulator.snapshot(), project.deployer_key, fingerprint(project.path))))
+        try:
+            part.rename(self.folder)
+        except OSError:  # another worker kept it first
+            shutil.rmtree(part)
 
-    def restore(self, project: "Project") -> subprocess.CompletedProcess:
-        project.emulator.restore(self.emulator)
-        project.deployer_key = dict(self.deployer_key)
+    def restore(self, project: "Project") -> subprocess.CompletedProcess | None:
+        """The run's result, its state put back; None if it was not kept."""
+        if not self.folder.exists():
+            return None
+        result, emulator, project.deployer_key, files = pickle.loads((self.folder / "run.pickle").read_bytes())
+        project.emulator.restore(emulator)
         for generated in GENERATED:
             shutil.rmtree(project.path / generated, ignore_errors=True)
-            if (self.files / generated).exists():
-                shutil.copytree(self.files / generated, project.path / generated, symlinks=True)
+            if (self.folder / "files" / generated).exists():
+                shutil.copytree(self.folder / "files" / generated, project.path / generated, symlinks=True)
         # Anything else the run changed would be missing: GENERATED must name every folder it writes.
-        assert project._marks()[1] == self.marks[1], "a replayed make run left other files than it did"
-        return copy.copy(self.result)
+        assert fingerprint(project.path) == files, "a replayed make run left other files than it did"
+        return result
 
 
 def fingerprint(path: Path) -> str:
     """The project copy's files (names, modes and contents), its generated files among them."""
     digest = hashlib.sha256()
-    for folder, folders, files in sorted(os.walk(path)):
+    for folder, folders, files in os.walk(path):
         folders[:] = sorted(f for f in folders if f not in (".venv", "__pycache__", ".pytest_cache", ".ruff_cache"))
         for name in sorted(files):
             file = Path(folder, name)
@@ -98,8 +106,9 @@ class Project:
         self.emulator = emulator
         self.settings: dict[str, str] = {}  # given to every make run, before its own
         self.deployer_key: dict[str, str] = {}  # AccessKeyId, SecretAccessKey: see create_deployer
-        self._runs: tuple | None = None  # the make runs since fresh(), while nothing else changed
+        self._runs: tuple | None = None  # the make runs since begin(), while nothing else changed
         self._mark: tuple = ()
+        self.ran = ""  # what the latest make() did: see there
 
     def begin(self) -> "Project":
         """As every test begins: a clean emulator with the example.com hosted zone and the deployer,
@@ -154,21 +163,23 @@ class Project:
     def make(self, target: str, node_env: str = "dev01", **settings: str) -> subprocess.CompletedProcess:
         """Run `make <target>`; the result carries returncode, stdout and stderr.
 
-        While nothing but make runs changed the emulator or the files since fresh(), the run is
+        While nothing but make runs changed the emulator or the files since begin(), the run is
         known by those before it, its own target, environment and settings, and the length of the
-        call log and of the IAM checks (a test may clear them): this worker's first run so known is
-        kept (Replay), and a later test's run so known gets its result and state back instead."""
+        call log and of the IAM checks (a test may clear them): the session's first run so known is
+        kept (Replay), and a later test's run so known gets its result and state back instead
+        (self.ran says which happened: "run", "kept" or "replayed")."""
         on_path = REPLAY and self._runs is not None and self._marks() == self._mark
         key = (self._runs, target, node_env, tuple(sorted({**self.settings, **settings}.items())),
                len(self.emulator.calls), len(self.emulator.iam.checked)) if on_path else None
-        if key in REPLAYS:
-            result = REPLAYS[key].restore(self)
-        else:
+        result = Replay(key).restore(self) if key else None
+        self.ran = "replayed"
+        if result is None:
             result = subprocess.run(["make", "--no-print-directory", target], cwd=self.path,
                                     env=self.env(node_env, **settings), capture_output=True, text=True,
                                     stdin=subprocess.DEVNULL, timeout=600)
+            self.ran = "kept" if key else "run"
             if key:
-                REPLAYS[key] = Replay(self, result)
+                Replay(key).keep(self, result)
         self._runs = key
         if key:
             self._mark = self._marks()
@@ -274,10 +285,18 @@ def emulator():
 def workspace(tmp_path_factory) -> Path:
     subprocess.run(["make", "-s", "venv"], cwd=ROOT, check=True)
     path = tmp_path_factory.mktemp("project") / "project"
+    replays(tmp_path_factory)
     shutil.copytree(ROOT, path, symlinks=True, ignore=shutil.ignore_patterns(
         ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "log", "keys", "tmp", "dist"))
     (path / ".venv").symlink_to(ROOT / ".venv")
     return path
+
+
+def replays(tmp_path_factory) -> None:
+    """The session's folder of kept make runs: its workers' base folders share a parent."""
+    base = tmp_path_factory.getbasetemp()
+    REPLAYS[0] = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "replays"
+    REPLAYS[0].mkdir(exist_ok=True)
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
 """The harness's replays (conftest.Project.make): a make run that a fresh project runs the same way
-is run once per worker; a later test that reaches it gets that run's result and state back, and a
+is run once per session; a later test that reaches it gets that run's result and state back, and a
 run after anything else changed the emulator or the files is run for real."""
 
 import pytest
 
-from conftest import GENERATED, REPLAYS, ok
+from conftest import GENERATED, ok
 
 
 def state(project) -> dict:
@@ -31,15 +31,14 @@ def state(project) -> dict:
 
 
 def test_a_replayed_run_gives_back_the_result_and_the_state_of_the_real_one(project):
-    kept = len(REPLAYS)
     real = ok(project.make("setup", DRAINING_SECONDS="1234"))  # settings of this test's alone: a real run
-    assert len(REPLAYS) == kept + 1
+    assert project.ran == "kept"
     calls, first = list(project.emulator.calls), state(project)
     assert first["load balancers"] and first["tables"] and ("deploy/keys/app-dev01", "0o100600") in first["files"]
 
     project.begin()  # a fresh project, as the next test's
     replayed = ok(project.make("setup", DRAINING_SECONDS="1234"))
-    assert len(REPLAYS) == kept + 1  # nothing new kept: the run was replayed
+    assert project.ran == "replayed"
     assert (replayed.stdout, replayed.stderr) == (real.stdout, real.stderr)
     assert (list(project.emulator.calls), state(project)) == (calls, first)
     ok(project.make("deploy", DRAINING_SECONDS="1234"))  # what it gave back is what the tool goes on from
@@ -55,9 +54,8 @@ def test_a_run_after_anything_else_changed_is_run_for_real_and_not_kept(project,
     else:
         (project.path / "tmp").mkdir(exist_ok=True)
         (project.path / "tmp/mine").write_text("a file of the test's own")
-    kept = len(REPLAYS)
     ok(project.make("status"))
-    assert len(REPLAYS) == kept
+    assert project.ran == "run"
     # what changed is still there: a replay would have put back the state of a run made without it
     assert {"a request": ("ec2", "DescribeVpcs") in project.emulator.calls,
             "the health script": "asg-app-dev01-" in project.emulator.mark()[1],
