@@ -76,6 +76,10 @@ class Call(NamedTuple):
     action: str   # the API operation, e.g. "CreateAutoScalingGroup"
 
 
+# The reads whose answers change what moto holds: ACM's count toward a certificate's issue (14).
+CHANGING_READS = {Call("acm", "DescribeCertificate")}
+
+
 
 @cache
 def _rest_routes(service: str) -> tuple:
@@ -234,7 +238,7 @@ class Emulator:
         self._history: dict[str, list[int]] = {}
         self._tg_history: dict[str, list[int]] = {}
         self._lock = threading.RLock()  # one request at a time: moto is not thread-safe
-        self.changes = 0  # requests served, resets and restores: see mark()
+        self.changes = 0  # changing requests served, resets and restores: see mark()
         self._app = DomainDispatcherApplication(create_backend_app)
         # Which backend serves a host never changes; moto works it out anew for every request
         # (about 3 ms: a tenth of the suite's emulator time).
@@ -303,8 +307,10 @@ class Emulator:
                 self.health, self.faults, self.iam, self.dns, self._history, self._tg_history)
 
     def mark(self) -> tuple:
-        """What differs whenever the emulator's state may: the requests served, resets and restores
-        since it started, and what the health script, the faults, DNS and the principals hold."""
+        """What differs whenever the emulator's state may: the requests served that may change it
+        (all but reads: CHANGING_READS are not), resets and restores since it started, and what the
+        health script (which counts the reads that observe health), the faults, DNS and the
+        principals hold. The call log and the IAM checks are not in it."""
         with self._lock:
             return self.changes, repr(vars(self.health)), repr(vars(self.faults)), repr(vars(self.dns)), \
                 repr(self.iam.principals())
@@ -352,8 +358,9 @@ class Emulator:
                     self._forget()
                 return body
         with self._lock:
-            self.changes += 1
             self.calls.append(call := identify(environ))
+            if not call.action.startswith(READ_ONLY_PREFIXES) or call in CHANGING_READS:
+                self.changes += 1
             fault = self.faults.strike(call, environ)
             if fault:
                 return error_response(call, fault["code"], fault["status"], start_response)

@@ -53,24 +53,30 @@ class Replay:
     def __init__(self, key: tuple):
         self.folder = REPLAYS[0] / hashlib.sha256(repr(key).encode()).hexdigest()
 
-    def keep(self, project: "Project", result: subprocess.CompletedProcess) -> None:
+    def keep(self, project: "Project", result: subprocess.CompletedProcess, logs: tuple[int, int]) -> None:
+        """Keep the run, with the calls and IAM checks it added to the logs (of `logs` lengths before)."""
         part = Path(tempfile.mkdtemp(prefix="part-", dir=self.folder.parent))
         for generated in GENERATED:
             if (project.path / generated).exists():
                 shutil.copytree(project.path / generated, part / "files" / generated, symlinks=True)
+        added = project.emulator.calls[logs[0]:], project.emulator.iam.checked[logs[1]:]
         (part / "run.pickle").write_bytes(pickle.dumps(
-            (result, project.emulator.snapshot(), project.deployer_key, fingerprint(project.path))))
+            (result, project.emulator.snapshot(), added, project.deployer_key, fingerprint(project.path))))
         try:
             part.rename(self.folder)
         except OSError:  # another worker kept it first
             shutil.rmtree(part)
 
     def restore(self, project: "Project") -> subprocess.CompletedProcess | None:
-        """The run's result, its state put back; None if it was not kept."""
+        """The run's result, its state put back and its calls and checks added to the logs; None if
+        it was not kept."""
         if not self.folder.exists():
             return None
-        result, emulator, project.deployer_key, files = pickle.loads((self.folder / "run.pickle").read_bytes())
+        result, emulator, (calls, checks), project.deployer_key, files = pickle.loads(
+            (self.folder / "run.pickle").read_bytes())
+        logs = project.emulator.calls + calls, project.emulator.iam.checked + checks
         project.emulator.restore(emulator)
+        project.emulator.calls[:], project.emulator.iam.checked[:] = logs
         for generated in GENERATED:
             shutil.rmtree(project.path / generated, ignore_errors=True)
             if (self.folder / "files" / generated).exists():
@@ -163,23 +169,23 @@ class Project:
     def make(self, target: str, node_env: str = "dev01", **settings: str) -> subprocess.CompletedProcess:
         """Run `make <target>`; the result carries returncode, stdout and stderr.
 
-        While nothing but make runs changed the emulator or the files since begin(), the run is
-        known by those before it, its own target, environment and settings, and the length of the
-        call log and of the IAM checks (a test may clear them): the session's first run so known is
-        kept (Replay), and a later test's run so known gets its result and state back instead
-        (self.ran says which happened: "run", "kept" or "replayed")."""
+        While nothing but make runs (and reads) changed the emulator or the files since begin(),
+        the run is known by those before it and its own target, environment and settings: the
+        session's first run so known is kept (Replay), and a later test's run so known gets its
+        result and state back instead, its calls and IAM checks added to the logs (self.ran says
+        which happened: "run", "kept" or "replayed")."""
         on_path = REPLAY and self._runs is not None and self._marks() == self._mark
-        key = (self._runs, target, node_env, tuple(sorted({**self.settings, **settings}.items())),
-               len(self.emulator.calls), len(self.emulator.iam.checked)) if on_path else None
+        key = (self._runs, target, node_env, tuple(sorted({**self.settings, **settings}.items()))) if on_path else None
         result = Replay(key).restore(self) if key else None
         self.ran = "replayed"
         if result is None:
+            logs = len(self.emulator.calls), len(self.emulator.iam.checked)
             result = subprocess.run(["make", "--no-print-directory", target], cwd=self.path,
                                     env=self.env(node_env, **settings), capture_output=True, text=True,
                                     stdin=subprocess.DEVNULL, timeout=600)
             self.ran = "kept" if key else "run"
             if key:
-                Replay(key).keep(self, result)
+                Replay(key).keep(self, result, logs)
         self._runs = key
         if key:
             self._mark = self._marks()

@@ -48,7 +48,7 @@ def test_a_replayed_run_gives_back_the_result_and_the_state_of_the_real_one(proj
 def test_a_run_after_anything_else_changed_is_run_for_real_and_not_kept(project, change):
     ok(project.make("setup"))
     if change == "a request":
-        project.client("ec2").describe_vpcs()
+        project.client("ec2").create_security_group(GroupName="mine", Description="a group of the test's own")
     elif change == "the health script":
         project.emulator.health.set("asg-app-dev01-", never=True)
     else:
@@ -57,6 +57,23 @@ def test_a_run_after_anything_else_changed_is_run_for_real_and_not_kept(project,
     ok(project.make("status"))
     assert project.ran == "run"
     # what changed is still there: a replay would have put back the state of a run made without it
-    assert {"a request": ("ec2", "DescribeVpcs") in project.emulator.calls,
+    assert {"a request": "mine" in [g["GroupName"] for g in project.client("ec2").describe_security_groups()[
+                "SecurityGroups"]],
             "the health script": "asg-app-dev01-" in project.emulator.mark()[1],
             "a generated file": (project.path / "tmp/mine").exists()}[change]
+
+
+def test_reads_change_nothing_a_run_depends_on_and_stay_in_the_call_log(project):
+    for ran, reads in (("kept", 1), ("replayed", 2)):  # (kept by an earlier test, the first is replayed too)
+        project.begin()
+        ok(project.make("setup"))
+        project.client("ec2").describe_vpcs()
+        project.emulator.calls.clear()
+        for _ in range(reads):
+            project.client("elb").describe_load_balancers()
+        ok(project.make("preflight"))
+        assert project.ran in (ran, "replayed")
+        # the log as if the run were made now: the reads before it, then the run's own calls (its record's)
+        calls, recorded = project.emulator.calls, [call["call"].split(".")[1] for call in project.calls("preflight")]
+        assert calls[:reads] == [("elasticloadbalancing", "DescribeLoadBalancers")] * reads
+        assert [action for _, action in calls[reads:]] == recorded
