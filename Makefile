@@ -117,19 +117,22 @@ lint: dev ## check the code with ruff
 
 # The virtualenv installs itself from the requirements on first use, byte-compiled at install:
 # with PYTHONDONTWRITEBYTECODE set (as on this workplace's machines) nothing is compiled later,
-# and every step would compile boto3 and moto again.
-PIP_INSTALL := $(PY) -m pip install -q --disable-pip-version-check
+# and every step would compile boto3 and moto again. compileall does it on every core (pip: on one).
+PIP_INSTALL := $(PY) -m pip install -q --disable-pip-version-check --no-compile
+COMPILE := $(PY) -m compileall -q -j 0 $(VENV)/lib
 venv: $(VENV)/.runtime
 dev: $(VENV)/.dev
 $(VENV)/.runtime: requirements.txt
 	@test -x $(PY) || { echo "creating the virtualenv $(VENV) (once)..."; $(PYTHON3) -m venv $(VENV); }
 	@echo "installing requirements.txt into $(VENV) (on first use and when it changes; about a minute)..."
 	@$(PIP_INSTALL) -r requirements.txt
+	@$(COMPILE)
 	@touch $@
 $(VENV)/.dev: requirements.txt requirements-dev.txt
 	@test -x $(PY) || { echo "creating the virtualenv $(VENV) (once)..."; $(PYTHON3) -m venv $(VENV); }
 	@echo "installing requirements-dev.txt into $(VENV) (on first use and when it changes; about a minute)..."
 	@$(PIP_INSTALL) -r requirements-dev.txt
+	@$(COMPILE)
 	@touch $@ $(VENV)/.runtime
 
 .PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock settings status history destroy demo emulator bench \
