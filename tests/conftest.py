@@ -92,10 +92,22 @@ def fingerprint(path: Path) -> str:
     for folder, folders, files in os.walk(path):
         folders[:] = sorted(f for f in folders if f not in (".venv", "__pycache__", ".pytest_cache", ".ruff_cache"))
         for name in sorted(files):
-            file = Path(folder, name)
-            digest.update(f"{file.relative_to(path)}\0{file.lstat().st_mode}\0".encode())
-            digest.update(os.readlink(file).encode() if file.is_symlink() else file.read_bytes())
+            file = os.path.join(folder, name)
+            stat = os.lstat(file)
+            digest.update(f"{os.path.relpath(file, path)}\0{stat.st_mode}\0".encode() + content_digest(file, stat))
     return digest.hexdigest()
+
+
+CONTENTS: dict[tuple, bytes] = {}  # (file, inode, size, times of change) -> the digest of its content
+
+
+def content_digest(file: str, stat: os.stat_result) -> bytes:
+    """The digest of a file's content (a link's target), read again only when the file changed."""
+    known = (file, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+    if known not in CONTENTS:
+        CONTENTS[known] = hashlib.sha256(os.readlink(file).encode() if os.path.islink(file) else
+                                         Path(file).read_bytes()).digest()
+    return CONTENTS[known]
 
 
 def policy(*names: str) -> dict:
