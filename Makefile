@@ -16,7 +16,8 @@ PYTHON3 ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # pytest-xdist workers, each with its own emulator and project copy: one more than the cores,
-# since a worker often waits on make, packer or a poll.
+# since a worker often waits on make, packer or a poll. TESTS_REPLAY=0: no make run of the tests is
+# replayed (see tests/conftest.py).
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 RUN := @$(PY) scripts
 

@@ -4,7 +4,13 @@ run after anything else changed the emulator or the files is run for real."""
 
 import pytest
 
+import conftest
 from conftest import GENERATED, ok
+
+
+@pytest.fixture(autouse=True)
+def replays(monkeypatch):
+    monkeypatch.setattr(conftest, "REPLAY", True)  # also under TESTS_REPLAY=0
 
 
 def state(project) -> dict:
