@@ -14,7 +14,7 @@ from core.aws import tag_list
 from core.balancer import load_balancer
 from core.groups import create_launch_configuration
 from core.network import instance_security_groups
-from core.step import Step, StepError, run
+from core.step import Step, StepError, completed, run
 
 GRACE_PERIOD = 300
 IMDS_V2 = {"HttpTokens": "required", "HttpEndpoint": "enabled"}
@@ -34,26 +34,27 @@ def launch_asg(step: Step) -> None:
     tags = {**settings.ownership_tags, "Name": settings.name, "Role": "web", "Image": image_id}
 
     step.remember(group_name=group_name)  # before creating anything, so a rollback finds it all
-    launch = (launch_configuration if settings.launch_kind == "configuration" else launch_template)(
-        step, f"{settings.name}-{stamp}", image_id, tags)
-    where = ({"VPCZoneIdentifier": ",".join(settings.subnets)} if settings.subnets
-             else {"AvailabilityZones": balancer.zones()})
-    step.say(f"creating {group_name} autoscaling group ({capacity['desired']} instance(s), min {capacity['min']}, "
-             f"max {capacity['max']})...")
-    step.client("autoscaling").create_auto_scaling_group(
-        AutoScalingGroupName=group_name,
-        **launch,
-        **where,
-        HealthCheckType="ELB",
-        HealthCheckGracePeriod=GRACE_PERIOD,
-        **balancer.attachment(),
-        MinSize=capacity["min"],
-        MaxSize=capacity["max"],
-        DesiredCapacity=capacity["desired"],
-        **hooks(step, group_name, state.get("lifecycle_hooks") or []),
-        Tags=[{**tag, "ResourceId": group_name, "ResourceType": "auto-scaling-group", "PropagateAtLaunch": True}
-              for tag in tag_list(tags)],
-    )
+    with completed():  # interrupted, the template and the group are made first: what a rollback then finds
+        launch = (launch_configuration if settings.launch_kind == "configuration" else launch_template)(
+            step, f"{settings.name}-{stamp}", image_id, tags)
+        where = ({"VPCZoneIdentifier": ",".join(settings.subnets)} if settings.subnets
+                 else {"AvailabilityZones": balancer.zones()})
+        step.say(f"creating {group_name} autoscaling group ({capacity['desired']} instance(s), "
+                 f"min {capacity['min']}, max {capacity['max']})...")
+        step.client("autoscaling").create_auto_scaling_group(
+            AutoScalingGroupName=group_name,
+            **launch,
+            **where,
+            HealthCheckType="ELB",
+            HealthCheckGracePeriod=GRACE_PERIOD,
+            **balancer.attachment(),
+            MinSize=capacity["min"],
+            MaxSize=capacity["max"],
+            DesiredCapacity=capacity["desired"],
+            **hooks(step, group_name, state.get("lifecycle_hooks") or []),
+            Tags=[{**tag, "ResourceId": group_name, "ResourceType": "auto-scaling-group", "PropagateAtLaunch": True}
+                  for tag in tag_list(tags)],
+        )
     if settings.scaling_metric:
         put_scaling_policy(step, group_name)
     carry_scheduled_actions(step, group_name, state.get("scheduled_actions") or [])

@@ -152,6 +152,18 @@ def uninterrupted():
 
 
 @contextmanager
+def completed():
+    """Let what is inside complete even if Ctrl-C or SIGTERM comes, then stop at once: for the AWS
+    calls that create what a rollback must find (a call cut off in flight is still carried out by
+    AWS, and may be after the rollback looked)."""
+    with uninterrupted():
+        yield
+    if _Signals.pending and not _Signals.shielded:
+        _Signals.pending = False
+        raise KeyboardInterrupt
+
+
+@contextmanager
 def interruptible():
     """Let Ctrl-C and SIGTERM stop what is inside, even within an uninterrupted() block."""
     shielded, _Signals.shielded = _Signals.shielded, 0
