@@ -175,11 +175,20 @@ class Faults:
         self._rules: list[dict] = []
 
     def add(self, *, service: str | None = None, action: str | None = None, code: str = "Throttling",
-            status: int = 400, every: int = 1, times: int | None = None, delay: float = 0.0) -> None:
+            status: int = 400, every: int = 1, times: int | None = None, delay: float = 0.0,
+            lag: float = 0.0) -> None:
         """Fail (or, with code=None, delay) every `every`-th matching request of the tool's own
-        (botocore) clients, at most `times` times."""
+        (botocore) clients, at most `times` times. `lag`: every matching request is carried out that
+        many seconds after it came, and requests that come meanwhile go first (as AWS still carries
+        out a call whose caller stopped waiting for it)."""
         self._rules.append({"service": service, "action": action, "code": code, "status": status,
-                            "every": every, "times": times, "delay": delay, "seen": 0, "fired": 0})
+                            "every": every, "times": times, "delay": delay, "lag": lag, "seen": 0, "fired": 0})
+
+    def lag(self, call: Call, environ: dict) -> float:
+        if "Botocore" not in environ.get("HTTP_USER_AGENT", ""):
+            return 0.0
+        return max((rule["lag"] for rule in list(self._rules) if rule["service"] in (None, call.service)
+                    and rule["action"] in (None, call.action)), default=0.0)
 
     def clear(self) -> None:
         self._rules.clear()
@@ -357,8 +366,10 @@ class Emulator:
                 if environ["PATH_INFO"].rstrip("/") == "/moto-api/reset" and environ["REQUEST_METHOD"] == "POST":
                     self._forget()
                 return body
+        call = identify(environ)
+        time.sleep(self.faults.lag(call, environ))
         with self._lock:
-            self.calls.append(call := identify(environ))
+            self.calls.append(call)
             if not call.action.startswith(READ_ONLY_PREFIXES) or call in CHANGING_READS:
                 self.changes += 1
             fault = self.faults.strike(call, environ)

@@ -3,6 +3,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -830,3 +832,17 @@ def test_a_snapshot_brings_back_everything_the_emulator_held_as_often_as_wanted(
         assert [i["InstanceId"] for i in elb.describe_instance_health(LoadBalancerName=LB)["InstanceStates"]] == \
             [i["InstanceId"] for i in group["Instances"]]
         assert dynamodb.list_tables()["TableNames"] == []
+
+
+def test_a_lagging_call_is_carried_out_after_the_calls_that_came_meanwhile(emu, aws):
+    ec2 = aws("ec2")
+    emu.faults.add(service="ec2", action="CreateSecurityGroup", code=None, lag=1.0)
+    creating = threading.Thread(target=ec2.create_security_group, kwargs={"GroupName": "late", "Description": "d"})
+    creating.start()
+    time.sleep(0.3)
+    names = lambda: [g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]]  # noqa: E731
+    assert "late" not in names()
+    creating.join()
+    assert "late" in names()
+    assert emu.calls[-3:] == [("ec2", "DescribeSecurityGroups"), ("ec2", "CreateSecurityGroup"),
+                              ("ec2", "DescribeSecurityGroups")]
