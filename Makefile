@@ -15,11 +15,10 @@ export NODE_ENV
 PYTHON3 ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-# pytest-xdist workers, each with its own emulator and project copy: two more than the cores,
-# since a worker often waits on make, packer or a poll (on 2 cores: 5 min 34 s in pytest with 4,
-# 5 min 45 s to 6 min 7 s with 3). TESTS_REPLAY=0: no make run of the tests is replayed (see
-# tests/conftest.py).
-TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 2 )))
+# pytest-xdist workers, each with its own emulator and project copy: one more than the cores,
+# since a worker often waits on make, packer or a poll. TESTS_REPLAY=0: no make run of the tests is
+# replayed (see tests/conftest.py).
+TEST_WORKERS ?= $(shell echo $$(( $$(nproc) + 1 )))
 RUN := @$(PY) scripts
 
 # Steps must run in the order written, even under `make -j`.
