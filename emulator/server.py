@@ -184,11 +184,14 @@ class Faults:
         self._rules.append({"service": service, "action": action, "code": code, "status": status,
                             "every": every, "times": times, "delay": delay, "lag": lag, "seen": 0, "fired": 0})
 
-    def lag(self, call: Call, environ: dict) -> float:
+    def _matching(self, call: Call, environ: dict) -> list[dict]:
         if "Botocore" not in environ.get("HTTP_USER_AGENT", ""):
-            return 0.0
-        return max((rule["lag"] for rule in list(self._rules) if rule["service"] in (None, call.service)
-                    and rule["action"] in (None, call.action)), default=0.0)
+            return []  # packer's own SDK calls are left alone
+        return [rule for rule in list(self._rules)
+                if rule["service"] in (None, call.service) and rule["action"] in (None, call.action)]
+
+    def lag(self, call: Call, environ: dict) -> float:
+        return max((rule["lag"] for rule in self._matching(call, environ)), default=0.0)
 
     def clear(self) -> None:
         self._rules.clear()
@@ -199,11 +202,7 @@ class Faults:
 
     def strike(self, call: Call, environ: dict) -> dict | None:
         """The rule that hits this request, if any (after sleeping its delay)."""
-        if "Botocore" not in environ.get("HTTP_USER_AGENT", ""):
-            return None  # packer's own SDK calls are left alone
-        for rule in self._rules:
-            if rule["service"] not in (None, call.service) or rule["action"] not in (None, call.action):
-                continue
+        for rule in self._matching(call, environ):
             rule["seen"] += 1
             if rule["seen"] % rule["every"] or (rule["times"] is not None and rule["fired"] >= rule["times"]):
                 continue

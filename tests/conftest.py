@@ -53,23 +53,22 @@ class Replay:
     def __init__(self, key: tuple):
         self.folder = REPLAYS[0] / hashlib.sha256(repr(key).encode()).hexdigest()
 
-    def keep(self, project: "Project", result: subprocess.CompletedProcess, logs: tuple[int, int]) -> None:
-        """Keep the run, with the calls and IAM checks it added to the logs (of `logs` lengths before)."""
+    def keep(self, project: "Project", result: subprocess.CompletedProcess, logs: tuple[int, int], files: str) -> None:
+        """Keep the run, with the calls and IAM checks it added to the logs (of `logs` lengths before)
+        and the fingerprint of the files it left."""
         part = Path(tempfile.mkdtemp(prefix="part-", dir=self.folder.parent))
-        for generated in GENERATED:
-            if (project.path / generated).exists():
-                shutil.copytree(project.path / generated, part / "files" / generated, symlinks=True)
+        copy_generated(project.path, part / "files")
         added = project.emulator.calls[logs[0]:], project.emulator.iam.checked[logs[1]:]
         (part / "run.pickle").write_bytes(pickle.dumps(
-            (result, project.emulator.snapshot(), added, project.deployer_key, fingerprint(project.path))))
+            (result, project.emulator.snapshot(), added, project.deployer_key, files)))
         try:
             part.rename(self.folder)
         except OSError:  # another worker kept it first
             shutil.rmtree(part)
 
-    def restore(self, project: "Project") -> subprocess.CompletedProcess | None:
-        """The run's result, its state put back and its calls and checks added to the logs; None if
-        it was not kept."""
+    def restore(self, project: "Project") -> tuple[subprocess.CompletedProcess, str] | None:
+        """The run's result and the fingerprint of the files it left, its state put back and its
+        calls and checks added to the logs; None if it was not kept."""
         if not self.folder.exists():
             return None
         result, emulator, (calls, checks), project.deployer_key, files = pickle.loads(
@@ -77,13 +76,16 @@ class Replay:
         logs = project.emulator.calls + calls, project.emulator.iam.checked + checks
         project.emulator.restore(emulator)
         project.emulator.calls[:], project.emulator.iam.checked[:] = logs
-        for generated in GENERATED:
-            shutil.rmtree(project.path / generated, ignore_errors=True)
-            if (self.folder / "files" / generated).exists():
-                shutil.copytree(self.folder / "files" / generated, project.path / generated, symlinks=True)
-        # Anything else the run changed would be missing: GENERATED must name every folder it writes.
-        assert fingerprint(project.path) == files, "a replayed make run left other files than it did"
-        return result
+        copy_generated(self.folder / "files", project.path)
+        return result, files
+
+
+def copy_generated(source: Path, target: Path) -> None:
+    """The generated folders of `source` in place of those of `target` (none where it has none)."""
+    for generated in GENERATED:
+        shutil.rmtree(target / generated, ignore_errors=True)
+        if (source / generated).exists():
+            shutil.copytree(source / generated, target / generated, symlinks=True)
 
 
 def fingerprint(path: Path) -> str:
@@ -188,19 +190,24 @@ class Project:
         which happened: "run", "kept" or "replayed")."""
         on_path = REPLAY and self._runs is not None and self._marks() == self._mark
         key = (self._runs, target, node_env, tuple(sorted({**self.settings, **settings}.items()))) if on_path else None
-        result = Replay(key).restore(self) if key else None
-        self.ran = "replayed"
-        if result is None:
+        replay = Replay(key) if key else None
+        kept = replay.restore(self) if replay else None
+        if kept:
+            result, files = kept
+            self.ran = "replayed"
+        else:
             logs = len(self.emulator.calls), len(self.emulator.iam.checked)
             result = subprocess.run(["make", "--no-print-directory", target], cwd=self.path,
                                     env=self.env(node_env, **settings), capture_output=True, text=True,
                                     stdin=subprocess.DEVNULL, timeout=600)
-            self.ran = "kept" if key else "run"
-            if key:
-                Replay(key).keep(self, result, logs)
+            self.ran = "kept" if replay else "run"
         self._runs = key
         if key:
             self._mark = self._marks()
+            if kept:  # anything else the run changed would be missing: GENERATED names every folder it writes
+                assert self._mark[1] == files, "a replayed make run left other files than it did"
+            else:
+                replay.keep(self, result, logs, self._mark[1])
         return result
 
     def start(self, target: str, node_env: str = "dev01", **settings: str) -> subprocess.Popen:

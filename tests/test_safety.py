@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import errors, ok
+from core.poll import wait_until
 from test_deploy import GROUP_PREFIX, groups_of, images, in_service, launch_of, launch_settings
 
 LB = "elb-app-dev01"
@@ -174,10 +175,8 @@ def test_a_deploy_interrupted_while_aws_still_creates_its_launch_template_leaves
             break
     _, stderr = deploy.communicate(timeout=120)
     assert deploy.returncode != 0 and "interrupted" in stderr, stderr
-    deadline = time.monotonic() + 10
-    while ("ec2", "CreateLaunchTemplate") not in serving.emulator.calls:  # made, whenever the tool stopped waiting
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_until(lambda: (("ec2", "CreateLaunchTemplate") in serving.emulator.calls, "AWS makes the template"),
+               timeout=10, interval=0.1, say=lambda _: None)  # made, whenever the tool stopped waiting
     assert_nothing_left_behind(serving)
 
 
