@@ -178,9 +178,10 @@ class Faults:
             status: int = 400, every: int = 1, times: int | None = None, delay: float = 0.0,
             lag: float = 0.0) -> None:
         """Fail (or, with code=None, delay) every `every`-th matching request of the tool's own
-        (botocore) clients, at most `times` times. `lag`: every matching request is carried out that
-        many seconds after it came, and requests that come meanwhile go first (as AWS still carries
-        out a call whose caller stopped waiting for it)."""
+        (botocore) clients, at most `times` times; a delayed answer holds up no other request (a
+        slow call on AWS does not). `lag`: every matching request is carried out that many seconds
+        after it came, and requests that come meanwhile go first (as AWS still carries out a call
+        whose caller stopped waiting for it)."""
         self._rules.append({"service": service, "action": action, "code": code, "status": status,
                             "every": every, "times": times, "delay": delay, "lag": lag, "seen": 0, "fired": 0})
 
@@ -200,17 +201,18 @@ class Faults:
     def fired(self) -> int:
         return sum(rule["fired"] for rule in self._rules)
 
-    def strike(self, call: Call, environ: dict) -> dict | None:
-        """The rule that hits this request, if any (after sleeping its delay)."""
+    def strike(self, call: Call, environ: dict) -> tuple[dict | None, float]:
+        """The rule whose error hits this request, if any, and how long its answer is delayed."""
+        delay = 0.0
         for rule in self._matching(call, environ):
             rule["seen"] += 1
             if rule["seen"] % rule["every"] or (rule["times"] is not None and rule["fired"] >= rule["times"]):
                 continue
             rule["fired"] += 1
-            time.sleep(rule["delay"])
+            delay += rule["delay"]
             if rule["code"]:
-                return rule
-        return None
+                return rule, delay
+        return None, delay
 
 
 def error_response(call: Call, code: str, status: int, start_response, message: str = "") -> list[bytes]:
@@ -368,21 +370,25 @@ class Emulator:
         call = identify(environ)
         time.sleep(self.faults.lag(call, environ))
         with self._lock:
-            self.calls.append(call)
-            if not call.action.startswith(READ_ONLY_PREFIXES) or call in CHANGING_READS:
-                self.changes += 1
-            fault = self.faults.strike(call, environ)
-            if fault:
-                return error_response(call, fault["code"], fault["status"], start_response)
-            access_key, region, _ = credential_scope(environ)
-            denied = self.iam.authorize(call.service, call.action,
-                                        Request(access_key, region, request_parameters(environ)))
-            if denied:
-                return error_response(call, denied.code, denied.status, start_response, denied.message)
-            body = list(self._app(environ, start_response))
-            if not call.action.startswith(READ_ONLY_PREFIXES):
-                self._record_lb_counts()
-            return body
+            fault, delay = self.faults.strike(call, environ)
+            body = self._answer(call, fault, environ, start_response)
+        time.sleep(delay)  # a slow answer, while the emulator serves others
+        return body
+
+    def _answer(self, call: Call, fault: dict | None, environ, start_response) -> list[bytes]:
+        self.calls.append(call)
+        if not call.action.startswith(READ_ONLY_PREFIXES) or call in CHANGING_READS:
+            self.changes += 1
+        if fault:
+            return error_response(call, fault["code"], fault["status"], start_response)
+        access_key, region, _ = credential_scope(environ)
+        denied = self.iam.authorize(call.service, call.action, Request(access_key, region, request_parameters(environ)))
+        if denied:
+            return error_response(call, denied.code, denied.status, start_response, denied.message)
+        body = list(self._app(environ, start_response))
+        if not call.action.startswith(READ_ONLY_PREFIXES):
+            self._record_lb_counts()
+        return body
 
 
 REGION, KEY = "us-east-1", "testing"  # the emulator takes any key; the region of the tests and the demo

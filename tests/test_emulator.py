@@ -846,3 +846,16 @@ def test_a_lagging_call_is_carried_out_after_the_calls_that_came_meanwhile(emu, 
     assert "late" in names()
     assert emu.calls[-3:] == [("ec2", "DescribeSecurityGroups"), ("ec2", "CreateSecurityGroup"),
                               ("ec2", "DescribeSecurityGroups")]
+
+
+def test_a_delayed_answer_holds_up_no_other_call(emu, aws):
+    ec2 = aws("ec2")
+    emu.faults.add(service="ec2", action="CreateSecurityGroup", code=None, delay=1.0)
+    creating = threading.Thread(target=ec2.create_security_group, kwargs={"GroupName": "slow", "Description": "d"})
+    creating.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    assert "slow" in [g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]]  # carried out
+    assert time.monotonic() - started < 0.5 and creating.is_alive()  # answered while the other still waits
+    creating.join()
+    assert emu.faults.fired == 1
