@@ -3,6 +3,7 @@ listener forwards (X-Forwarded-Proto: http) is sent to HTTPS, but the health che
 
 import http.client
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -14,11 +15,16 @@ from conftest import ROOT
 
 
 @pytest.fixture(scope="module")
-def app():
+def app(tmp_path_factory):
+    """The app for staging, served from a copy of app/ (unbuilt: its plain page) and deploy/env/, so
+    that a build left in the checkout (app/dist, of another environment) changes nothing here."""
+    install = tmp_path_factory.mktemp("app")
+    shutil.copytree(ROOT / "app", install / "app", ignore=shutil.ignore_patterns("dist", "__pycache__"))
+    shutil.copytree(ROOT / "deploy/env", install / "deploy/env")
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "app/server.py"], cwd=ROOT, stdout=subprocess.PIPE,
+    server = subprocess.Popen([sys.executable, "app/server.py"], cwd=install, stdout=subprocess.PIPE,
                               env={**os.environ, "NODE_ENV": "staging", "PORT": str(port)})
     for _ in range(100):
         try:
