@@ -834,16 +834,25 @@ def test_a_snapshot_brings_back_everything_the_emulator_held_as_often_as_wanted(
         assert dynamodb.list_tables()["TableNames"] == []
 
 
+def create_group_meanwhile(ec2, name: str) -> threading.Thread:
+    """CreateSecurityGroup `name`, on a thread of its own started 0.3 s ago."""
+    creating = threading.Thread(target=ec2.create_security_group, kwargs={"GroupName": name, "Description": "d"})
+    creating.start()
+    time.sleep(0.3)
+    return creating
+
+
+def group_names(ec2) -> list[str]:
+    return [g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]]
+
+
 def test_a_lagging_call_is_carried_out_after_the_calls_that_came_meanwhile(emu, aws):
     ec2 = aws("ec2")
     emu.faults.add(service="ec2", action="CreateSecurityGroup", code=None, lag=1.0)
-    creating = threading.Thread(target=ec2.create_security_group, kwargs={"GroupName": "late", "Description": "d"})
-    creating.start()
-    time.sleep(0.3)
-    names = lambda: [g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]]  # noqa: E731
-    assert "late" not in names()
+    creating = create_group_meanwhile(ec2, "late")
+    assert "late" not in group_names(ec2)
     creating.join()
-    assert "late" in names()
+    assert "late" in group_names(ec2)
     assert emu.calls[-3:] == [("ec2", "DescribeSecurityGroups"), ("ec2", "CreateSecurityGroup"),
                               ("ec2", "DescribeSecurityGroups")]
 
@@ -851,11 +860,9 @@ def test_a_lagging_call_is_carried_out_after_the_calls_that_came_meanwhile(emu, 
 def test_a_delayed_answer_holds_up_no_other_call(emu, aws):
     ec2 = aws("ec2")
     emu.faults.add(service="ec2", action="CreateSecurityGroup", code=None, delay=1.0)
-    creating = threading.Thread(target=ec2.create_security_group, kwargs={"GroupName": "slow", "Description": "d"})
-    creating.start()
-    time.sleep(0.3)
+    creating = create_group_meanwhile(ec2, "slow")
     started = time.monotonic()
-    assert "slow" in [g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]]  # carried out
+    assert "slow" in group_names(ec2)  # carried out
     assert time.monotonic() - started < 0.5 and creating.is_alive()  # answered while the other still waits
     creating.join()
     assert emu.faults.fired == 1
