@@ -133,10 +133,13 @@ class Project:
 
     def begin(self) -> "Project":
         """As every test begins: a clean emulator with the example.com hosted zone and the deployer,
-        no generated files; from here its make runs may be replayed."""
+        no generated files, the project's own files as copied (none an earlier test left or changed);
+        from here its make runs may be replayed."""
         self.emulator.reset()  # it forgets the registered principals too: the deployer is made anew
         for generated in GENERATED:
             shutil.rmtree(self.path / generated, ignore_errors=True)
+        if fingerprint(self.path) != PRISTINE.get(self.path):  # a file an earlier test left or changed
+            copy_project(self.path)
         self.client("route53").create_hosted_zone(Name="example.com", CallerReference="tests")
         self.create_deployer()
         self.emulator.calls.clear()
@@ -322,10 +325,22 @@ def workspace(tmp_path_factory) -> Path:
     subprocess.run(["make", "-s", "venv"], cwd=ROOT, check=True)
     path = tmp_path_factory.mktemp("project") / "project"
     replays(tmp_path_factory)
+    copy_project(path)
+    return path
+
+
+PRISTINE: dict[Path, str] = {}  # a project copy -> its fingerprint as copied
+
+
+def copy_project(path: Path) -> None:
+    """A copy of the project at `path` (in place of what is there), sharing its virtualenv, its Python
+    files compiled once: with PYTHONDONTWRITEBYTECODE set, every step would compile the core again."""
+    shutil.rmtree(path, ignore_errors=True)
     shutil.copytree(ROOT, path, symlinks=True, ignore=shutil.ignore_patterns(
         ".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache", "log", "keys", "tmp", "dist"))
     (path / ".venv").symlink_to(ROOT / ".venv")
-    return path
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "scripts", "emulator", "app"], cwd=path, check=True)
+    PRISTINE[path] = fingerprint(path)
 
 
 def replays(tmp_path_factory) -> None:
