@@ -143,7 +143,8 @@ class Project:
         self.client("route53").create_hosted_zone(Name="example.com", CallerReference="tests")
         self.create_deployer()
         self.emulator.calls.clear()
-        self._runs, self._mark = ("fresh", fingerprint(self.path)), self._marks()
+        files = PRISTINE[self.path]  # as the check above made sure
+        self._runs, self._mark = ("fresh", files), (self.emulator.mark(), files)
         return self
 
     def _marks(self) -> tuple:

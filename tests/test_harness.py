@@ -88,11 +88,11 @@ def test_reads_change_nothing_a_run_depends_on_and_stay_in_the_call_log(project)
 def test_a_file_a_test_left_in_the_project_is_gone_for_the_next_and_its_runs_replay_again(project):
     ok(project.make("setup"))  # kept (or replayed), from a fresh project
     (project.path / "deploy/env/qa9.json").write_text('{"port": 80}\n')  # an app config of the test's own
-    provision = project.path / "app/server.py"
-    provision.write_text(provision.read_text() + "\n# a change of the test's own\n")
+    server = project.path / "app/server.py"
+    server.write_text(server.read_text() + "\n# a change of the test's own\n")
 
     project.begin()  # as the next test begins
     assert not (project.path / "deploy/env/qa9.json").exists()
-    assert "a change of the test's own" not in provision.read_text()
+    assert "a change of the test's own" not in server.read_text()
     ok(project.make("setup"))
     assert project.ran == "replayed"  # the same fresh project as the first run's
