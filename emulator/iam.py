@@ -1,21 +1,26 @@
 """IAM for the emulator: the calls signed with a registered access key are checked against that
-principal's policy document, as AWS checks them, so a policy that lacks an action the tool (or
-Packer) calls fails the tests. moto has IAM enforcement of its own (INITIAL_NO_AUTH_ACTION_COUNT)
-but checks every request against Resource "*" and denies statements whose Condition it cannot
-evaluate, so a policy scoped to resources fails there for the wrong reason; this module does not
-use it.
+principal's policy document, as AWS evaluates it, so that a policy that lacks what the tool (or
+Packer) needs, or that is scoped wrongly, fails the tests. moto has IAM enforcement of its own
+(INITIAL_NO_AUTH_ACTION_COUNT) but checks every request against Resource "*" and denies statements
+whose Condition it cannot evaluate; this module does not use it.
 
-What is evaluated, per call:
-- the call's own action, `<IAM prefix>:<Action>`: allowed when an Allow statement's Action matches
-  it (wildcards * and ?, case-insensitive) and no Deny statement does. Resource is not evaluated,
-  nor are conditions (taken as met), except iam:AWSServiceName on iam:CreateServiceLinkedRole.
-- the actions AWS checks on top (implied), each recorded and denied like the call's own:
-  tags given on a create call need the service's tagging action too; a group launching from a
-  launch template needs ec2:RunInstances (and ec2:CreateTags when the template tags what it
-  launches); a lifecycle hook given a RoleARN needs iam:PassRole; the first load balancer or
-  group of an account makes its service-linked role, which
-  needs iam:CreateServiceLinkedRole for that service. The roles are kept in moto's IAM backend,
-  so a reset forgets them, and they are made whoever calls (the unchecked admin key too).
+What is evaluated, per call (resources.py says on what):
+- each action AWS authorizes for the call, on each resource it touches: allowed when, for every
+  resource, an Allow statement's Action (wildcards, case-insensitive) and Resource (wildcards)
+  match it and its Condition holds, and no Deny statement applies. Conditions are evaluated as AWS
+  does (a key absent from the request context matches nothing; IfExists, ForAllValues,
+  ForAnyValue, Null) for the operators in MODELLED_OPERATORS; a policy with any other is refused.
+  The request context holds the tag keys (aws:RequestTag/, aws:TagKeys, aws:ResourceTag/ and the
+  services' own ResourceTag/ keys, as AWS holds the tags), ec2:CreateAction and
+  elasticloadbalancing:CreateAction on tagging at creation, the Route 53 record change keys,
+  acm:DomainNames and iam:AWSServiceName.
+- the actions AWS checks on top: tags given on a create call need the service's tagging action on
+  the new resource; a group launching from a launch template needs ec2:RunInstances on the
+  template's resources (and ec2:CreateTags for what it tags); a lifecycle hook given a RoleARN
+  needs iam:PassRole on it; Elastic Load Balancing calls EC2 with the caller's permissions
+  (ELB_NEEDS_EC2); the first load balancer or group of an account makes its service-linked role,
+  which needs iam:CreateServiceLinkedRole for that service. The roles are kept in moto's IAM
+  backend, so a reset forgets them, and they are made whoever calls (the unchecked admin key too).
 
 Calls signed with any other key (the harness's admin key) are not checked.
 """
@@ -23,10 +28,10 @@ Calls signed with any other key (the harness's admin key) are not checked.
 from fnmatch import fnmatchcase
 from typing import NamedTuple
 
-from moto.ec2.exceptions import EC2ClientError
-from moto.ec2.models import ec2_backends
 from moto.iam.models import get_account_id_from, iam_backends
 from moto.utilities.utils import get_partition
+
+from .resources import ANYTHING, Authorization, Target, authorizations
 
 # The IAM prefix of each signing name (the credential scope of a request's signature) that is not
 # its own prefix: the classic and application load balancer APIs both sign as elasticloadbalancing.
@@ -36,22 +41,34 @@ JSON_SERVICES = {"dynamodb", "acm", "monitoring"}  # their parameters are the JS
 
 # A lifecycle hook that notifies through a role (RoleARN) passes that role to Auto Scaling.
 PASSING_HOOK_ROLES = {"autoscaling:CreateAutoScalingGroup", "autoscaling:PutLifecycleHook"}
-# The tagging action AWS also checks when a create call carries tags (EC2: TagSpecifications).
-TAGGING_ON_CREATE = {
-    "elasticloadbalancing:CreateLoadBalancer": "elasticloadbalancing:AddTags",
-    "elasticloadbalancing:CreateTargetGroup": "elasticloadbalancing:AddTags",
-    "autoscaling:CreateAutoScalingGroup": "autoscaling:CreateOrUpdateTags",
-    "dynamodb:CreateTable": "dynamodb:TagResource",
-    "acm:RequestCertificate": "acm:AddTagsToCertificate",
-}
-EC2_TAGGING = "ec2:CreateTags"
-TAG_PARAMETERS = ("Tags.member.",)  # query protocols; EC2's is TagSpecification.N, JSON's "Tags"
-EC2_TAG_PARAMETERS = ("TagSpecification.",)
 
-# A group launched from a launch template: the caller needs the permissions to launch from it.
-LAUNCHING_FROM_TEMPLATE = {"autoscaling:CreateAutoScalingGroup", "autoscaling:UpdateAutoScalingGroup"}
-TEMPLATE_PARAMETERS = ("LaunchTemplate.", "MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.")
-LAUNCH = "ec2:RunInstances"
+# "For some Elastic Load Balancing actions, you must grant users permission to call specific actions
+# from the Amazon EC2 API" (ELB user guide, "Elastic Load Balancing API permissions"), per API version.
+# The classic CreateLoadBalancer's ec2:CreateSecurityGroup is for the default_elb_ group it makes
+# when given no security group; it is checked then only (create_security_group_for_elb).
+DESCRIBE = "ec2:Describe"
+ELB_NEEDS_EC2 = {
+    "2015-12-01": {
+        "CreateLoadBalancer": ["AccountAttributes", "Addresses", "InternetGateways", "SecurityGroups", "Subnets",
+                               "Vpcs"],
+        "CreateTargetGroup": ["InternetGateways", "Vpcs"],
+        "RegisterTargets": ["Instances", "InternetGateways", "Subnets", "Vpcs"],
+        "SetIpAddressType": ["Subnets"],
+        "SetSubnets": ["Subnets"],
+    },
+    "2012-06-01": {
+        "ApplySecurityGroupsToLoadBalancer": ["AccountAttributes", "SecurityGroups"],
+        "AttachLoadBalancerToSubnets": ["Subnets"],
+        "CreateLoadBalancer": ["AccountAttributes", "InternetGateways", "SecurityGroups", "Subnets", "Vpcs"],
+        "DeregisterInstancesFromLoadBalancer": ["ClassicLinkInstances", "Instances"],
+        "DescribeInstanceHealth": ["ClassicLinkInstances", "Instances"],
+        "DescribeLoadBalancers": ["SecurityGroups"],
+        "DisableAvailabilityZonesForLoadBalancer": ["AccountAttributes", "InternetGateways", "Vpcs"],
+        "EnableAvailabilityZonesForLoadBalancer": ["AccountAttributes", "InternetGateways", "Vpcs"],
+        "RegisterInstancesWithLoadBalancer": ["AccountAttributes", "ClassicLinkInstances", "Instances",
+                                              "VpcClassicLink"],
+    },
+}
 
 # Service-linked roles that AWS makes on a service's first use in an account: "Elastic Load
 # Balancing creates this role for you when you create a load balancer or a target group ... you
@@ -65,7 +82,6 @@ SERVICE_LINKED_ROLES = {
 ROLE_NAMES = {ELB_SERVICE: "AWSServiceRoleForElasticLoadBalancing", AUTOSCALING_SERVICE: "AWSServiceRoleForAutoScaling"}
 CREATE_SERVICE_LINKED_ROLE = "iam:CreateServiceLinkedRole"
 SERVICE_NAME_KEY = "iam:awsservicename"  # condition keys are case-insensitive: kept lower-case
-EVALUATED_OPERATORS = ("StringEquals", "StringLike")
 
 # How each protocol says "denied": (code, HTTP status).
 DENIED = {"ec2": ("UnauthorizedOperation", 403)}
@@ -96,10 +112,16 @@ class Request(NamedTuple):
     access_key: str
     region: str
     params: dict
+    path: str = ""
+    body: bytes = b""
 
 
 def iam_prefix(service: str) -> str:
     return IAM_PREFIXES.get(service, service)
+
+
+MODELLED_OPERATORS = {"StringEquals", "StringNotEquals", "StringEqualsIgnoreCase", "StringLike", "StringNotLike",
+                      "ArnEquals", "ArnLike", "ArnNotLike", "Bool", "Null"}
 
 
 def statements_of(policy: dict) -> tuple[dict, ...]:
@@ -108,11 +130,13 @@ def statements_of(policy: dict) -> tuple[dict, ...]:
     statements = policy["Statement"]
     statements = [statements] if isinstance(statements, dict) else statements
     for statement in statements:
-        if statement.get("Effect") not in ("Allow", "Deny") or "Action" not in statement:
-            raise ValueError(f"not modelled: a statement without Effect Allow/Deny and Action: {statement}")
-        for operator, pairs in statement.get("Condition", {}).items():
-            if operator not in EVALUATED_OPERATORS and any(key.lower() == SERVICE_NAME_KEY for key in pairs):
-                raise ValueError(f"not modelled: condition operator {operator} on iam:AWSServiceName")
+        if statement.get("Effect") not in ("Allow", "Deny") or "Action" not in statement or "Resource" not in statement:
+            raise ValueError(f"not modelled: a statement without Effect Allow/Deny, Action and Resource: {statement}")
+        for operator in statement.get("Condition", {}):
+            base = operator.rpartition(":")[2].removesuffix("IfExists")
+            if base not in MODELLED_OPERATORS or operator.partition(":")[0] not in ("ForAllValues", "ForAnyValue",
+                                                                                      operator):
+                raise ValueError(f"not modelled: condition operator {operator}")
     return tuple(statements)
 
 
@@ -120,33 +144,62 @@ def _listed(value) -> list:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _conditions_hold(condition: dict, context: dict[str, str]) -> bool:
-    """Only the keys in `context` are evaluated; every other condition is taken as met."""
-    for operator, pairs in condition.items():
-        for key, values in pairs.items():
-            if key.lower() not in context:
-                continue
-            value = context[key.lower()]
-            if operator == "StringEquals":
-                holds = value in _listed(values)
-            else:  # StringLike: statements_of refused any other
-                holds = any(fnmatchcase(value, pattern) for pattern in _listed(values))
-            if not holds:
-                return False
-    return True
+def _string_match(operator: str, value: str, wanted: list) -> bool:
+    if operator.startswith("StringEqualsIgnoreCase"):
+        return value.lower() in [w.lower() for w in wanted]
+    if operator.startswith(("StringLike", "ArnLike")):
+        return any(fnmatchcase(value, pattern) for pattern in wanted)
+    if operator.startswith("Bool"):
+        return value.lower() in [str(w).lower() for w in wanted]
+    return value in wanted  # StringEquals, ArnEquals
 
 
-def _applies(statement: dict, action: str, context: dict[str, str]) -> bool:
+def _condition_holds(operator: str, key: str, wanted, context: dict[str, list[str]]) -> bool:
+    """One operator on one key, as AWS evaluates it: a key absent from the request context matches
+    nothing (so a negated operator holds), but with IfExists or ForAllValues, which hold."""
+    wanted, values = _listed(wanted), context.get(key.lower())
+    qualifier, _, base = operator.rpartition(":")
+    if base == "Null":
+        return (values is None) == (str(wanted[0]).lower() == "true")
+    negated = "Not" in base
+    positive = base.replace("Not", "").removesuffix("IfExists")
+    if values is None:
+        return qualifier == "ForAllValues" or base.endswith("IfExists") or (negated and qualifier != "ForAnyValue")
+    matches = [_string_match(positive, value, [str(w) for w in wanted]) for value in values]
+    if qualifier == "ForAllValues":
+        return all(not m for m in matches) if negated else all(matches)
+    if negated:
+        return not any(matches)
+    return any(matches)
+
+
+def _conditions_hold(condition: dict, context: dict[str, list[str]]) -> bool:
+    """Every operator and every key of a Condition block (AND); any of a key's values (OR)."""
+    return all(_condition_holds(operator, key, wanted, context)
+               for operator, pairs in condition.items() for key, wanted in pairs.items())
+
+
+def _applies(statement: dict, action: str, target: Target) -> bool:
     matches = any(fnmatchcase(action.lower(), pattern.lower()) for pattern in _listed(statement["Action"]))
-    return matches and _conditions_hold(statement.get("Condition", {}), context)
+    return (matches and any(fnmatchcase(target.arn, pattern) for pattern in _listed(statement["Resource"]))
+            and _conditions_hold(statement.get("Condition", {}), target.context))
 
 
-def decide(statements: tuple[dict, ...], action: str, context: dict[str, str] | None = None) -> str:
-    """"allowed", "explicit deny" or "implicit deny" (no Allow applies)."""
-    applying = {s["Effect"] for s in statements if _applies(s, action, context or {})}
-    if "Deny" in applying:
-        return "explicit deny"
-    return "allowed" if "Allow" in applying else "implicit deny"
+def decide(statements: tuple[dict, ...], action: str, targets: list[Target] | None = None) -> str:
+    """"allowed", "explicit deny" or "implicit deny" (no Allow applies to some resource)."""
+    return judge(statements, action, targets)[0]
+
+
+def judge(statements: tuple[dict, ...], action: str, targets: list[Target] | None = None) -> tuple[str, str]:
+    """(decide's verdict, the resource refused): an action on several resources is allowed when
+    each of them is allowed by an Allow and none is denied."""
+    for target in targets or ANYTHING:
+        applying = {s["Effect"] for s in statements if _applies(s, action, target)}
+        if "Deny" in applying:
+            return "explicit deny", target.arn
+        if "Allow" not in applying:
+            return "implicit deny", target.arn
+    return "allowed", ""
 
 
 def denial(service: str, user_arn: str, action: str, verdict: str, resource: str = "") -> Denial:
@@ -160,45 +213,26 @@ def denial(service: str, user_arn: str, action: str, verdict: str, resource: str
     return Denial(*(DENIED_JSON if service in JSON_SERVICES else DENIED_OTHERS), message)
 
 
-def carries_tags(prefix: str, params: dict) -> bool:
-    if prefix in JSON_SERVICES:
-        return bool(params.get("Tags"))
-    starts = EC2_TAG_PARAMETERS if prefix == "ec2" else TAG_PARAMETERS
-    return any(key.startswith(starts) for key in params)
+def elb_needs_ec2(action: str, request: Request) -> list[Authorization]:
+    """The EC2 actions Elastic Load Balancing calls with the caller's permissions for `action`."""
+    prefix, name = action.split(":")
+    if prefix != "elasticloadbalancing":
+        return []
+    version = request.params.get("Version", "")
+    needed = [Authorization(DESCRIBE + what, ANYTHING) for what in ELB_NEEDS_EC2.get(version, {}).get(name, [])]
+    classic_default_vpc = version == "2012-06-01" and name == "CreateLoadBalancer" and not any(
+        key.startswith("SecurityGroups.member.") for key in request.params)
+    if classic_default_vpc:  # AWS makes the default_elb_<id> group, untagged, with the caller's rights
+        needed.append(Authorization("ec2:CreateSecurityGroup", [Target("arn:aws:ec2:*:*:security-group/NEW", {})]))
+    return needed
 
 
-def launch_template_tags(account: str, region: str, params: dict) -> bool | None:
-    """None when the request names no launch template; else whether the template version it names
-    tags what it launches (moto also keeps the template's own tags among them: those do not count)."""
-    for start in TEMPLATE_PARAMETERS:
-        template_id, name = params.get(start + "LaunchTemplateId"), params.get(start + "LaunchTemplateName")
-        if template_id or name:
-            break
-    else:
-        return None
-    ec2 = ec2_backends[account][region]
-    try:
-        template = ec2.get_launch_template(template_id) if template_id else ec2.get_launch_template_by_name(name)
-        data = template.get_version(params.get(start + "Version", "$Default")).data
-    except (EC2ClientError, ValueError):  # an unknown template or version: moto gives the error
-        return False
-    return any(spec.get("ResourceType") != "launch-template" for spec in data.get("TagSpecifications") or [])
-
-
-def implied_actions(action: str, account: str, request: Request) -> list[str]:
-    """The actions AWS checks besides `action` itself, in the order it checks them."""
-    prefix, implied = action.split(":")[0], []
-    if prefix == "ec2" and carries_tags(prefix, request.params):
-        implied.append(EC2_TAGGING)
-    elif action in TAGGING_ON_CREATE and carries_tags(prefix, request.params):
-        implied.append(TAGGING_ON_CREATE[action])
-    if action in LAUNCHING_FROM_TEMPLATE:
-        tags = launch_template_tags(account, request.region, request.params)
-        if tags is not None:
-            implied += [LAUNCH, EC2_TAGGING] if tags else [LAUNCH]
-    if action in PASSING_HOOK_ROLES and any(key == "RoleARN" or key.endswith(".RoleARN") for key in request.params):
-        implied.append("iam:PassRole")
-    return implied
+def passing_roles(action: str, request: Request) -> list[Authorization]:
+    if action not in PASSING_HOOK_ROLES:
+        return []
+    roles = [value for key, value in request.params.items() if key == "RoleARN" or key.endswith(".RoleARN")]
+    return [Authorization("iam:PassRole", [Target(role, {"iam:passedtoservice": [AUTOSCALING_SERVICE]})
+                                           for role in roles])] if roles else []
 
 
 class ServiceLinkedRoles:
@@ -256,22 +290,26 @@ class Iam:
     def authorize(self, service: str, operation: str, request: Request) -> Denial | None:
         """None when the call may go on; else the denial of the first action refused."""
         action, account = f"{iam_prefix(service)}:{operation}", get_account_id_from(request.access_key)
-        own = {SERVICE_NAME_KEY: request.params.get("AWSServiceName", "")} if action == CREATE_SERVICE_LINKED_ROLE \
-            else {}  # a call of its own: its AWSServiceName is the condition's
-        needed = [(action, own, "")] + [(implied, {}, "") for implied in implied_actions(action, account, request)]
+        if action == CREATE_SERVICE_LINKED_ROLE:  # a call of its own: its AWSServiceName is the condition's
+            service_name = request.params.get("AWSServiceName", "")
+            needed = [Authorization(action, [Target(f"arn:aws:iam::{account}:role/aws-service-role/{service_name}/*",
+                                                    {SERVICE_NAME_KEY: [service_name]})])]
+        else:
+            needed = authorizations(action, account, request.region, request.params, request.path, request.body)
+        needed += elb_needs_ec2(action, request) + passing_roles(action, request)
         role_service = SERVICE_LINKED_ROLES.get(action)
         new_role = role_service and not self.roles.exists(account, request.region, role_service)
         if new_role:
-            needed.append((CREATE_SERVICE_LINKED_ROLE, {SERVICE_NAME_KEY: role_service},
-                           self.roles.arn(account, request.region, role_service)))
+            needed.append(Authorization(CREATE_SERVICE_LINKED_ROLE, [Target(
+                self.roles.arn(account, request.region, role_service), {SERVICE_NAME_KEY: [role_service]})]))
         principal = self._principals.get(request.access_key)
         if principal:
             user_arn = f"arn:{get_partition(request.region)}:iam::{account}:user/{principal.user}"
-            for checked, context, resource in needed:
-                verdict = decide(principal.statements, checked, context)
+            for checked, targets in needed:
+                verdict, resource = judge(principal.statements, checked, targets)
                 self.checked.append(Check(checked, verdict == "allowed"))
                 if verdict != "allowed":
-                    return denial(service, user_arn, checked, verdict, resource)
+                    return denial(service, user_arn, checked, verdict, "" if resource == "*" else resource)
         if new_role:
             self.roles.create(account, request.region, role_service)
         return None

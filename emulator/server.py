@@ -382,7 +382,9 @@ class Emulator:
         if fault:
             return error_response(call, fault["code"], fault["status"], start_response)
         access_key, region, _ = credential_scope(environ)
-        denied = self.iam.authorize(call.service, call.action, Request(access_key, region, request_parameters(environ)))
+        request = Request(access_key, region, request_parameters(environ), environ.get("PATH_INFO", ""),
+                          request_body(environ))
+        denied = self.iam.authorize(call.service, call.action, request)
         if denied:
             return error_response(call, denied.code, denied.status, start_response, denied.message)
         body = list(self._app(environ, start_response))

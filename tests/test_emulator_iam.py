@@ -8,7 +8,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.iam import decide
+from emulator.iam import CREATE_SERVICE_LINKED_ROLE, ELB_NEEDS_EC2, decide
+from emulator.resources import Target
 
 AMI = "ami-1e749f67"  # shipped with moto
 KEY, ADMIN = "AKIATESTERKEY0000001", "testing"
@@ -16,6 +17,8 @@ USER_ARN = "arn:aws:iam::123456789012:user/tester"
 LISTENER = {"Protocol": "HTTP", "LoadBalancerPort": 80, "InstancePort": 80}
 TAGS = [{"Key": "App", "Value": "app"}]
 ELB_ROLE = "AWSServiceRoleForElasticLoadBalancing"
+# What a classic CreateLoadBalancer in the default VPC needs besides its own action (ELB_NEEDS_EC2).
+CREATING_LB = ("elasticloadbalancing:CreateLoadBalancer", "ec2:Describe*", "ec2:CreateSecurityGroup")
 PUBLIC_KEY = b"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAjIbQ6G8Z9tUpYvHqOlEszN7kKK8qj9NrSkMgpoSxe1"
 
 
@@ -68,16 +71,36 @@ def test_a_deny_wins_over_any_allow():
     assert decide(statements, "ec2:TerminateInstances") == "explicit deny"
 
 
-def test_resource_and_conditions_are_not_evaluated_but_the_service_name_of_a_service_linked_role():
-    scoped = policy("ec2:TerminateInstances", "iam:CreateServiceLinkedRole",
-                    Resource="arn:aws:ec2:*:*:instance/*",
-                    Condition={"Null": {"aws:ResourceTag/App": "false"},
-                               "StringLike": {"iam:AWSServiceName": "autoscaling.*"}})["Statement"]
-    assert decide(tuple(scoped), "ec2:TerminateInstances") == "allowed"
-    role = "iam:CreateServiceLinkedRole"
-    assert decide(tuple(scoped), role, {"iam:awsservicename": "autoscaling.amazonaws.com"}) == "allowed"
-    assert decide(tuple(scoped), role, {"iam:awsservicename": "elasticloadbalancing.amazonaws.com"}) == \
-        "implicit deny"
+@pytest.mark.parametrize("condition, context, verdict", [
+    ({"StringEquals": {"aws:ResourceTag/App": "app"}}, {"aws:resourcetag/app": ["app"]}, "allowed"),
+    ({"StringEquals": {"aws:ResourceTag/App": "app"}}, {"aws:resourcetag/app": ["other"]}, "implicit deny"),
+    ({"StringEquals": {"aws:ResourceTag/App": "app"}}, {}, "implicit deny"),  # an absent key matches nothing
+    ({"StringNotEquals": {"aws:ResourceTag/App": "app"}}, {}, "allowed"),
+    ({"StringEqualsIfExists": {"aws:ResourceTag/App": "app"}}, {}, "allowed"),
+    ({"Null": {"aws:ResourceTag/App": "false"}}, {"aws:resourcetag/app": ["any"]}, "allowed"),
+    ({"Null": {"aws:ResourceTag/App": "false"}}, {}, "implicit deny"),
+    ({"StringLike": {"aws:ResourceTag/App": "ap*"}}, {"aws:resourcetag/app": ["app"]}, "allowed"),
+    ({"ForAllValues:StringEquals": {"aws:TagKeys": ["App", "Environment"]}}, {"aws:tagkeys": ["App"]}, "allowed"),
+    ({"ForAllValues:StringEquals": {"aws:TagKeys": ["App"]}}, {"aws:tagkeys": ["App", "Owner"]}, "implicit deny"),
+    ({"ForAllValues:StringEquals": {"aws:TagKeys": ["App"]}}, {}, "allowed"),
+    ({"ForAnyValue:StringEquals": {"aws:TagKeys": ["App"]}}, {}, "implicit deny"),
+    ({"StringEquals": {"aws:RequestTag/App": "app", "ec2:CreateAction": "RunInstances"}},  # keys: all must hold
+     {"aws:requesttag/app": ["app"], "ec2:createaction": ["CreateTags"]}, "implicit deny"),
+])
+def test_conditions_are_evaluated_as_aws_does(condition, context, verdict):
+    statements = tuple(policy("ec2:TerminateInstances", Condition=condition)["Statement"])
+    assert decide(statements, "ec2:TerminateInstances", [Target("arn:aws:ec2:us-east-1:1:instance/i-1", context)]) \
+        == verdict
+
+
+def test_every_resource_of_a_call_must_be_allowed():
+    statements = tuple(policy("ec2:RunInstances", Resource=["arn:aws:ec2:*:*:instance/*", "arn:aws:ec2:*::image/*"])
+                       ["Statement"])
+    instance, image = Target("arn:aws:ec2:r:1:instance/NEW", {}), Target("arn:aws:ec2:r::image/ami-1", {})
+    assert decide(statements, "ec2:RunInstances", [instance, image]) == "allowed"
+    assert decide(statements, "ec2:RunInstances", [instance, image, Target("arn:aws:ec2:r:1:volume/NEW", {})]) \
+        == "implicit deny"
+    assert decide(statements, "ec2:DescribeImages") == "implicit deny"  # a call on "*" needs Resource "*"
 
 
 @pytest.mark.parametrize("service, call, action, code, status", [
@@ -98,8 +121,8 @@ def test_a_denial_is_aws_s_error_in_the_protocol_of_each_service(emu, as_user, s
         call(as_user.client(service))
     got_code, got_status, message = denied(excinfo)
     assert (got_code, got_status) == (code, status)
-    assert f"User: {USER_ARN} is not authorized to perform: {action} because no identity-based policy allows" \
-        in message
+    assert f"User: {USER_ARN} is not authorized to perform: {action}" in message
+    assert "because no identity-based policy allows" in message
     assert emu.iam.checked == [(action, False)]
 
 
@@ -166,7 +189,7 @@ def test_tags_on_a_create_call_need_the_tagging_action_too(emu, as_user, service
     as_user(policy(action))
     with pytest.raises(ClientError) as excinfo:
         create(as_user.client(service), {"Tags": TAGS})
-    assert f"is not authorized to perform: {tagging} because" in denied(excinfo)[2]
+    assert f"is not authorized to perform: {tagging} on resource: " in denied(excinfo)[2]
     assert emu.iam.checked == [(action, True), (tagging, False)]
     create(as_user.client(service), {})  # untagged, the call's own action is enough
 
@@ -174,13 +197,13 @@ def test_tags_on_a_create_call_need_the_tagging_action_too(emu, as_user, service
 def test_a_tagged_load_balancer_needs_add_tags_and_keeps_its_tags(emu, as_user):
     admin(emu, "elb").create_load_balancer(LoadBalancerName="elb-first", AvailabilityZones=["us-east-1a"],
                                            Listeners=[LISTENER])  # the account's role exists now
-    as_user(policy("elasticloadbalancing:CreateLoadBalancer"))
+    as_user(policy(*CREATING_LB))
     elb = as_user.client("elb")
     with pytest.raises(ClientError) as excinfo:
         elb.create_load_balancer(LoadBalancerName="elb-app", AvailabilityZones=["us-east-1a"],
                                  Listeners=[LISTENER], Tags=TAGS)
     assert "elasticloadbalancing:AddTags" in denied(excinfo)[2]
-    as_user(policy("elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:AddTags"))
+    as_user(policy(*CREATING_LB, "elasticloadbalancing:AddTags"))
     elb.create_load_balancer(LoadBalancerName="elb-app", AvailabilityZones=["us-east-1a"],
                              Listeners=[LISTENER], Tags=TAGS)
     tags = admin(emu, "elb").describe_tags(LoadBalancerNames=["elb-app"])["TagDescriptions"][0]["Tags"]
@@ -222,7 +245,7 @@ SERVICE_LINKED_ROLE = {"Effect": "Allow", "Action": "iam:CreateServiceLinkedRole
 
 
 def test_the_first_load_balancer_of_an_account_needs_its_service_linked_role(emu, as_user):
-    document = policy("elasticloadbalancing:CreateLoadBalancer")
+    document = policy(*CREATING_LB)
     as_user({**document, "Statement": [*document["Statement"], SERVICE_LINKED_ROLE]})  # not for elb
     elb, iam = as_user.client("elb"), admin(emu, "iam")
     with pytest.raises(ClientError) as excinfo:
@@ -238,7 +261,7 @@ def test_the_first_load_balancer_of_an_account_needs_its_service_linked_role(emu
     assert iam.get_role(RoleName=ELB_ROLE)["Role"]["Path"] == "/aws-service-role/elasticloadbalancing.amazonaws.com/"
     emu.iam.checked.clear()
     as_user.client("elbv2").create_load_balancer(Name="elb-alb", Subnets=default_subnets(emu))
-    assert emu.iam.checked == [("elasticloadbalancing:CreateLoadBalancer", True)]  # the role exists: no check
+    assert CREATE_SERVICE_LINKED_ROLE not in {action for action, _ in emu.iam.checked}  # the role exists: no check
     emu.reset()
     assert not iam.list_roles()["Roles"]  # a reset forgets the roles
 
@@ -246,10 +269,10 @@ def test_the_first_load_balancer_of_an_account_needs_its_service_linked_role(emu
 def test_a_role_made_by_anyone_needs_no_permission_later(emu, as_user):
     admin(emu, "elb").create_load_balancer(LoadBalancerName="elb-first", AvailabilityZones=["us-east-1a"],
                                            Listeners=[LISTENER])
-    as_user(policy("elasticloadbalancing:CreateLoadBalancer"))
+    as_user(policy(*CREATING_LB))
     as_user.client("elb").create_load_balancer(LoadBalancerName="elb-app", AvailabilityZones=["us-east-1a"],
                                                Listeners=[LISTENER])
-    assert emu.iam.checked == [("elasticloadbalancing:CreateLoadBalancer", True)]
+    assert CREATE_SERVICE_LINKED_ROLE not in {action for action, _ in emu.iam.checked}
 
 
 def test_the_first_group_of_an_account_needs_the_auto_scaling_service_linked_role(emu, as_user):
@@ -297,8 +320,44 @@ def default_subnets(emu):
 @pytest.mark.parametrize("statement", [
     {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
     {"Effect": "Allow", "Action": "iam:CreateServiceLinkedRole", "Resource": "*",
-     "Condition": {"StringNotEquals": {"iam:AWSServiceName": "ec2.amazonaws.com"}}},
+     "Condition": {"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}},
+    {"Effect": "Allow", "Action": "ec2:RunInstances", "NotResource": "*"},
 ])
 def test_a_policy_the_evaluation_does_not_model_is_refused(as_user, statement):
     with pytest.raises(ValueError, match="not modelled"):
         as_user({"Version": "2012-10-17", "Statement": [statement]})
+
+
+@pytest.mark.parametrize("service, call, needed", [
+    ("elb", lambda c, emu: c.create_load_balancer(LoadBalancerName="elb-app", AvailabilityZones=["us-east-1a"],
+                                                  Listeners=[LISTENER]),
+     ELB_NEEDS_EC2["2012-06-01"]["CreateLoadBalancer"]),
+    ("elb", lambda c, emu: c.describe_load_balancers(), ELB_NEEDS_EC2["2012-06-01"]["DescribeLoadBalancers"]),
+    ("elbv2", lambda c, emu: c.create_target_group(
+        Name="tg-app", Protocol="HTTP", Port=80, VpcId=admin(emu, "ec2").describe_vpcs()["Vpcs"][0]["VpcId"]),
+     ELB_NEEDS_EC2["2015-12-01"]["CreateTargetGroup"]),
+])
+def test_elastic_load_balancing_needs_the_caller_s_ec2_permissions(emu, as_user, service, call, needed):
+    """The ELB user guide's "Elastic Load Balancing API permissions": each EC2 action, taken away,
+    fails the call."""
+    admin(emu, "elb").create_load_balancer(LoadBalancerName="elb-first", AvailabilityZones=["us-east-1a"],
+                                           Listeners=[LISTENER])  # the account's role exists now
+    for missing in needed:
+        as_user(policy("elasticloadbalancing:*", "ec2:CreateSecurityGroup",
+                       *(f"ec2:Describe{n}" for n in needed if n != missing)))
+        with pytest.raises(ClientError) as excinfo:
+            call(as_user.client(service), emu)
+        assert f"is not authorized to perform: ec2:Describe{missing} because" in denied(excinfo)[2]
+    as_user(policy("elasticloadbalancing:*", "ec2:CreateSecurityGroup", *(f"ec2:Describe{n}" for n in needed)))
+    call(as_user.client(service), emu)
+
+
+def test_a_classic_load_balancer_given_no_security_group_makes_one_with_the_caller_s_rights(emu, as_user):
+    as_user(policy("elasticloadbalancing:*", "ec2:Describe*", "iam:CreateServiceLinkedRole"))
+    with pytest.raises(ClientError) as excinfo:
+        as_user.client("elb").create_load_balancer(LoadBalancerName="elb-app", AvailabilityZones=["us-east-1a"],
+                                                   Listeners=[LISTENER])
+    assert "is not authorized to perform: ec2:CreateSecurityGroup on resource: " in denied(excinfo)[2]
+    group = admin(emu, "ec2").create_security_group(GroupName="lb", Description="lb")["GroupId"]
+    as_user.client("elb").create_load_balancer(LoadBalancerName="elb-app", Listeners=[LISTENER],
+                                               Subnets=default_subnets(emu)[:1], SecurityGroups=[group])
