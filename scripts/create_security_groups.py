@@ -1,8 +1,9 @@
 """setup: create the environment's network path in the VPC of SUBNETS (or the default VPC): the
 security group $APP_NAME-$NODE_ENV-lb, open to the world on the listener ports (80, and 443 unless
-CERTIFICATE=none), and $APP_NAME-$NODE_ENV-instances, admitting the app port from the first alone
-(and SSH from SSH_CIDR when set), tagged App/Environment; each group's inbound rules are brought
-to exactly these."""
+CERTIFICATE=none), $APP_NAME-$NODE_ENV-instances, admitting the app port from the first alone
+(and SSH from SSH_CIDR when set), and $APP_NAME-$NODE_ENV-bake, the build instance's, admitting
+SSH from BAKE_SSH_CIDR alone; tagged App/Environment; each group's inbound rules are brought to
+exactly these."""
 
 from core.aws import tag_list
 from core.network import APP_PORT, ROLES, SSH_PORT, Rule, group_name, inbound, listener_ports, security_groups, vpc_id
@@ -11,8 +12,9 @@ from core.step import Step, run
 
 def wanted_rules(step: Step, load_balancer_group: str) -> dict[str, set[Rule]]:
     ssh = {Rule(SSH_PORT, step.settings.ssh_cidr)} if step.settings.ssh_cidr else set()
+    bake = {Rule(SSH_PORT, step.settings.bake_ssh_cidr)} if step.settings.bake_ssh_cidr else set()
     return {"lb": {Rule(port, world) for port in listener_ports(step.settings) for world in ("0.0.0.0/0", "::/0")},
-            "instances": {Rule(APP_PORT, load_balancer_group)} | ssh}
+            "instances": {Rule(APP_PORT, load_balancer_group)} | ssh, "bake": bake}
 
 
 def create_security_groups(step: Step) -> None:
@@ -42,7 +44,8 @@ def create_security_groups(step: Step) -> None:
 
 
 DESCRIPTIONS = {"lb": "the load balancer: its listener ports from anywhere",
-                "instances": "the instances: the app port from the load balancer only"}
+                "instances": "the instances: the app port from the load balancer only",
+                "bake": "the bake instance: SSH from where Packer runs only"}
 
 
 def show(rules: set[Rule]) -> str:

@@ -393,10 +393,20 @@ def test_packer_validate_stops_a_broken_bake_before_anything_changes(ready, brok
     assert ready.mutating_actions() == [] and images(ready, "primal") == {}
 
 
-def test_the_bake_takes_its_ssh_user_and_the_one_range_its_ssh_rule_admits(ready):
+def test_the_bake_runs_in_the_environment_s_bake_group_which_admits_ssh_from_one_range_alone(ready):
+    ec2 = ready.client("ec2")
+    ok(ready.make("setup", BAKE_SSH_CIDR="203.0.113.7/32"))  # setup applies the range
+    before = len(ready.emulator.calls)
     ok(ready.make("deploy", BAKE_SSH_USER="ubuntu", BAKE_SSH_CIDR="203.0.113.7/32"))
-    baked = (ready.record("deploy") / "packer-carnivore.log").read_text()  # the whole of Packer's output
-    assert "in the temporary security groups" in baked and "from [203.0.113.7/32]" in baked
-    assert "from [0.0.0.0/0]" not in baked
+    made = [c.action for c in ready.emulator.calls[before:]]
+    assert "CreateImage" in made and "CreateSecurityGroup" not in made  # Packer made no group of its own
+    [bake] = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["app-dev01-bake"]}])[
+        "SecurityGroups"]
+    assert [(p["FromPort"], [r["CidrIp"] for r in p["IpRanges"]]) for p in bake["IpPermissions"]] == \
+        [(22, ["203.0.113.7/32"])]
+    built = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["packer-carnivore-*"]}])
+    [instance] = [i for r in built["Reservations"] for i in r["Instances"]]
+    assert [g["GroupId"] for g in instance["SecurityGroups"]] == [bake["GroupId"]]
+    assert {t["Key"]: t["Value"] for t in instance["Tags"]}["Environment"] == "dev01"
     refused = ready.make("deploy", BAKE_SSH_CIDR="0.0.0.0/0")
     assert refused.returncode != 0 and "BAKE_SSH_CIDR=0.0.0.0/0 opens SSH to the whole internet" in refused.stderr

@@ -160,7 +160,7 @@ def test_destroy_removes_everything_of_one_environment_and_nothing_else(ready):
     assert key_pairs(project) == ["app-dev"]
     assert sorted(path.name for path in (project.path / "deploy/keys").iterdir()) == ["app-dev", "app-dev.pub"]
     assert tables(project) == ["deploy-lock-app-dev"]
-    assert security_groups(project) == ["app-dev-instances", "app-dev-lb"]
+    assert security_groups(project) == ["app-dev-bake", "app-dev-instances", "app-dev-lb"]
     assert certificate_names(project) == ["dev.example.com"]  # the tool's own, with its validation record
     assert records(project, "CNAME") == ["_d930b28be6c5927595552b219965053e.dev.example.com."]
     # the neighbour environment, the other app and the shared primal image are untouched

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from datetime import datetime
 
 import pytest
@@ -114,8 +115,9 @@ def ec2(endpoint):
 
 
 def common_variables(endpoint, stamp):
+    group = ec2(endpoint).create_security_group(GroupName=f"demoapp-bake-{uuid.uuid4().hex}", Description="bake")
     return {"region": "us-east-1", "endpoint": endpoint, "instance_type": "t2.micro",
-            "app_name": "demoapp", "stamp": stamp}
+            "app_name": "demoapp", "stamp": stamp, "bake_group": group["GroupId"]}
 
 
 def tags_of(resource):
@@ -137,13 +139,15 @@ def test_bake_primal_then_carnivore_from_it(endpoint, aws_env, tmp_path, capsys)
     primal, carnivore = images[primal_id], images[carnivore_id]
     assert primal["Name"] == f"primal-demoapp-dev01-{stamp}"  # baked by dev01, for every environment
     assert tags_of(primal) == {"Name": f"primal-demoapp-dev01-{stamp}", "App": "demoapp", "Role": "primal",
-                               "PrimalFingerprint": "f00d"}
+                               "PrimalFingerprint": "f00d", "Description": "primal base image for demoapp (from "
+                                                                           "ami-1e749f67)"}
     assert carnivore["Name"] == f"carnivore-demoapp-dev01-{stamp}"
     assert tags_of(carnivore) == {"Name": f"carnivore-demoapp-dev01-{stamp}", "App": "demoapp",
-                                  "Role": "carnivore", "Environment": "dev01"}
+                                  "Role": "carnivore", "Environment": "dev01",
+                                  "Description": f"carnivore image of demoapp for dev01 (from {primal_id})"}
     snapshot_id = carnivore["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]
     snapshot, = ec2(endpoint).describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"]
-    assert tags_of(snapshot) == tags_of(carnivore)
+    assert tags_of(snapshot) == tags_of(carnivore)  # Packer 1.6.6 tags it with the image's tags too
 
     assert f"artifact,0,id,us-east-1:{carnivore_id}" in (tmp_path / "packer-carnivore.log").read_text()
     said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("packer: ")]

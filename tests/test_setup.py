@@ -7,7 +7,7 @@ import pytest
 
 from conftest import errors, ok
 
-NETWORK_CHANGES = ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress"] * 2
+NETWORK_CHANGES = ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress"] * 2 + ["CreateSecurityGroup"]  # bake: none
 CERTIFICATE_CHANGES = ["RequestCertificate", "ChangeResourceRecordSets"]  # the request, its validation record
 SETUP_CHANGES = CERTIFICATE_CHANGES + NETWORK_CHANGES + [
     "CreateLoadBalancer", "ApplySecurityGroupsToLoadBalancer",
@@ -69,7 +69,9 @@ def test_setup_creates_exactly_the_environment(project):
     assert lb_group["VpcId"] == instance_group["VpcId"] == default_vpc["Vpcs"][0]["VpcId"]
     assert inbound(lb_group) == WORLD
     assert inbound(instance_group) == {("tcp", 80, lb_group["GroupId"])}
-    for group, role in ((lb_group, "lb"), (instance_group, "instances")):
+    bake_group = security_group(project, "bake")
+    assert inbound(bake_group) == set()  # BAKE_SSH_CIDR empty: no SSH to a build instance either
+    for group, role in ((lb_group, "lb"), (instance_group, "instances"), (bake_group, "bake")):
         assert {t["Key"]: t["Value"] for t in group["Tags"]} == {
             "App": "app", "Environment": "dev01", "Role": role, "Name": f"app-dev01-{role}"}
     tags = elb.describe_tags(LoadBalancerNames=["elb-app-dev01"])["TagDescriptions"][0]["Tags"]

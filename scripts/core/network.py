@@ -1,12 +1,14 @@
-"""The environment's network path: its VPC and the two security groups setup makes in it.
+"""The environment's network path: its VPC and the three security groups setup makes in it.
 
 A default VPC gives a classic load balancer AWS's `default_elb_<id>` group and the instances the
 VPC's `default` group, which admits only its own members: every health check would fail. So:
 - $APP_NAME-$NODE_ENV-lb, the load balancer's: its listener ports (80, and 443 unless
   CERTIFICATE=none) from anywhere (IPv4 and IPv6);
 - $APP_NAME-$NODE_ENV-instances, the instances': the app port from the load balancer's group
-  alone, and SSH only from SSH_CIDR when that is set.
-Both are tagged App/Environment/Role, found by name in the VPC and checked to be this
+  alone, and SSH only from SSH_CIDR when that is set;
+- $APP_NAME-$NODE_ENV-bake, Packer's build instance's (Packer makes no group of its own): SSH
+  from BAKE_SSH_CIDR alone, nothing when it is empty (the emulator's bakes need none).
+All are tagged App/Environment/Role, found by name in the VPC and checked to be this
 environment's; setup brings their inbound rules to exactly these (adding and revoking)."""
 
 from typing import NamedTuple
@@ -21,7 +23,7 @@ from .step import Step, StepError
 HTTP_PORT, HTTPS_PORT = 80, 443
 APP_PORT = 80  # the instance port the load balancer forwards to and health-checks
 SSH_PORT = 22
-ROLES = ("lb", "instances")
+ROLES = ("lb", "instances", "bake")
 VPC_OF_SUBNETS = "Subnets[].VpcId"
 DEFAULT_VPC = "Vpcs[0].VpcId"
 GROUPS = "SecurityGroups[]"

@@ -21,6 +21,7 @@ from typing import NamedTuple, TextIO
 import jmespath
 
 from .aws import wait
+from .network import require_group
 from .settings import ROOT
 from .step import Step, StepError, say
 
@@ -193,12 +194,17 @@ def packer_variables(step: Step) -> dict[str, str]:
         "app_name": settings.app_name,
         "stamp": step.recall("stamp", made_by="check-deploy"),
         "ssh_username": settings.bake_ssh_user,
-        **({"ssh_cidr": settings.bake_ssh_cidr} if settings.bake_ssh_cidr else {}),
+        "bake_group": require_group(step, "bake"),  # Packer makes no security group of its own
     }
 
 
 def validate_templates(step: Step, primal: dict[str, str] | None, carnivore: dict[str, str] | None) -> None:
-    """Validate the templates this release will bake (None: not baked), with their variables."""
+    """Validate the templates this release will bake (None: not baked), with their variables; a
+    bake on AWS needs SSH from where Packer runs."""
+    if (primal is not None or carnivore is not None) and packer_builder() == "aws" and not step.settings.bake_ssh_cidr:
+        raise StepError(f"BAKE_SSH_CIDR is empty, so the bake instance admits SSH from nowhere: set it to the range "
+                        f"Packer runs from (e.g. 203.0.113.7/32), then run `NODE_ENV={step.settings.node_env} "
+                        "make setup`")
     templates = {ROOT / "deploy/templates" / f"{role}.json": {**packer_variables(step), **variables}
                  for role, variables in (("primal", primal), ("carnivore", carnivore)) if variables is not None}
     if templates:

@@ -266,8 +266,8 @@ class Settings:
     keep_primal_images: int = setting(whole, "the app's newest primal (base) images kept, for all its environments")
     packer: str = setting(text, "the packer binary")
     bake_ssh_user: str = setting(text, "BASE_AMI's login user, for Packer's SSH (Debian: admin, Ubuntu: ubuntu)")
-    bake_ssh_cidr: str | None = setting(private_range, "the one range the bake instance admits SSH from "
-                                        "(where Packer runs); empty: Packer's default, 0.0.0.0/0")
+    bake_ssh_cidr: str | None = setting(private_range, "the one range the bake instance admits SSH from (where "
+                                        "Packer runs; `make setup` applies it); empty: none (AWS bakes need it)")
 
     # Waiting and the lock.
     health_timeout: float = setting(seconds, "seconds a new group gets to be healthy before it is rolled back")
