@@ -93,6 +93,10 @@ previous-release: venv ## start a release of the previous release's image
 unlock: venv ## break a deploy lock older than LOCK_TIMEOUT (its deploy died)
 	$(RUN)/unlock.py
 
+##@ permissions
+iam-policy: venv ## write deploy/iam/$APP_NAME-$NODE_ENV-{setup,deploy,read}.json: what its deployer needs, no more
+	$(RUN)/iam_policy.py
+
 ##@ operations and the local demo
 settings: venv ## every setting's value for NODE_ENV, where it came from, and its help
 	$(RUN)/settings.py
@@ -136,5 +140,5 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt
 	@$(COMPILE)
 	@touch $@ $(VENV)/.runtime
 
-.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock settings status history destroy demo emulator bench \
+.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock iam-policy settings status history destroy demo emulator bench \
         test lint venv dev

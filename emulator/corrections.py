@@ -532,6 +532,21 @@ def _patch_default_security_groups() -> None:
     ELBBackend.create_load_balancer = create_load_balancer
 
 
+def _patch_classic_zones_of_subnets() -> None:
+    """21. A classic load balancer created in subnets is in their zones (DescribeLoadBalancers'
+    AvailabilityZones; moto: none)."""
+    create_classic = ELBBackend.create_load_balancer
+
+    def create_load_balancer(self, name, zones, ports, *args, **kwargs):
+        lb = create_classic(self, name, zones, ports, *args, **kwargs)
+        if not lb.availability_zones and lb.subnets:
+            ec2 = ec2_backends[self.account_id][self.region_name]
+            lb.availability_zones = sorted({ec2.get_subnet(subnet).availability_zone for subnet in lb.subnets})
+        return lb
+
+    ELBBackend.create_load_balancer = create_load_balancer
+
+
 def _patch_instance_protocol() -> None:
     """16. A classic listener's InstanceProtocol is the one it was given (HTTPS 443 -> HTTP 80: the
     load balancer ends TLS), the listener's own protocol only when none was (moto: always its own)."""
@@ -695,7 +710,7 @@ CORRECTIONS = (_patch_ebs_images, _patch_elb_hosted_zone, _patch_elb_name_rules,
             _patch_duplicates_and_in_use, _patch_scripted_health, _patch_alb_hosted_zone, _patch_alb_name_rules,
             _patch_target_registration, _patch_target_group_load_balancers, _patch_target_health,
             _patch_default_security_groups, *CERTIFICATE_CORRECTIONS, _patch_instance_protocol,
-            _patch_scheduled_actions, _patch_lifecycle_hooks)
+            _patch_scheduled_actions, _patch_lifecycle_hooks, _patch_classic_zones_of_subnets)
 
 
 def install_corrections() -> None:

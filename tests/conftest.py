@@ -6,10 +6,11 @@ A make run that a fresh project would run the same way (the same runs before it,
 files and emulator state) is run once per session: its result and what it left (the emulator's state
 and the project's generated files) are kept, and later tests of any worker that reach it get them
 back instead (Project.make; TESTS_REPLAY=0 runs every one).
-Every make run signs as the IAM user `deployer`, who holds exactly the tool's two managed
-policies, deploy/iam-policy.json and deploy/iam-policy-read.json, and whose calls (Packer's too)
-the emulator checks against them; the harness's own calls (what a test sets up and looks at) use
-the unchecked admin key "testing".
+Every make run signs as its environment's deployer, the IAM user `deployer-<NODE_ENV>`, who holds
+exactly the two managed policies `make iam-policy` writes for that environment of the app (the
+documents of scripts/core/iam.py, for the test account, region and hosted zone), and whose calls
+(Packer's too) the emulator checks against them; the harness's own calls (what a test sets up and
+looks at) use the unchecked admin key "testing".
 """
 
 import functools
@@ -30,18 +31,27 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]  # the core (scripts/core) and the emulator package
 
+from core.iam import documents  # noqa: E402
 from core.record import FOLDER, records  # noqa: E402
 from emulator import Emulator  # noqa: E402
 
 REGION = "us-east-1"
 BASE_AMI = "ami-1e749f67"
 LOCK_BOOKKEEPING = {("dynamodb", "PutItem"), ("dynamodb", "DeleteItem")}
-# The tool's permissions: its changes (and Packer's), and what it reads (enough alone for
-# `make status` and `make history`); two customer managed policies, as one would not hold both.
-POLICY_FILES = {"deploy": ROOT / "deploy/iam-policy.json", "deploy-read": ROOT / "deploy/iam-policy-read.json"}
+ACCOUNT, TLD = "123456789012", "example.com"  # moto's account; the tests' hosted zone
+SAMPLE_ZONE = "Z0123456789EXAMPLE"  # for the policy's checks that need no emulator
+# Granted to the tests' Packer alone, never in the policy a user attaches: Debian's Packer 1.6.6
+# tags an image and its snapshot after CreateImage (today's amazon plugin tags them in CreateImage:
+# the policy's TagBake), when they hold no tags yet.
+PACKER_1_6_TAGS_AFTERWARDS = {
+    "Sid": "TestsOnlyPacker16TagsAfterCreateImage", "Effect": "Allow", "Action": "ec2:CreateTags",
+    "Resource": ["arn:aws:ec2:*::image/*", "arn:aws:ec2:*::snapshot/*"],
+    "Condition": {"StringEquals": {"aws:RequestTag/App": "app"},
+                  "StringEqualsIfExists": {"aws:ResourceTag/App": "app"}}}
 DEPLOYER = "deployer"
 ADMIN_KEY = "testing"
-GENERATED = ("deploy/log", "deploy/keys", "tmp", "app/dist")
+GENERATED = ("deploy/log", "deploy/keys", "deploy/iam", "tmp", "app/dist")
+SAFE = re.compile(r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?")  # what the tool takes as APP_NAME and NODE_ENV
 REPLAY = os.environ.get("TESTS_REPLAY", "1") != "0"
 REPLAYS = [Path()]  # the folder of the kept make runs, shared by the workers: see replays()
 
@@ -61,7 +71,7 @@ class Replay:
         copy_generated(project.path, part / "files")
         added = project.emulator.calls[logs[0]:], project.emulator.iam.checked[logs[1]:]
         (part / "run.pickle").write_bytes(pickle.dumps(
-            (result, project.emulator.snapshot(), added, project.deployer_key, files)))
+            (result, project.emulator.snapshot(), added, project.deployers, files)))
         try:
             part.rename(self.folder)
         except OSError:  # another worker kept it first
@@ -72,7 +82,7 @@ class Replay:
         calls and checks added to the logs; None if it was not kept."""
         if not self.folder.exists():
             return None
-        result, emulator, (calls, checks), project.deployer_key, files = pickle.loads(
+        result, emulator, (calls, checks), project.deployers, files = pickle.loads(
             (self.folder / "run.pickle").read_bytes())
         logs = project.emulator.calls + calls, project.emulator.iam.checked + checks
         project.emulator.restore(emulator)
@@ -113,10 +123,27 @@ def content_digest(file: str, stat: os.stat_result) -> bytes:
     return CONTENTS[known]
 
 
-def policy(*names: str) -> dict:
-    """One document with the statements of the tool's policies named (all of them by default)."""
-    documents = [json.loads(POLICY_FILES[name].read_text()) for name in names or POLICY_FILES]
-    return {"Version": documents[0]["Version"], "Statement": [s for d in documents for s in d["Statement"]]}
+def record_name(node_env: str) -> str:
+    return f"{TLD}." if node_env == "production" else f"{node_env}.{TLD}."
+
+
+def policies(node_env: str = "dev01", app: str = "app", zone_id: str = SAMPLE_ZONE) -> dict[str, dict]:
+    """The documents `make iam-policy` writes for `node_env` of `app` in the tests' account and
+    region ("deploy" with the tests' Packer's grant, and "read")."""
+    written = documents(app=app, node_env=node_env, record_name=record_name(node_env), zone_id=zone_id,
+                        account=ACCOUNT, region=REGION)
+    deploy = written["deploy"]
+    grant = {**PACKER_1_6_TAGS_AFTERWARDS, "Condition": {"StringEquals": {"aws:RequestTag/App": app},
+                                                         "StringEqualsIfExists": {"aws:ResourceTag/App": app}}}
+    return {**written, "deploy": {**deploy, "Statement": [*deploy["Statement"], grant]}}
+
+
+def policy(*names: str, node_env: str = "dev01", app: str = "app", zone_id: str = SAMPLE_ZONE) -> dict:
+    """One document with the statements of the policies named ("deploy", "read"; both by default),
+    as AWS evaluates a principal's policies together."""
+    written = policies(node_env, app, zone_id)
+    chosen = [written[name] for name in names or written]
+    return {"Version": chosen[0]["Version"], "Statement": [s for d in chosen for s in d["Statement"]]}
 
 
 class Project:
@@ -126,7 +153,7 @@ class Project:
         self.path = path
         self.emulator = emulator
         self.settings: dict[str, str] = {}  # given to every make run, before its own
-        self.deployer_key: dict[str, str] = {}  # AccessKeyId, SecretAccessKey: see create_deployer
+        self.deployers: dict[tuple, dict[str, str]] = {}  # (app, env, zone): its key; see deployer()
         self._runs: tuple | None = None  # the make runs since begin(), while nothing else changed
         self._mark: tuple = ()
         self.ran = ""  # what the latest make() did: see there
@@ -141,7 +168,8 @@ class Project:
         if fingerprint(self.path) != PRISTINE.get(self.path):  # a file an earlier test left or changed
             copy_project(self.path)
         self.client("route53").create_hosted_zone(Name="example.com", CallerReference="tests")
-        self.create_deployer()
+        self.deployers = {}
+        self.deployer("dev01")  # the one most tests use, made before anything is kept
         self.emulator.calls.clear()
         files = PRISTINE[self.path]  # as the check above made sure
         self._runs, self._mark = ("fresh", files), (self.emulator.mark(), files)
@@ -150,25 +178,50 @@ class Project:
     def _marks(self) -> tuple:
         return self.emulator.mark(), fingerprint(self.path)
 
-    def create_deployer(self) -> None:
-        """The deploying principal, as on a real account: the IAM user `deployer` with the tool's
-        policies attached as customer managed policies (moto validates each document), and an
-        access key, registered with the emulator so that every call it signs is checked against
-        them (policy(): their statements together, as AWS evaluates a principal's policies)."""
-        iam = self.client("iam")
-        iam.create_user(UserName=DEPLOYER)
-        for name, path in POLICY_FILES.items():
-            arn = iam.create_policy(PolicyName=name, PolicyDocument=path.read_text())["Policy"]["Arn"]
-            iam.attach_user_policy(UserName=DEPLOYER, PolicyArn=arn)
-        key = iam.create_access_key(UserName=DEPLOYER)["AccessKey"]
-        self.deployer_key = {name: key[name] for name in ("AccessKeyId", "SecretAccessKey")}
-        self.emulator.iam.register(key["AccessKeyId"], policy(), user=DEPLOYER)
+    def zone_id(self) -> str:
+        """The hosted zone `make iam-policy` would find: the first one named TLD."""
+        return self.client("route53").list_hosted_zones_by_name(DNSName=TLD)["HostedZones"][0]["Id"].split("/")[-1]
 
-    def change_policy(self, policy: dict) -> None:
-        """From now on the deployer holds `policy` instead."""
-        self.emulator.iam.register(self.deployer_key["AccessKeyId"], policy, user=DEPLOYER)
+    def policy(self, *names: str, node_env: str = "dev01", app: str = "app", zone_id: str = "") -> dict:
+        """policy() for this project's hosted zone."""
+        return policy(*names, node_env=node_env, app=app, zone_id=zone_id or self.zone_id())
+
+    def deployer(self, node_env: str, app: str = "app", zone_id: str = "") -> dict[str, str]:
+        """The key of the environment's deploying principal, made on first use as on a real account:
+        the IAM user `deployer-<env>` (`deployer-<app>-<env>` for another app) with the policies
+        `make iam-policy` writes for it (for HOSTED_ZONE when given) attached as customer managed
+        policies (moto validates each document), registered with the emulator so that every call it
+        signs is checked against them. The harness's IAM calls are left out of the call log."""
+        zone_id = zone_id or self.zone_id()
+        if (app, node_env, zone_id) not in self.deployers:
+            user, calls = self.user(node_env, app, zone_id), len(self.emulator.calls)
+            iam = self.client("iam")
+            iam.create_user(UserName=user)
+            for kind, document in policies(node_env, app, zone_id).items():
+                arn = iam.create_policy(PolicyName=f"{user}-{kind}",
+                                        PolicyDocument=json.dumps(document))["Policy"]["Arn"]
+                iam.attach_user_policy(UserName=user, PolicyArn=arn)
+            key = iam.create_access_key(UserName=user)["AccessKey"]
+            self.deployers[app, node_env, zone_id] = {name: key[name] for name in ("AccessKeyId", "SecretAccessKey")}
+            self.emulator.iam.register(key["AccessKeyId"], self.policy(node_env=node_env, app=app, zone_id=zone_id),
+                                       user=user)
+            del self.emulator.calls[calls:]
+        return self.deployers[app, node_env, zone_id]
+
+    def user(self, node_env: str, app: str, zone_id: str) -> str:
+        named = f"{DEPLOYER}-{node_env}" if app == "app" else f"{DEPLOYER}-{app}-{node_env}"
+        return named if zone_id == self.zone_id() else f"{named}-{zone_id}"
+
+    def change_policy(self, policy: dict, node_env: str = "dev01", app: str = "app") -> None:
+        """From now on the environment's deployer holds `policy` instead."""
+        self.emulator.iam.register(self.deployer(node_env, app)["AccessKeyId"], policy,
+                                   user=self.user(node_env, app, self.zone_id()))
 
     def env(self, node_env: str = "dev01", **settings: str) -> dict:
+        given = {**self.settings, **settings}
+        app, zone_id = given.get("APP_NAME") or "app", given.get("HOSTED_ZONE") or ""
+        names_ok = all(SAFE.fullmatch(name) for name in (node_env, app)) and re.fullmatch(r"[A-Z0-9]*", zone_id)
+        key = self.deployer(node_env, app, zone_id) if names_ok else self.deployer("dev01")  # refused before AWS
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NODE_ENV", "MAKE"))}
         env.update(
             # `python3` (BUILD_COMMAND's) is the interpreter the tests run on, found at once: a pyenv
@@ -176,8 +229,8 @@ class Project:
             PATH=os.pathsep.join([str(Path(sys.base_prefix) / "bin"), os.environ.get("PATH", "")]),
             NODE_ENV=node_env,
             AWS_ENDPOINT_URL=self.emulator.url,
-            AWS_ACCESS_KEY_ID=self.deployer_key["AccessKeyId"],
-            AWS_SECRET_ACCESS_KEY=self.deployer_key["SecretAccessKey"],
+            AWS_ACCESS_KEY_ID=key["AccessKeyId"],
+            AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"],
             AWS_DEFAULT_REGION=REGION,
             AWS_CONFIG_FILE="/dev/null",
             AWS_SHARED_CREDENTIALS_FILE="/dev/null",

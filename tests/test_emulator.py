@@ -866,3 +866,15 @@ def test_a_delayed_answer_holds_up_no_other_call(emu, aws):
     assert time.monotonic() - started < 0.5 and creating.is_alive()  # answered while the other still waits
     creating.join()
     assert emu.faults.fired == 1
+
+
+def test_a_classic_load_balancer_made_in_subnets_is_in_their_zones(aws):
+    """Correction 21: AWS lists the zones of a classic load balancer's subnets (moto: none)."""
+    elb, ec2 = aws("elb"), aws("ec2")
+    subnets = {s["AvailabilityZone"]: s["SubnetId"] for s in ec2.describe_subnets(
+        Filters=[{"Name": "default-for-az", "Values": ["true"]}])["Subnets"]}
+    elb.create_load_balancer(LoadBalancerName=LB, Listeners=[{"Protocol": "HTTP", "LoadBalancerPort": 80,
+                                                             "InstancePort": 80}],
+                             Subnets=[subnets["us-east-1b"], subnets["us-east-1a"]])
+    [described] = elb.describe_load_balancers(LoadBalancerNames=[LB])["LoadBalancerDescriptions"]
+    assert described["AvailabilityZones"] == ["us-east-1a", "us-east-1b"]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from conftest import errors, ok, policy
+from conftest import errors, ok
 from test_deploy import groups_of, in_service
 
 KINDS = ["classic", "application"]
@@ -208,7 +208,7 @@ def test_a_hook_that_notifies_through_a_role_needs_pass_role_and_is_carried_with
     assert "CreateAutoScalingGroup failed: AccessDenied" in error and "iam:PassRole" in error
     assert groups_of(project) == [live] and in_service(project)  # rolled back: the old group serves
 
-    document = policy()
+    document = project.policy()
     project.change_policy({**document, "Statement": [*document["Statement"], PASS_ROLE]})
     ok(project.make("deploy"))
     [new] = groups_of(project)

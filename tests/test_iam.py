@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import POLICY_FILES, errors, ok, policy
+from conftest import errors, ok, policies, policy
 from test_deploy import groups_of, in_service
 
 MANAGED_POLICY_CHARACTERS = 6144  # a customer managed policy, whitespace not counted
@@ -144,8 +144,8 @@ def test_the_scoping_check_knows_both_load_balancer_apis():
 
 
 def test_each_policy_fits_a_managed_policy_and_names_every_action_in_full():
-    for path in POLICY_FILES.values():
-        assert len(json.dumps(json.loads(path.read_text()), separators=(",", ":"))) <= MANAGED_POLICY_CHARACTERS, path
+    for document in policies().values():
+        assert len(json.dumps(document, separators=(",", ":"))) <= MANAGED_POLICY_CHARACTERS
     document = policy()
     assert all("*" not in action and "?" not in action for action in policy_actions(document))
     assert all(statement["Effect"] == "Allow" and statement.get("Sid") for statement in document["Statement"])
@@ -215,6 +215,10 @@ def test_the_policy_allows_exactly_what_every_target_calls_for_both_load_balance
     ok(project.make("setup", "dev01", **CLASSIC))
     switched = ok(project.make("setup", "dev01", CERTIFICATE=given, **CLASSIC)).stdout  # a certificate of one's own
     assert f"elb-app-dev01: HTTPS with certificate {given}" in switched
+    default = project.client("ec2").describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+    project.client("elb").apply_security_groups_to_load_balancer(LoadBalancerName="elb-app-dev01",
+                                                                SecurityGroups=[default])  # by hand
+    assert "elb-app-dev01: security group sg-" in ok(project.make("setup", "dev01", **CLASSIC)).stdout  # repaired
     every_target(project, "dev01", **CLASSIC)  # and back to the tool's
     classic = checks.allowed_actions()
 
@@ -246,7 +250,7 @@ def without(document: dict, action: str) -> dict:
 
 
 def test_a_deploy_without_suspend_processes_fails_naming_it_and_the_old_group_keeps_serving(project):
-    project.change_policy(without(policy(), "autoscaling:SuspendProcesses"))
+    project.change_policy(without(project.policy(), "autoscaling:SuspendProcesses"))
     ok(project.make("setup"))
     ok(project.make("deploy"))  # nothing to retire yet
     [old] = groups_of(project)
@@ -257,7 +261,7 @@ def test_a_deploy_without_suspend_processes_fails_naming_it_and_the_old_group_ke
     assert result.returncode != 0
     [error] = errors(result)
     assert error.startswith("deploy: error: SuspendProcesses failed: AccessDenied: User: arn:aws:iam::123456789012:"
-                            "user/deployer is not authorized to perform: autoscaling:SuspendProcesses"), error
+                            "user/deployer-dev01 is not authorized to perform: autoscaling:SuspendProcesses"), error
     assert ("autoscaling:SuspendProcesses", False) in project.emulator.iam.checked
     assert old["AutoScalingGroupName"] in [g["AutoScalingGroupName"] for g in groups_of(project)]
     assert set(serving) <= set(in_service(project))  # its instances still InService, beside the new ones
@@ -268,7 +272,7 @@ def test_a_deploy_without_suspend_processes_fails_naming_it_and_the_old_group_ke
 def test_the_read_policy_alone_shows_status_and_history_and_changes_nothing(project):
     ok(project.make("setup"))
     ok(project.make("deploy"))
-    project.change_policy(policy("deploy-read"))  # an on-call's, or a dashboard's, principal
+    project.change_policy(project.policy("read"))  # an on-call's, or a dashboard's, principal
     assert "live release" in ok(project.make("status")).stdout
     assert ": live, image " in ok(project.make("history")).stdout
     assert project.emulator.iam.denied_actions() == set()

@@ -10,7 +10,7 @@ from conftest import errors, ok
 NETWORK_CHANGES = ["CreateSecurityGroup", "AuthorizeSecurityGroupIngress"] * 2 + ["CreateSecurityGroup"]  # bake: none
 CERTIFICATE_CHANGES = ["RequestCertificate", "ChangeResourceRecordSets"]  # the request, its validation record
 SETUP_CHANGES = CERTIFICATE_CHANGES + NETWORK_CHANGES + [
-    "CreateLoadBalancer", "ApplySecurityGroupsToLoadBalancer",
+    "CreateLoadBalancer",  # in its subnets and security group from the start
     "CreateLoadBalancerListeners", "CreateLoadBalancerPolicy", "SetLoadBalancerPoliciesOfListener",  # HTTPS
     "ModifyLoadBalancerAttributes", "ConfigureHealthCheck", "ChangeResourceRecordSets", "ImportKeyPair", "CreateTable"]
 WORLD = {("tcp", port, world) for port in (80, 443) for world in ("0.0.0.0/0", "::/0")}

@@ -16,5 +16,6 @@
 - lock      the deploy lock (a DynamoDB conditional put)
 - release   the release in flight (or in its soak): starting one, rolling it back
 - history   the release history, kept in AWS (the lock table): every release, its outcome
+- iam       the IAM policies one environment's deployer needs, scoped to its names and tags
 - local     running the tool against the local emulator (the demo and the bench)
 """

@@ -116,6 +116,16 @@ class Balancer:
         self.step.say(f"{self.name}: security group {wanted[0]} (was {' '.join(current) or 'none'})...")
         self.apply_security_groups(wanted)
 
+    DEFAULT_SUBNETS = "Subnets[].SubnetId"
+
+    def zone_subnets(self) -> list[str]:
+        """SUBNETS, or the default subnets of AVAILABILITY_ZONES."""
+        settings = self.settings
+        defaults = [{"Name": "default-for-az", "Values": ["true"]},
+                    {"Name": "availability-zone", "Values": list(settings.availability_zones)}]
+        return list(settings.subnets) or jmespath.search(
+            self.DEFAULT_SUBNETS, self.step.client("ec2").describe_subnets(Filters=defaults))
+
     def wait_drained(self, instances: list[str], timeout: float) -> None:
         """Wait (botocore's InstanceDeregistered or TargetDeregistered waiter, every POLL_INTERVAL for
         at most `timeout` seconds) until the deregistered instances have drained, with a progress
@@ -173,9 +183,10 @@ class Classic(Balancer):
             self.check_drift()
             self.step.say(f"{self.name} load balancer already exists.")
             return
-        settings, where = self.settings, {"AvailabilityZones": list(self.settings.availability_zones)}
-        if settings.subnets:  # a VPC of your own; in the default VPC AWS takes no group at creation
-            where = {"Subnets": list(settings.subnets), "SecurityGroups": [require_group(self.step, "lb")]}
+        settings = self.settings
+        # In subnets with its group from the start, the default VPC's too: given zones alone, AWS
+        # would make a default_elb_<id> group for it, with the caller's ec2:CreateSecurityGroup.
+        where = {"Subnets": self.zone_subnets(), "SecurityGroups": [require_group(self.step, "lb")]}
         where_shown = " ".join(settings.subnets or settings.availability_zones)
         self.step.say(f"creating {self.name} load balancer ({where_shown})...")
         self.client.create_load_balancer(LoadBalancerName=self.name, Listeners=[self.LISTENER], **where,
@@ -276,7 +287,6 @@ class Application(Balancer):
                     "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 2, "Matcher": {"HttpCode": "200"}}
     DEREGISTERED, IN_SERVICE = "target_deregistered", "target_in_service"
     STATES = "TargetHealthDescriptions[].[Target.Id, TargetHealth.State, TargetHealth.Reason, TargetHealth.Description]"
-    DEFAULT_SUBNETS = "Subnets[].SubnetId"
     TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2
     REDIRECT = {"Type": "redirect", "RedirectConfig": {"Protocol": "HTTPS", "Port": str(HTTPS_PORT),
                                                        "StatusCode": "HTTP_301"}}
@@ -315,11 +325,7 @@ class Application(Balancer):
 
     def subnets(self) -> list[str]:
         """SUBNETS, or the default subnets of AVAILABILITY_ZONES; an ALB needs two zones or more."""
-        settings = self.settings
-        defaults = [{"Name": "default-for-az", "Values": ["true"]},
-                    {"Name": "availability-zone", "Values": list(settings.availability_zones)}]
-        subnets = list(settings.subnets) or jmespath.search(
-            self.DEFAULT_SUBNETS, self.step.client("ec2").describe_subnets(Filters=defaults))
+        subnets = self.zone_subnets()
         if len(subnets) < 2:
             raise StepError("an application load balancer needs subnets in two zones or more: "
                             "set SUBNETS, or AVAILABILITY_ZONES with default subnets")

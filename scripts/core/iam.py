@@ -1,9 +1,11 @@
 """The IAM policies one environment's deployer needs: what the tool and Packer call, and nothing
 more, scoped to this app and environment, as `make iam-policy` writes them.
 
-Two customer managed policies (each holds 6,144 characters): `deploy` (what setup, deploy,
-rollback, destroy, unlock and the bakes change) and `read` (what they read; alone it lets
-`make status` and `make history` run and change nothing).
+Three customer managed policies (each holds 6,144 characters): `setup` (the network path, load
+balancer, record, certificate, key pair and lock table: what setup and destroy change), `deploy`
+(groups, launch templates, instances, bakes and images: what deploy, rollback and destroy change)
+and `read` (what they all read; alone it lets `make status` and `make history` run and change
+nothing).
 
 How each change is kept to the environment's own resources, even against a holder who re-tags:
 - by name, where AWS names a resource in its ARN: the load balancer, target group, listeners,
@@ -21,9 +23,17 @@ reading (Describe and List calls take no resource), requesting and deleting ACM 
 names, which ACM chooses (`_<hash>.<record name>`).
 """
 
+import json
+
+MANAGED_POLICY_CHARACTERS = 6144  # a customer managed policy, whitespace not counted
 APP, ENV = "aws:RequestTag/App", "aws:RequestTag/Environment"
 HELD_APP, HELD_ENV = "aws:ResourceTag/App", "aws:ResourceTag/Environment"
 VERSION = "2012-10-17"
+
+
+def compact(document: dict) -> str:
+    """A policy as AWS counts its size: without whitespace."""
+    return json.dumps(document, separators=(",", ":"))
 
 
 def statement(sid: str, actions: list[str], resources: list[str] | str, **condition) -> dict:
@@ -36,7 +46,7 @@ def statement(sid: str, actions: list[str], resources: list[str] | str, **condit
 
 def documents(*, app: str, node_env: str, record_name: str, zone_id: str, account: str,
               region: str) -> dict[str, dict]:
-    """{"deploy": policy document, "read": policy document} for the environment `node_env` of
+    """{"setup": document, "deploy": document, "read": document} for the environment `node_env` of
     `app`, whose alias is `record_name` (with its trailing dot) in the hosted zone `zone_id`."""
     name = f"{app}-{node_env}"
     at = f"{region}:{account}"
@@ -47,11 +57,11 @@ def documents(*, app: str, node_env: str, record_name: str, zone_id: str, accoun
     apps = {"StringEquals": {HELD_APP: app}}                           # the app's images and snapshots
     record = record_name.rstrip(".")
 
-    def tagging_on(action: str, resource: str) -> dict:
+    def tagging_on(action: str, resource: str | list[str]) -> dict:
         return statement(f"Tag{action}", ["ec2:CreateTags"], resource,
                          StringEquals={"ec2:CreateAction": action, APP: app, ENV: node_env})
 
-    deploy = [
+    setup = [
         statement("Classic", [
             "elasticloadbalancing:AddTags", "elasticloadbalancing:ApplySecurityGroupsToLoadBalancer",
             "elasticloadbalancing:ConfigureHealthCheck", "elasticloadbalancing:CreateLoadBalancer",
@@ -65,7 +75,7 @@ def documents(*, app: str, node_env: str, record_name: str, zone_id: str, accoun
             "elasticloadbalancing:AddTags", "elasticloadbalancing:CreateListener",
             "elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:DeleteLoadBalancer",
             "elasticloadbalancing:SetSecurityGroups"], f"{elb}:loadbalancer/app/elb-{name}/*"),
-        statement("Listeners", ["elasticloadbalancing:ModifyListener"], f"{elb}:listener/app/elb-{name}/*"),
+        statement("Listeners", ["elasticloadbalancing:ModifyListener"], f"{elb}:listener/app/elb-{name}/*/*"),
         statement("TargetGroup", [
             "elasticloadbalancing:AddTags", "elasticloadbalancing:CreateTargetGroup",
             "elasticloadbalancing:DeleteTargetGroup", "elasticloadbalancing:DeregisterTargets",
@@ -82,6 +92,19 @@ def documents(*, app: str, node_env: str, record_name: str, zone_id: str, accoun
         statement("DeployLock", ["dynamodb:CreateTable", "dynamodb:DeleteItem", "dynamodb:DeleteTable",
                                  "dynamodb:PutItem", "dynamodb:TagResource"],
                   f"arn:aws:dynamodb:{at}:table/deploy-lock-{name}"),
+        statement("NewSecurityGroups", ["ec2:CreateSecurityGroup"], f"{ec2}:security-group/*", **made_ours),
+        statement("NewSecurityGroupsVpc", ["ec2:CreateSecurityGroup"], f"{ec2}:vpc/*"),
+        tagging_on("CreateSecurityGroup", f"{ec2}:security-group/*"),
+        statement("OwnSecurityGroups", ["ec2:AuthorizeSecurityGroupIngress", "ec2:DeleteSecurityGroup",
+                                        "ec2:RevokeSecurityGroupIngress"], f"{ec2}:security-group/*", **ours),
+        statement("KeyPair", ["ec2:DeleteKeyPair", "ec2:ImportKeyPair"], f"{ec2}:key-pair/{name}"),
+        tagging_on("ImportKeyPair", f"{ec2}:key-pair/{name}"),
+        statement("Certificates", ["acm:RequestCertificate"], "*",
+                  **{"ForAllValues:StringEquals": {"acm:DomainNames": [record]}}),
+        statement("CertificateChanges", ["acm:AddTagsToCertificate", "acm:DeleteCertificate"],
+                  f"arn:aws:acm:{at}:certificate/*"),
+    ]
+    deploy = [
         statement("NewGroups", ["autoscaling:CreateAutoScalingGroup"],
                   f"{asg}:autoScalingGroup:*:autoScalingGroupName/asg-{name}-*", **made_ours),
         statement("GroupTags", ["autoscaling:CreateOrUpdateTags"],
@@ -94,36 +117,26 @@ def documents(*, app: str, node_env: str, record_name: str, zone_id: str, accoun
                   f"{asg}:autoScalingGroup:*:autoScalingGroupName/asg-{name}-*", **ours),
         statement("LaunchConfigs", ["autoscaling:CreateLaunchConfiguration", "autoscaling:DeleteLaunchConfiguration"],
                   f"{asg}:launchConfiguration:*:launchConfigurationName/lc-{name}-*"),
-        statement("NewOwnResources", ["ec2:CreateLaunchTemplate", "ec2:CreateSecurityGroup"],
-                  [f"{ec2}:launch-template/*", f"{ec2}:security-group/*"], **made_ours),
-        statement("NewSecurityGroupsVpc", ["ec2:CreateSecurityGroup"], f"{ec2}:vpc/*"),
-        statement("OwnResources", ["ec2:AuthorizeSecurityGroupIngress", "ec2:DeleteLaunchTemplate",
-                                   "ec2:DeleteSecurityGroup", "ec2:RevokeSecurityGroupIngress",
-                                   "ec2:StopInstances", "ec2:TerminateInstances"],
-                  [f"{ec2}:launch-template/*", f"{ec2}:security-group/*", f"{ec2}:instance/*"], **ours),
-        statement("KeyPair", ["ec2:DeleteKeyPair", "ec2:ImportKeyPair"], f"{ec2}:key-pair/{name}"),
-        statement("PackerKeyPair", ["ec2:CreateKeyPair", "ec2:DeleteKeyPair"], f"{ec2}:key-pair/packer_*"),
+        statement("NewTemplates", ["ec2:CreateLaunchTemplate"], f"{ec2}:launch-template/*", **made_ours),
         tagging_on("CreateLaunchTemplate", f"{ec2}:launch-template/*"),
-        tagging_on("CreateSecurityGroup", f"{ec2}:security-group/*"),
-        tagging_on("ImportKeyPair", f"{ec2}:key-pair/{name}"),
-        tagging_on("RunInstances", f"{ec2}:*/*"),  # instance, volume, network-interface: what a launch tags
-        statement("Launch", ["ec2:RunInstances"], [f"{ec2}:instance/*"], **made_ours),
+        statement("OwnTemplates", ["ec2:DeleteLaunchTemplate"], f"{ec2}:launch-template/*", **ours),
+        statement("OwnInstances", ["ec2:StopInstances", "ec2:TerminateInstances"], f"{ec2}:instance/*", **ours),
+        statement("PackerKeyPair", ["ec2:CreateKeyPair", "ec2:DeleteKeyPair"], f"{ec2}:key-pair/packer_*"),
+        statement("Launch", ["ec2:RunInstances"], f"{ec2}:instance/*", **made_ours),
         statement("LaunchFrom", ["ec2:RunInstances"], [
             f"{ec2}:volume/*", f"{ec2}:network-interface/*", f"{ec2}:subnet/*", f"{ec2}:security-group/*",
-            f"arn:aws:ec2:{region}::image/*", f"{ec2}:key-pair/{name}", f"{ec2}:key-pair/packer_*"]),
+            image, f"{ec2}:key-pair/{name}", f"{ec2}:key-pair/packer_*"]),
         statement("LaunchFromOwnTemplate", ["ec2:RunInstances"], f"{ec2}:launch-template/*", **ours),
+        tagging_on("RunInstances", [f"{ec2}:instance/*", f"{ec2}:volume/*", f"{ec2}:network-interface/*"]),
         statement("Bake", ["ec2:CreateImage"], [image, snapshot]),
         statement("BakeFrom", ["ec2:CreateImage"], f"{ec2}:instance/*", **ours),
         statement("TagBake", ["ec2:CreateTags"], [image, snapshot],
                   StringEquals={"ec2:CreateAction": "CreateImage", APP: app}),
         statement("Release", ["ec2:CreateTags"], image, StringEquals={HELD_APP: app, HELD_ENV: node_env},
                   **{"ForAllValues:StringEquals": {"aws:TagKeys": ["Released"]}}),
-        statement("AppImages", ["ec2:DeleteSnapshot", "ec2:DeregisterImage"], [image, snapshot], **apps),
+        statement("AppImages", ["ec2:DeregisterImage"], image, **apps),
+        statement("AppSnapshots", ["ec2:DeleteSnapshot"], snapshot, **apps),
         statement("PackerOnRealAwsOnly", ["ec2:DeleteVolume"], f"{ec2}:volume/*", **apps),
-        statement("Certificates", ["acm:RequestCertificate"], "*",
-                  **{"ForAllValues:StringEquals": {"acm:DomainNames": [record]}}),
-        statement("CertificateChanges", ["acm:AddTagsToCertificate", "acm:DeleteCertificate"],
-                  f"arn:aws:acm:{at}:certificate/*"),
     ]
     read = [
         statement("ReadOnly", [
@@ -141,10 +154,12 @@ def documents(*, app: str, node_env: str, record_name: str, zone_id: str, accoun
             "elasticloadbalancing:DescribeTags", "elasticloadbalancing:DescribeTargetGroupAttributes",
             "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth",
             "route53:ListHostedZonesByName"], "*"),
-        statement("ReadZone", ["route53:GetHostedZone", "route53:ListResourceRecordSets"],
-                  f"arn:aws:route53:::hostedzone/{zone_id}"),
+        # Any zone's name: HOSTED_ZONE is checked to be TLD's before anything changes.
+        statement("ReadZones", ["route53:GetHostedZone"], "arn:aws:route53:::hostedzone/*"),
+        statement("ReadZone", ["route53:ListResourceRecordSets"], f"arn:aws:route53:::hostedzone/{zone_id}"),
         statement("ReadChanges", ["route53:GetChange"], "arn:aws:route53:::change/*"),
         statement("ReadHistory", ["dynamodb:DescribeTable", "dynamodb:GetItem"],
                   f"arn:aws:dynamodb:{at}:table/deploy-lock-{name}"),
     ]
-    return {"deploy": {"Version": VERSION, "Statement": deploy}, "read": {"Version": VERSION, "Statement": read}}
+    return {kind: {"Version": VERSION, "Statement": statements}
+            for kind, statements in (("setup", setup), ("deploy", deploy), ("read", read))}
