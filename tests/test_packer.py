@@ -179,6 +179,11 @@ def test_emulator_builder_is_the_aws_builder_without_ssh_or_provisioners(name):
     aws, emulator_builder = template["builders"]
     assert (aws["name"], aws["communicator"]) == ("aws", "ssh")
     assert (emulator_builder["name"], emulator_builder["communicator"]) == ("emulator", "none")
-    without_ssh = {k: v for k, v in aws.items() if not k.startswith("ssh_") and k not in ("name", "communicator")}
+    # The build instance on AWS requires IMDSv2 (Packer 1.10+; Debian's 1.6.6 knows no metadata_options
+    # and validates the emulator builder alone, -only=emulator).
+    assert aws["metadata_options"] == {"http_endpoint": "enabled", "http_tokens": "required",
+                                       "http_put_response_hop_limit": 1}
+    without_ssh = {k: v for k, v in aws.items()
+                   if not k.startswith("ssh_") and k not in ("name", "communicator", "metadata_options")}
     assert without_ssh == {k: v for k, v in emulator_builder.items() if k not in ("name", "communicator")}
     assert all(provisioner["only"] == ["aws"] for provisioner in template["provisioners"])
