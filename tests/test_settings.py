@@ -94,3 +94,28 @@ def test_make_settings_shows_each_value_and_where_it_came_from(project):
     bad = project.make("settings", MAX_CAPACITY="many")
     assert bad.returncode != 0
     assert bad.stderr.splitlines()[0] == "settings: error: MAX_CAPACITY='many' is not a whole number"
+
+
+def test_a_line_of_an_env_file_that_does_not_parse_is_refused_naming_the_file_and_line(root):
+    (root / "env/dev01.env").write_text("INSTANCE_TYPE=t3.small\n# a comment\n\nSOAK_SECONDS 600\n")
+    with pytest.raises(SettingsError) as refused:
+        load({"NODE_ENV": "dev01"})
+    assert str(refused.value) == ("env/dev01.env line 4: 'SOAK_SECONDS 600' is not NAME=value: fix it "
+                                  "(e.g. SOAK_SECONDS=600) or remove it")
+
+
+def test_a_node_env_that_is_set_but_empty_is_refused(root):
+    with pytest.raises(SettingsError, match="NODE_ENV is set but empty"):
+        load({"NODE_ENV": ""})
+    assert load({}).node_env == "staging"  # unset: staging
+
+
+def test_a_deploy_with_a_line_that_does_not_parse_stops_before_any_aws_call(project):
+    (project.path / "env/dev01.env").write_text("SOAK_SECONDS 600\n")
+    try:
+        result = project.make("deploy")
+    finally:
+        (project.path / "env/dev01.env").unlink()
+    assert result.returncode != 0
+    assert "env/dev01.env line 1: 'SOAK_SECONDS 600' is not NAME=value" in result.stderr
+    assert project.emulator.calls == []

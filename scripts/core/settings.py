@@ -7,6 +7,7 @@ validated here, before any step touches a name, a path or an AWS API, and the na
 resource are derived here, once.
 """
 
+import io
 import ipaddress
 import os
 import re
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 ROOT = Path(__file__).resolve().parents[2]  # the project's top: scripts/core/settings.py
 
@@ -370,7 +372,24 @@ class Value(NamedTuple):
 
 
 def node_env_of(environ: dict[str, str]) -> str:
-    return safe_name("NODE_ENV", environ.get("NODE_ENV") or "staging")
+    """NODE_ENV, staging when unset; set but empty (a CI variable that is missing) is refused."""
+    if environ.get("NODE_ENV") == "":
+        raise SettingsError("NODE_ENV is set but empty: name the environment (e.g. NODE_ENV=staging), "
+                            "or unset it for staging")
+    return safe_name("NODE_ENV", environ.get("NODE_ENV", "staging"))
+
+
+def env_file(name: str) -> dict[str, str | None]:
+    """The settings of env/<name>; a line that is neither NAME=value, a comment nor empty is refused
+    (python-dotenv would only warn, and skip it)."""
+    text = (ROOT / "env" / name).read_text()
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            written = binding.original.string  # with the empty lines before it
+            line = binding.original.line + written[:len(written) - len(written.lstrip())].count("\n")
+            raise SettingsError(f"env/{name} line {line}: {written.strip()!r} is not NAME=value: fix it "
+                                "(e.g. SOAK_SECONDS=600) or remove it")
+    return dotenv_values(stream=io.StringIO(text))
 
 
 def values(environ: dict[str, str] | None = None) -> dict[str, Value]:
@@ -379,7 +398,7 @@ def values(environ: dict[str, str] | None = None) -> dict[str, Value]:
     environ = dict(os.environ if environ is None else environ)
     node_env = node_env_of(environ)
     found = {name: Value(None, "nowhere") for name in NAMES}
-    layers = [(f"env/{name}", dotenv_values(ROOT / "env" / name))
+    layers = [(f"env/{name}", env_file(name))
               for name in ("defaults.env", f"{node_env}.env") if (ROOT / "env" / name).exists()]
     for origin, layer in [*layers, (ENVIRONMENT, environ)]:
         for name, text in layer.items():
