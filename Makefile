@@ -34,7 +34,6 @@ SETUP_STEPS := preflight request-certificate create-security-groups create-load-
                configure-health-check upsert-dns-record create-key-pair create-lock-table
 setup: venv ## run every setup step, in this order:
 	$(RUN)/pipeline.py setup $(SETUP_STEPS)
-	@echo "setup: done."
 preflight: venv ## check zones, subnets, hosted zone, CERTIFICATE (and launch configurations) before creating anything
 	$(RUN)/preflight.py
 request-certificate: venv ## request the ACM certificate of $NODE_ENV.$TLD, validate it in the hosted zone, wait until ISSUED
@@ -59,7 +58,6 @@ DEPLOY_STEPS := check-deploy primal-image build-app copy-over deployment-image l
                 launch-asg wait-health soak cleanup-asgs cleanup-image
 deploy: venv ## run every deploy step, in this order, holding the lock; roll back on failure:
 	$(RUN)/pipeline.py deploy --lock --rollback $(DEPLOY_STEPS)
-	@echo "deploy: done."
 check-deploy: venv ## check setup ran, given images exist, packer validates the templates; pick the release stamp
 	$(RUN)/check_deploy.py
 primal-image: venv ## bake the primal base image, unless PRIMAL_ID is set or its inputs are unchanged
@@ -87,14 +85,13 @@ cleanup-image: venv ## remove old app images and snapshots; keep live and rollba
 ROLLBACK_STEPS := previous-release lookup-asg launch-asg wait-health soak cleanup-asgs cleanup-image
 rollback: venv ## launch the previous release's image again (no bake), in this order:
 	$(RUN)/pipeline.py rollback --lock --rollback $(ROLLBACK_STEPS)
-	@echo "rollback: done."
 previous-release: venv ## start a release of the previous release's image
 	$(RUN)/previous_release.py
 unlock: venv ## break a deploy lock older than LOCK_TIMEOUT (its deploy died)
 	$(RUN)/unlock.py
 
 ##@ permissions
-iam-policy: venv ## write deploy/iam/$APP_NAME-$NODE_ENV-{setup,deploy,read}.json: what its deployer needs, no more
+iam-policy: venv ## write deploy/iam/$APP_NAME-$NODE_ENV-{setup,deploy,bake,read}.json: all its deployer needs
 	$(RUN)/iam_policy.py
 
 ##@ operations and the local demo

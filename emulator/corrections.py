@@ -286,12 +286,18 @@ def instance_health(elb_backend: ELBBackend, lb_name: str, instances: list, obse
 
 def _patch_ebs_images() -> None:
     """6. An image made from an EBS-backed instance is EBS-backed (moto: RootDeviceType standard,
-    which Packer refuses as a source image, so carnivore could not be baked from primal)."""
+    which Packer refuses as a source image, so carnivore could not be baked from primal).
+    22. CreateImage tags the image's snapshots with its `snapshot` TagSpecifications, as today's
+    Packer amazon plugin asks (moto: NotImplementedError, an HTTP 500)."""
     create = AmiBackend.create_image
 
-    def create_image(self, *args, **kwargs):
-        image = create(self, *args, **kwargs)
+    def create_image(self, instance_id, name, description, tag_specifications):
+        for_snapshots = [spec for spec in tag_specifications if spec["ResourceType"] == "snapshot"]
+        image = create(self, instance_id, name, description,
+                       [spec for spec in tag_specifications if spec["ResourceType"] != "snapshot"])
         image.root_device_type = "ebs"
+        for spec in for_snapshots:
+            self.create_tags([image.ebs_snapshot.id], {tag["Key"]: tag["Value"] for tag in spec["Tags"]})
         return image
 
     AmiBackend.create_image = create_image

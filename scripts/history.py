@@ -6,7 +6,7 @@ why it failed. Read-only; it keeps no record."""
 from core import history as kept
 from core.groups import environment_groups
 from core.lock import current_lock
-from core.step import Step, run
+from core.step import Step, run, say
 
 
 def history(step: Step) -> None:
@@ -17,7 +17,7 @@ def history(step: Step) -> None:
     running, locked = kept.live_stamps(step, environment_groups(step)), current_lock(step) is not None
     step.say(f"releases of {step.settings.node_env}, the newest first:")
     for release in reversed(releases):
-        print(f"  {kept.line(release, running, locked)}")
+        say(f"  {kept.line(release, running, locked)}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """iam-policy: write the IAM policies a principal needs to set up, deploy, roll back, watch and
 destroy this environment of the app, and nothing more, as deploy/iam/$APP_NAME-$NODE_ENV-setup.json,
--deploy.json and -read.json: customer managed policies to attach (core/iam.py says how each is
-scoped).
+-deploy.json, -bake.json and -read.json: customer managed policies to attach (core/iam.py says how
+each is scoped).
 Asks AWS for the account (STS, which needs no permission) and the hosted zone (HOSTED_ZONE, or
 looked up from TLD); changes nothing in AWS, keeps no record."""
 

@@ -38,6 +38,7 @@ def pipeline(steps: list[str], lock: bool, rollback: bool):
                     with uninterrupted():
                         roll_back_after(step, failure)
                 raise
+        step.say("done.")  # here, not by make: a reader that went away (`| head`) must not fail a good run
     return run_steps
 
 

@@ -7,18 +7,19 @@ import os
 import sys
 
 from core.settings import DECLARED, SettingsError, load, node_env_of, values
+from core.step import say
 
 
 def show_settings() -> None:
     node_env = node_env_of(os.environ)
     found = values()
-    print(f"settings of NODE_ENV={node_env} (env/defaults.env < env/{node_env}.env < the environment):")
+    say(f"settings of NODE_ENV={node_env} (env/defaults.env < env/{node_env}.env < the environment):")
     for declared in DECLARED:
         name = declared.name.upper()
         text, origin = found[name]
-        print(f"  {name:<20} {text or '(empty)':<28} {origin:<20} {declared.metadata['help']}")
+        say(f"  {name:<20} {text or '(empty)':<28} {origin:<20} {declared.metadata['help']}")
     settings = load()
-    print(f"names: load balancer {settings.elb_name}, record {settings.record_name}, groups "
+    say(f"names: load balancer {settings.elb_name}, record {settings.record_name}, groups "
           f"{settings.group_prefix}<stamp>, key pair {settings.key_name}, tags {settings.ownership_tags}")
 
 

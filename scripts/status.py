@@ -18,7 +18,7 @@ from core.lock import current_lock, held_by
 from core.network import ROLES, group_name, inbound, security_groups
 from core.record import records
 from core.settings import ROOT
-from core.step import Step, StepError, run
+from core.step import Step, StepError, run, say
 
 IMAGE_TAG = "Tags[?Key == 'Image'].Value | [0]"
 TIME = "%Y-%m-%d %H:%M:%S %Z"
@@ -47,7 +47,7 @@ def status(step: Step) -> None:
 
     step.say(f"environment {settings.node_env} of app {settings.app_name}")
     for label, value in rows:
-        print(f"  {label:<22} {value}")
+        say(f"  {label:<22} {value}")
 
 
 def release_rows(step: Step, running: set[str]) -> list[tuple[str, str]]:

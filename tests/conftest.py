@@ -130,18 +130,19 @@ def record_name(node_env: str) -> str:
 def policies(node_env: str = "dev01", app: str = "app", zone_id: str = SAMPLE_ZONE, region: str = REGION
              ) -> dict[str, dict]:
     """The documents `make iam-policy` writes for `node_env` of `app` in the tests' account and
-    region ("deploy" with the tests' Packer's grant, and "read")."""
+    region ("bake" with the tests' Packer's grant)."""
     written = documents(app=app, node_env=node_env, record_name=record_name(node_env), zone_id=zone_id,
                         account=ACCOUNT, region=region)
-    deploy = written["deploy"]
+    bake = written["bake"]
     grant = {**PACKER_1_6_TAGS_AFTERWARDS, "Condition": {"StringEquals": {"aws:RequestTag/App": app},
                                                          "StringEqualsIfExists": {"aws:ResourceTag/App": app}}}
-    return {**written, "deploy": {**deploy, "Statement": [*deploy["Statement"], grant]}}
+    return {**written, "bake": {**bake, "Statement": [*bake["Statement"], grant]}}
 
 
 def policy(*names: str, node_env: str = "dev01", app: str = "app", zone_id: str = SAMPLE_ZONE,
            region: str = REGION) -> dict:
-    """One document with the statements of the policies named ("deploy", "read"; both by default),
+    """One document with the statements of the policies named ("setup", "deploy", "bake", "read"; all
+    by default),
     as AWS evaluates a principal's policies together."""
     written = policies(node_env, app, zone_id, region)
     chosen = [written[name] for name in names or written]

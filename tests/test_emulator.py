@@ -878,3 +878,18 @@ def test_a_classic_load_balancer_made_in_subnets_is_in_their_zones(aws):
                              Subnets=[subnets["us-east-1b"], subnets["us-east-1a"]])
     [described] = elb.describe_load_balancers(LoadBalancerNames=[LB])["LoadBalancerDescriptions"]
     assert described["AvailabilityZones"] == ["us-east-1a", "us-east-1b"]
+
+
+def test_create_image_tags_its_image_and_snapshots_as_asked(aws):
+    """Correction 22: CreateImage's snapshot TagSpecifications (today's Packer plugin sends them)."""
+    ec2 = aws("ec2")
+    instance = ec2.run_instances(ImageId="ami-1e749f67", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    image = ec2.create_image(InstanceId=instance, Name="baked", TagSpecifications=[
+        {"ResourceType": "image", "Tags": [{"Key": "App", "Value": "app"}]},
+        {"ResourceType": "snapshot", "Tags": [{"Key": "App", "Value": "app"}, {"Key": "Role", "Value": "x"}]},
+    ])["ImageId"]
+    [described] = ec2.describe_images(ImageIds=[image])["Images"]
+    assert described["Tags"] == [{"Key": "App", "Value": "app"}]
+    snapshot = described["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]
+    [held] = ec2.describe_snapshots(SnapshotIds=[snapshot])["Snapshots"]
+    assert sorted((t["Key"], t["Value"]) for t in held["Tags"]) == [("App", "app"), ("Role", "x")]

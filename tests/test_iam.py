@@ -23,7 +23,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import ACCOUNT, BASE_AMI, REGION, errors, ok, policies, policy
+from conftest import ACCOUNT, BASE_AMI, REGION, errors, ok, policy
 from core.iam import documents
 from test_deploy import groups_of, in_service
 from test_setup import record
@@ -150,7 +150,11 @@ def test_the_scoping_check_knows_both_load_balancer_apis():
 
 
 def test_each_policy_fits_a_managed_policy_and_names_every_action_in_full():
-    for document in policies().values():
+    longest = {"app": "a" * 13, "node_env": "b" * 14}  # elb-<app>-<env> holds 32 characters: no longer
+    assert len(f"elb-{longest['app']}-{longest['node_env']}") == 32
+    written = documents(**longest, record_name=f"{longest['node_env']}.{'c' * 40}.example.com.",
+                        zone_id="Z" * 32, account=ACCOUNT, region="ap-southeast-2")
+    for document in written.values():  # what a user attaches: the tests' Packer grant is not in it
         assert len(json.dumps(document, separators=(",", ":"))) <= MANAGED_POLICY_CHARACTERS
     document = policy()
     assert all("*" not in action and "?" not in action for action in policy_actions(document))
@@ -398,12 +402,12 @@ def test_a_deployer_changes_its_own_environment_and_the_app_s_images_only(projec
 def test_make_iam_policy_writes_the_environment_s_policies_and_changes_nothing(project):
     result = ok(project.make("iam-policy", "staging"))
     written = {kind: json.loads((project.path / f"deploy/iam/app-staging-{kind}.json").read_text())
-               for kind in ("setup", "deploy", "read")}
+               for kind in ("setup", "deploy", "bake", "read")}
     assert written == documents(app="app", node_env="staging", record_name="staging.example.com.",
                                 zone_id=project.zone_id(), account=ACCOUNT, region=REGION)
     for kind in written:
         assert f"wrote deploy/iam/app-staging-{kind}.json (" in result.stdout
-    assert "attach all 3 to the principal that deploys staging of app (account 123456789012, us-east-1)" \
+    assert "attach all 4 to the principal that deploys staging of app (account 123456789012, us-east-1)" \
         in result.stdout
     assert project.mutating_actions() == []
     assert not list((project.path / "deploy/log").glob("staging/*"))  # it keeps no record

@@ -1,10 +1,11 @@
 """The IAM policies one environment's deployer needs: what the tool and Packer call, and nothing
 more, scoped to this app and environment, as `make iam-policy` writes them.
 
-Three customer managed policies (each holds 6,144 characters): `setup` (the network path, load
+Four customer managed policies (each holds 6,144 characters): `setup` (the network path, load
 balancer, record, certificate, key pair and lock table: what setup and destroy change), `deploy`
-(groups, launch templates, instances, bakes and images: what deploy, rollback and destroy change)
-and `read` (what they all read; alone it lets `make status` and `make history` run and change
+(groups, launch templates and launching instances: what deploy, rollback and destroy change),
+`bake` (Packer's build instance, key pair, images and snapshots, and the image cleanup) and
+`read` (what they all read; alone it lets `make status` and `make history` run and change
 nothing).
 
 How each change is kept to the environment's own resources, even against a holder who re-tags:
@@ -46,7 +47,7 @@ def statement(sid: str, actions: list[str], resources: list[str] | str, **condit
 
 def documents(*, app: str, node_env: str, record_name: str, zone_id: str, account: str,
               region: str) -> dict[str, dict]:
-    """{"setup": document, "deploy": document, "read": document} for the environment `node_env` of
+    """{"setup": document, "deploy": document, "bake": document, "read": document} for the environment `node_env` of
     `app`, whose alias is `record_name` (with its trailing dot) in the hosted zone `zone_id`."""
     name = f"{app}-{node_env}"
     at = f"{region}:{account}"
@@ -120,18 +121,25 @@ def documents(*, app: str, node_env: str, record_name: str, zone_id: str, accoun
         statement("NewTemplates", ["ec2:CreateLaunchTemplate"], f"{ec2}:launch-template/*", **made_ours),
         tagging_on("CreateLaunchTemplate", f"{ec2}:launch-template/*"),
         statement("OwnTemplates", ["ec2:DeleteLaunchTemplate"], f"{ec2}:launch-template/*", **ours),
-        statement("OwnInstances", ["ec2:StopInstances", "ec2:TerminateInstances"], f"{ec2}:instance/*", **ours),
-        statement("PackerKeyPair", ["ec2:CreateKeyPair", "ec2:DeleteKeyPair"], f"{ec2}:key-pair/packer_*"),
         statement("Launch", ["ec2:RunInstances"], f"{ec2}:instance/*", **made_ours),
         statement("LaunchFrom", ["ec2:RunInstances"], [
             f"{ec2}:volume/*", f"{ec2}:network-interface/*", f"{ec2}:subnet/*", f"{ec2}:security-group/*",
             image, f"{ec2}:key-pair/{name}", f"{ec2}:key-pair/packer_*"]),
         statement("LaunchFromOwnTemplate", ["ec2:RunInstances"], f"{ec2}:launch-template/*", **ours),
         tagging_on("RunInstances", [f"{ec2}:instance/*", f"{ec2}:volume/*", f"{ec2}:network-interface/*"]),
+    ]
+    bake = [
+        statement("OwnInstances", ["ec2:StopInstances", "ec2:TerminateInstances"], f"{ec2}:instance/*", **ours),
+        statement("PackerKeyPair", ["ec2:CreateKeyPair", "ec2:DeleteKeyPair"], f"{ec2}:key-pair/packer_*"),
+        tagging_on("CreateKeyPair", f"{ec2}:key-pair/packer_*"),  # Packer tags it with run_tags
         statement("Bake", ["ec2:CreateImage"], [image, snapshot]),
         statement("BakeFrom", ["ec2:CreateImage"], f"{ec2}:instance/*", **ours),
         statement("TagBake", ["ec2:CreateTags"], [image, snapshot],
                   StringEquals={"ec2:CreateAction": "CreateImage", APP: app}),
+        # Packer tags its image and snapshots again (tags, snapshot_tags) once they hold its run_tags.
+        statement("TagOwnBake", ["ec2:CreateTags"], [image, snapshot],
+                  StringEquals={HELD_APP: app, HELD_ENV: node_env, APP: app},
+                  StringEqualsIfExists={ENV: node_env}),
         statement("Release", ["ec2:CreateTags"], image, StringEquals={HELD_APP: app, HELD_ENV: node_env},
                   **{"ForAllValues:StringEquals": {"aws:TagKeys": ["Released"]}}),
         statement("AppImages", ["ec2:DeregisterImage"], image, **apps),
@@ -162,4 +170,4 @@ def documents(*, app: str, node_env: str, record_name: str, zone_id: str, accoun
                   f"arn:aws:dynamodb:{at}:table/deploy-lock-{name}"),
     ]
     return {kind: {"Version": VERSION, "Statement": statements}
-            for kind, statements in (("setup", setup), ("deploy", deploy), ("read", read))}
+            for kind, statements in (("setup", setup), ("deploy", deploy), ("bake", bake), ("read", read))}
