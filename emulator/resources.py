@@ -362,6 +362,15 @@ def route53_authorizations(action: str, path: str, body: bytes) -> list[Authoriz
     return [Authorization(action, ANYTHING)]
 
 
+def cloudwatch_authorizations(action: str, account: str, region: str, params: dict) -> list[Authorization]:
+    """DescribeAlarms: each alarm it names (or any)."""
+    names = params.get("AlarmNames") or ["*"] if action == "cloudwatch:DescribeAlarms" else []
+    if not names:
+        return [Authorization(action, ANYTHING)]
+    return [Authorization(action, [Target(f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}", {})
+                                   for name in names])]
+
+
 def authorizations(action: str, account: str, region: str, params: dict, path: str = "",
                    body: bytes = b"") -> list[Authorization]:
     """Every (action, resources) AWS authorizes for one call of `action`, the call's own first."""
@@ -378,4 +387,6 @@ def authorizations(action: str, account: str, region: str, params: dict, path: s
         return acm_authorizations(action, account, region, params)
     if prefix == "route53":
         return route53_authorizations(action, path, body)
+    if prefix == "cloudwatch":
+        return cloudwatch_authorizations(action, account, region, params)
     return [Authorization(action, ANYTHING)]

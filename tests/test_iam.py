@@ -416,3 +416,13 @@ def test_make_iam_policy_writes_the_environment_s_policies_and_changes_nothing(p
     assert refused.returncode != 0
     assert errors(refused) == ["iam-policy: error: no public hosted zone named example.org in Route 53: create one, "
                                "or set HOSTED_ZONE"]
+
+
+def test_no_action_is_left_on_any_resource_where_aws_lets_it_be_scoped():
+    """The service authorization reference (parliament's copy): an action on Resource "*" takes no
+    resource type at all (Describe and List calls, requesting a certificate)."""
+    unscoped = {action for statement in policy()["Statement"] if statement["Resource"] == "*"
+                for action in listed(statement["Action"])}
+    scopable = {action for action in unscoped if set(resource_types(action)) - {""}}
+    assert scopable == set()
+    assert {"ec2:DescribeInstances", "acm:RequestCertificate"} <= unscoped  # the check sees them

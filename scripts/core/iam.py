@@ -148,10 +148,10 @@ def documents(*, app: str, node_env: str, record_name: str, zone_id: str, accoun
     ]
     read = [
         statement("ReadOnly", [
-            "acm:DescribeCertificate", "acm:ListCertificates", "acm:ListTagsForCertificate",
+            "acm:ListCertificates",
             "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeLaunchConfigurations",
             "autoscaling:DescribeLifecycleHooks", "autoscaling:DescribeScalingActivities",
-            "autoscaling:DescribeScheduledActions", "cloudwatch:DescribeAlarms",
+            "autoscaling:DescribeScheduledActions",
             "ec2:DescribeAccountAttributes", "ec2:DescribeAddresses", "ec2:DescribeAvailabilityZones",
             "ec2:DescribeClassicLinkInstances", "ec2:DescribeImages", "ec2:DescribeInstances",
             "ec2:DescribeInternetGateways", "ec2:DescribeKeyPairs", "ec2:DescribeLaunchTemplateVersions",
@@ -166,6 +166,9 @@ def documents(*, app: str, node_env: str, record_name: str, zone_id: str, accoun
         statement("ReadZones", ["route53:GetHostedZone"], "arn:aws:route53:::hostedzone/*"),
         statement("ReadZone", ["route53:ListResourceRecordSets"], f"arn:aws:route53:::hostedzone/{zone_id}"),
         statement("ReadChanges", ["route53:GetChange"], "arn:aws:route53:::change/*"),
+        statement("ReadCertificates", ["acm:DescribeCertificate", "acm:ListTagsForCertificate"],
+                  f"arn:aws:acm:{at}:certificate/*"),
+        statement("ReadAlarms", ["cloudwatch:DescribeAlarms"], f"arn:aws:cloudwatch:{at}:alarm:*"),
         statement("ReadHistory", ["dynamodb:DescribeTable", "dynamodb:GetItem"],
                   f"arn:aws:dynamodb:{at}:table/deploy-lock-{name}"),
     ]
