@@ -416,6 +416,13 @@ def test_make_iam_policy_writes_the_environment_s_policies_and_changes_nothing(p
     assert refused.returncode != 0
     assert errors(refused) == ["iam-policy: error: no public hosted zone named example.org in Route 53: create one, "
                                "or set HOSTED_ZONE"]
+    anonymous = project.make("iam-policy", "staging", AWS_ACCESS_KEY_ID="", AWS_SECRET_ACCESS_KEY="",
+                             AWS_EC2_METADATA_DISABLED="true")
+    assert anonymous.returncode != 0 and errors(anonymous) == [
+        "iam-policy: error: no AWS credentials: configure a profile (AWS_PROFILE), SSO, or "
+        "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"]
+    unsafe = project.make("iam-policy", "Staging")
+    assert unsafe.returncode != 0 and len(errors(unsafe)) == 1 and "not a safe name" in errors(unsafe)[0]
 
 
 def test_no_action_is_left_on_any_resource_where_aws_lets_it_be_scoped():
