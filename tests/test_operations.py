@@ -354,3 +354,17 @@ def test_primal_images_past_keep_primal_images_are_removed(ready):
     assert len(primal) == 2
     snapshots = project.client("ec2").describe_snapshots(Filters=[{"Name": "tag:Role", "Values": ["primal"]}])
     assert len(snapshots["Snapshots"]) == 2
+
+
+@pytest.mark.parametrize("target, lines", [("deploy", 3), ("settings", 1), ("status", 1), ("history", 1)])
+def test_a_reader_that_goes_away_fails_no_run(ready, target, lines):
+    """`make deploy | head -3`: the release goes live and make exits 0; a read-only target says no
+    traceback. A lost output stream is not a failed run."""
+    run = ready.start(target)
+    read = [run.stdout.readline() for _ in range(lines)]
+    run.stdout.close()  # as `head` does once it has its lines
+    stderr = run.stderr.read()
+    assert run.wait(timeout=120) == 0, stderr
+    assert all(read) and "Traceback" not in stderr and "Broken pipe" not in stderr, stderr
+    if target == "deploy":
+        assert len(groups_of(ready)) == 1
