@@ -54,7 +54,7 @@ create-lock-table: venv ## create the DynamoDB table that lets one deploy of an 
 	$(RUN)/create_lock_table.py
 
 ##@ deploy: every release, zero downtime
-DEPLOY_STEPS := check-deploy primal-image build-app copy-over deployment-image lookup-asg \
+DEPLOY_STEPS := check-deploy build-app primal-image copy-over deployment-image lookup-asg \
                 launch-asg wait-health soak cleanup-asgs cleanup-image
 deploy: venv ## run every deploy step, in this order, holding the lock; roll back on failure:
 	$(RUN)/pipeline.py deploy --lock --rollback $(DEPLOY_STEPS)

@@ -34,10 +34,12 @@ def check_deploy(step: Step) -> None:
     alarm_states(step)  # SOAK_ALARMS exist
     for key, image in (("PRIMAL_ID", settings.primal_id), ("IMAGE_ID", settings.image_id)):
         if image:
-            require_image(step, image, key)
+            require_image(step, image, key, baked_from=key == "PRIMAL_ID" and not settings.image_id)
     if not settings.image_id:
         if not settings.primal_id and not settings.base_ami:
             raise StepError("BASE_AMI is not set: name the image primal is baked from, or set PRIMAL_ID")
+        if not settings.primal_id:  # before anything is baked: a bake finds out minutes later
+            require_image(step, settings.base_ami, "BASE_AMI", baked_from=True)
         if not shutil.which(settings.packer):
             raise StepError(f"packer not found ({settings.packer}): install it (apt-get install packer) or set PACKER")
     begin_release(step, "deploy")

@@ -410,3 +410,27 @@ def test_the_bake_runs_in_the_environment_s_bake_group_which_admits_ssh_from_one
     assert {t["Key"]: t["Value"] for t in instance["Tags"]}["Environment"] == "dev01"
     refused = ready.make("deploy", BAKE_SSH_CIDR="0.0.0.0/0")
     assert refused.returncode != 0 and "BAKE_SSH_CIDR=0.0.0.0/0 opens SSH to the whole internet" in refused.stderr
+
+
+@pytest.fixture
+def set_up(project):
+    """An environment after `make setup`, of the default kinds (where the kind does not matter)."""
+    ok(project.make("setup"))
+    project.emulator.calls.clear()
+    return project
+
+
+def test_a_build_that_fails_stops_the_deploy_before_any_bake(set_up):
+    result = set_up.make("deploy", BUILD_COMMAND="false")
+    assert result.returncode != 0 and "BUILD_COMMAND failed" in result.stderr
+    assert "building primal image" not in result.stdout  # the build runs first: it fails in seconds
+    assert "CreateImage" not in set_up.mutating_actions() and images(set_up, "primal") == {}
+
+
+@pytest.mark.parametrize("setting", ["BASE_AMI", "PRIMAL_ID", "IMAGE_ID"])
+def test_an_image_that_is_not_in_the_region_stops_the_deploy_before_anything_changes(set_up, setting):
+    result = set_up.make("deploy", **{setting: "ami-0123456789abcdef0"})
+    assert result.returncode != 0
+    assert errors(result) == [f"deploy: error: {setting}=ami-0123456789abcdef0 is not an available image in "
+                              f"us-east-1: fix {setting}"]
+    assert set_up.mutating_actions() == []

@@ -119,3 +119,8 @@ def test_a_deploy_with_a_line_that_does_not_parse_stops_before_any_aws_call(proj
     assert result.returncode != 0
     assert "env/dev01.env line 1: 'SOAK_SECONDS 600' is not NAME=value" in result.stderr
     assert project.emulator.calls == []
+
+
+def test_a_health_timeout_shorter_than_the_poll_interval_is_refused(root):
+    with pytest.raises(SettingsError, match="HEALTH_TIMEOUT=1 is shorter than POLL_INTERVAL=5: a wait would give up"):
+        load({"NODE_ENV": "dev01", "HEALTH_TIMEOUT": "1", "POLL_INTERVAL": "5"})

@@ -55,9 +55,14 @@ def delete_image(step: Step, image: dict) -> None:
         ec2.delete_snapshot(SnapshotId=snapshot)
 
 
-def require_image(step: Step, image_id: str, setting: str) -> dict:
+def require_image(step: Step, image_id: str, setting: str, baked_from: bool = False) -> dict:
+    """The image, available in the region; `baked_from`: one Packer's amazon-ebs can start from
+    (EBS-backed: it refuses an instance-store image only once its build instance runs)."""
     images = step.client("ec2").describe_images(
         Filters=[{"Name": "image-id", "Values": [image_id]}, {"Name": "state", "Values": ["available"]}])["Images"]
     if not images:
         raise StepError(f"{setting}={image_id} is not an available image in {step.aws.region}: fix {setting}")
+    if baked_from and images[0].get("RootDeviceType") != "ebs":
+        raise StepError(f"{setting}={image_id} is {images[0].get('RootDeviceType')}-backed: Packer's amazon-ebs bakes "
+                        "from an EBS-backed image only; choose one")
     return images[0]

@@ -302,6 +302,9 @@ class Settings:
         if self.soak_alarms and not self.soak_seconds:
             raise SettingsError("SOAK_ALARMS are watched during the soak: set SOAK_SECONDS too (e.g. 600), or "
                                 "leave SOAK_ALARMS empty")
+        if self.health_timeout < self.poll_interval:
+            raise SettingsError(f"HEALTH_TIMEOUT={self.health_timeout:g} is shorter than POLL_INTERVAL="
+                                f"{self.poll_interval:g}: a wait would give up before it looked; raise HEALTH_TIMEOUT")
         if self.keep_images < 1:
             raise SettingsError("KEEP_IMAGES must be at least 1: the live release's image is always kept")
         if self.keep_records < 1:
