@@ -553,6 +553,30 @@ def _patch_classic_zones_of_subnets() -> None:
     ELBBackend.create_load_balancer = create_load_balancer
 
 
+def _patch_template_images() -> None:
+    """23. CreateAutoScalingGroup from a launch template version whose image no longer exists
+    fails with ValidationError (moto: made the group, and launched from the missing image)."""
+    create_group = AutoScalingBackend.create_auto_scaling_group
+
+    def create_auto_scaling_group(self, name, *args, **kwargs):
+        given = kwargs.get("launch_template") or {}
+        template_id, template_name = given.get("LaunchTemplateId"), given.get("LaunchTemplateName")
+        if template_id or template_name:
+            ec2 = ec2_backends[self.account_id][self.region_name]
+            try:
+                template = (ec2.get_launch_template(template_id) if template_id else
+                            ec2.get_launch_template_by_name(template_name))
+                image = template.get_version(given.get("Version", "$Default")).data.get("ImageId")
+            except Exception:  # noqa: BLE001 - an unknown template or version: moto's own error follows
+                image = None
+            if image and image not in ec2.amis:
+                raise ValidationError(f"You must use a valid fully-formed launch template. The image id "
+                                      f"'[{image}]' does not exist")
+        return create_group(self, name, *args, **kwargs)
+
+    AutoScalingBackend.create_auto_scaling_group = create_auto_scaling_group
+
+
 def _patch_instance_protocol() -> None:
     """16. A classic listener's InstanceProtocol is the one it was given (HTTPS 443 -> HTTP 80: the
     load balancer ends TLS), the listener's own protocol only when none was (moto: always its own)."""
@@ -716,7 +740,7 @@ CORRECTIONS = (_patch_ebs_images, _patch_elb_hosted_zone, _patch_elb_name_rules,
             _patch_duplicates_and_in_use, _patch_scripted_health, _patch_alb_hosted_zone, _patch_alb_name_rules,
             _patch_target_registration, _patch_target_group_load_balancers, _patch_target_health,
             _patch_default_security_groups, *CERTIFICATE_CORRECTIONS, _patch_instance_protocol,
-            _patch_scheduled_actions, _patch_lifecycle_hooks, _patch_classic_zones_of_subnets)
+            _patch_scheduled_actions, _patch_lifecycle_hooks, _patch_classic_zones_of_subnets, _patch_template_images)
 
 
 def install_corrections() -> None:

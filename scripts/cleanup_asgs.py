@@ -5,6 +5,7 @@ new group has at least as many instances InService at the load balancer as the l
 (it may have scaled out during the deploy), and never takes out the last InService instances."""
 
 from core.groups import retire
+from core.release import alone
 from core.step import Step, run
 
 
@@ -18,4 +19,4 @@ def cleanup_asgs(step: Step) -> None:
 
 
 if __name__ == "__main__":
-    run("deploy", cleanup_asgs)
+    run("deploy", alone(cleanup_asgs))

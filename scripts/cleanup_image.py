@@ -7,6 +7,7 @@ every image."""
 
 from core.groups import environment_groups
 from core.images import app_images, delete_image, environment_images, images_in_use, released
+from core.release import alone
 from core.step import Step, run
 
 
@@ -53,4 +54,4 @@ def mark_released(step: Step, images: list[dict]) -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    run("deploy", cleanup_image)
+    run("deploy", alone(cleanup_image))

@@ -6,6 +6,7 @@ before any group changes."""
 from core import history
 from core.images import require_image
 from core.packer import bake_image
+from core.release import alone
 from core.step import Step, StepError, run
 
 
@@ -28,4 +29,4 @@ def deployment_image(step: Step) -> None:
 
 
 if __name__ == "__main__":
-    run("deploy", deployment_image)
+    run("deploy", alone(deployment_image))

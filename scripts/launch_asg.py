@@ -14,6 +14,7 @@ from core.aws import tag_list
 from core.balancer import load_balancer
 from core.groups import create_launch_configuration
 from core.network import instance_security_groups
+from core.release import alone
 from core.step import Step, StepError, completed, run
 
 GRACE_PERIOD = 300
@@ -128,4 +129,4 @@ def launch_configuration(step: Step, name: str, image_id: str, _tags: dict) -> d
 
 
 if __name__ == "__main__":
-    run("deploy", launch_asg)
+    run("deploy", alone(launch_asg))

@@ -12,6 +12,7 @@ import jmespath
 
 from core.aws import search
 from core.groups import environment_groups
+from core.release import alone
 from core.step import Step, run
 
 # A scheduled action as PutScheduledUpdateGroupAction takes it again.
@@ -61,4 +62,4 @@ def present(fields: dict) -> dict:
 
 
 if __name__ == "__main__":
-    run("deploy", lookup_asg)
+    run("deploy", alone(lookup_asg))

@@ -7,6 +7,7 @@ import hashlib
 from core.aws import tag_filters
 from core.images import app_images, require_image
 from core.packer import bake_image
+from core.release import alone
 from core.settings import ROOT
 from core.step import Step, run
 
@@ -46,4 +47,4 @@ def primal_images(step: Step, fingerprint: str) -> list[dict]:
 
 
 if __name__ == "__main__":
-    run("deploy", primal_image)
+    run("deploy", alone(primal_image))

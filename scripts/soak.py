@@ -16,7 +16,7 @@ from core.alarms import IN_ALARM, alarm_states
 from core.balancer import load_balancer
 from core.groups import INSTANCE_IDS, describe_groups, hold_warm
 from core.poll import wait_until
-from core.release import roll_back
+from core.release import alone, roll_back
 from core.step import Step, StepError, run, uninterrupted
 
 
@@ -93,4 +93,4 @@ def watch(step: Step, group_name: str, desired: int, alarms: dict[str, str], lef
 
 
 if __name__ == "__main__":
-    run("deploy", soak)
+    run("deploy", alone(soak))

@@ -18,7 +18,7 @@ from core.aws import throttled
 from core.balancer import load_balancer
 from core.groups import describe_groups
 from core.poll import TimedOut, wait_until
-from core.release import roll_back
+from core.release import alone, roll_back
 from core.step import Step, StepError, run, uninterrupted
 
 MEMBERS = "[0].Instances[].InstanceId"
@@ -100,4 +100,4 @@ def report(step: Step, group_name: str) -> None:
 
 
 if __name__ == "__main__":
-    run("deploy", wait_health)
+    run("deploy", alone(wait_health))

@@ -893,3 +893,20 @@ def test_create_image_tags_its_image_and_snapshots_as_asked(aws):
     snapshot = described["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]
     [held] = ec2.describe_snapshots(SnapshotIds=[snapshot])["Snapshots"]
     assert sorted((t["Key"], t["Value"]) for t in held["Tags"]) == [("App", "app"), ("Role", "x")]
+
+
+def test_a_group_from_a_template_whose_image_is_gone_is_refused(aws):
+    """Correction 23: AWS refuses the group (moto: launched it from the missing image)."""
+    ec2, asg = aws("ec2"), aws("autoscaling")
+    instance = ec2.run_instances(ImageId="ami-1e749f67", MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    image = ec2.create_image(InstanceId=instance, Name="gone")["ImageId"]
+    template = ec2.create_launch_template(LaunchTemplateName="lt-gone", LaunchTemplateData={"ImageId": image})[
+        "LaunchTemplate"]["LaunchTemplateId"]
+    ec2.deregister_image(ImageId=image)
+    with pytest.raises(ClientError) as refused:
+        asg.create_auto_scaling_group(AutoScalingGroupName="asg-gone", MinSize=1, MaxSize=1,
+                                      AvailabilityZones=["us-east-1a"],
+                                      LaunchTemplate={"LaunchTemplateId": template, "Version": "1"})
+    assert refused.value.response["Error"]["Code"] == "ValidationError"
+    assert f"The image id '[{image}]' does not exist" in refused.value.response["Error"]["Message"]
+    assert asg.describe_auto_scaling_groups(AutoScalingGroupNames=["asg-gone"])["AutoScalingGroups"] == []

@@ -288,3 +288,40 @@ def test_an_account_that_refuses_launch_configurations_is_told_at_setup_and_depl
     result = project.make("deploy", LAUNCH_KIND="configuration")
     assert result.returncode != 0 and "set LAUNCH_KIND=template" in result.stderr
     assert_nothing_left_behind(project)
+
+
+def test_a_step_run_alone_never_revives_a_rolled_back_release(project):
+    """After a deploy that rolled back (its freshly baked image deregistered), `make launch-asg`
+    alone is refused, under the lock, with one line naming what to run; nothing changes (before,
+    it launched a group from the deregistered image beside the live release, with no lock)."""
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+    project.emulator.health.set("asg-app-dev01-", never=True)
+    failed = project.make("deploy", HEALTH_TIMEOUT="1", POLL_INTERVAL="0.2")
+    assert failed.returncode != 0 and "rolled back" in failed.stderr
+    project.emulator.health.clear()
+    [live] = groups_of(project)
+    project.emulator.calls.clear()
+
+    for step in ("launch-asg", "wait-health", "cleanup-asgs"):
+        refused = project.make(step)
+        assert refused.returncode != 0
+        [error] = errors(refused)
+        assert re.fullmatch(r"deploy: error: release \d{14} ended \(rolled back\): its hand-off in "
+                            r"deploy/log/dev01/state.json is not to be resumed; run `NODE_ENV=dev01 make deploy` "
+                            r"for a new release \(or `make rollback`\)", error), error
+    assert project.mutating_actions() == []
+    assert [g["AutoScalingGroupName"] for g in groups_of(project)] == [live["AutoScalingGroupName"]]
+    assert project.lock_holder() is None
+
+
+def test_a_step_run_alone_holds_the_deploy_lock(project):
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+    project.client("dynamodb").put_item(TableName="deploy-lock-app-dev01", Item={  # a deploy elsewhere
+        "Environment": {"S": "dev01"}, "Owner": {"S": "ci@runner-7 pid 4242"}, "Since": {"N": str(int(time.time()))}})
+    project.emulator.calls.clear()
+    refused = project.make("cleanup-image")
+    assert refused.returncode != 0
+    assert errors(refused)[0].startswith("deploy: error: dev01 is locked: held by ci@runner-7 pid 4242"), errors(refused)
+    assert project.mutating_actions() == []

@@ -3,11 +3,15 @@ serve yet. Undoing it is the rollback every failure and interruption before cuto
 start and its outcome go to the release history in AWS (core/history.py)."""
 
 import time
+from collections.abc import Callable
 
 from . import history
 from .groups import bring_back, retire
 from .images import delete_image, environment_images
-from .step import Step
+from .lock import deploy_lock
+from .step import Step, StepError
+
+ENDED = ("rolled back", "interrupted", "rollback failed")
 
 
 def in_flight(step: Step) -> bool:
@@ -59,3 +63,34 @@ def begin_release(step: Step, kind: str, **fields: str) -> None:
     step.begin_release(stamp)
     history.begin(step, stamp, kind, **fields)
     step.say(f"release {stamp}: ok")
+
+
+def ended(step: Step) -> str | None:
+    """Why the release handed over in state.json cannot go on: it rolled back, was interrupted, or
+    a later release began since (it was superseded). None: it may."""
+    stamp = step.state().get("stamp")
+    if not stamp:
+        return None  # the step's own recall says which step to run first
+    found = history.releases(step)
+    mine = next((release for release in found if release["stamp"] == stamp), None)
+    later = [release["stamp"] for release in found if release["stamp"] > stamp]
+    if mine and mine["outcome"] in ENDED:
+        return f"release {stamp} ended ({mine['outcome']})"
+    if later:
+        return f"release {stamp} was superseded by {later[-1]}"
+    return None
+
+
+def alone(body: Callable[[Step], None]) -> Callable[[Step], None]:
+    """A step of a release run alone (`make launch-asg`), as the pipeline runs it: under the deploy
+    lock, and only for a release that has not ended; else one line, and nothing changes."""
+    def run_alone(step: Step) -> None:
+        with deploy_lock(step):
+            why = ended(step)
+            if why:
+                node_env = step.settings.node_env
+                raise StepError(f"{why}: its hand-off in deploy/log/{node_env}/state.json is not to be resumed; run "
+                                f"`NODE_ENV={node_env} make deploy` for a new release (or `make rollback`)")
+            body(step)
+    run_alone.__name__ = body.__name__  # the run's target, in its record
+    return run_alone
