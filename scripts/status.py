@@ -14,7 +14,7 @@ from core.certificate import describe, names_of, own_certificate
 from core.dns import current_alias, hosted_zone_id
 from core.groups import environment_groups
 from core.images import environment_images, images_in_use, released
-from core.lock import current_lock, held_by
+from core.lock import current_lock, dead_here, held_by
 from core.network import ROLES, group_name, inbound, security_groups
 from core.record import records
 from core.settings import ROOT
@@ -63,7 +63,10 @@ def release_rows(step: Step, running: set[str]) -> list[tuple[str, str]]:
         rows = [("live release", history.line(live, running, bool(lock)) if live else "none")]
         if releases and releases[-1] is not live:
             rows.append(("last run", history.line(releases[-1], running, bool(lock))))
-        if releases and releases[-1]["outcome"] == history.SOAKING and lock:
+        if releases and releases[-1]["outcome"] == history.SOAKING and lock and dead_here(lock):
+            rows.append(("soak", f"release {releases[-1]['stamp']} was in its soak when its run died; the old "
+                                 "groups' instances may be out of the load balancer: the next deploy takes over"))
+        elif releases and releases[-1]["outcome"] == history.SOAKING and lock:
             rows.append(("soak", f"release {releases[-1]['stamp']} serves alone until {releases[-1]['soak_ends']}; "
                                  "the old groups' instances are kept warm, out of the load balancer"))
         rows.append(("deploy lock", held_by(step, lock) if lock else "free"))

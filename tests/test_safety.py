@@ -3,10 +3,12 @@ tool's calls, failing and interrupted deploys, two deploys at once, the traffic 
 `make rollback`. After every scenario, nothing of a failed release is left behind and the load
 balancer never had zero InService instances."""
 
+import getpass
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import time
 
@@ -323,5 +325,34 @@ def test_a_step_run_alone_holds_the_deploy_lock(project):
     project.emulator.calls.clear()
     refused = project.make("cleanup-image")
     assert refused.returncode != 0
-    assert errors(refused)[0].startswith("deploy: error: dev01 is locked: held by ci@runner-7 pid 4242"), errors(refused)
+    [error] = errors(refused)
+    assert error.startswith("deploy: error: dev01 is locked: held by ci@runner-7 pid 4242"), error
     assert project.mutating_actions() == []
+
+
+def dead_pid() -> int:
+    """The pid of a process of this host that has ended."""
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    return gone.pid
+
+
+def test_the_lock_of_a_run_whose_process_is_gone_from_this_host_is_taken_over(project):
+    """kill -9 of a deploy leaves its lock; on the same host, with its process gone, the next
+    deploy takes it over and says so (not an hour's wait for LOCK_TIMEOUT), and status says the
+    holder is dead. A holder of another host keeps today's rule."""
+    ok(project.make("setup"))
+    owner = f"{getpass.getuser()}@{socket.gethostname()} pid {dead_pid()}"
+    lock = {"Environment": {"S": "dev01"}, "Owner": {"S": owner}, "Since": {"N": str(int(time.time()))}}
+    project.client("dynamodb").put_item(TableName="deploy-lock-app-dev01", Item=lock)
+    assert f"held by {owner} since " in ok(project.make("status")).stdout
+    assert "whose process is gone from this host" in ok(project.make("status")).stdout
+
+    deployed = ok(project.make("deploy"))
+    assert f"deploy: took over the deploy lock held by {owner} since " in deployed.stdout
+    assert project.lock_holder() is None and len(groups_of(project)) == 1
+
+    elsewhere = {**lock, "Owner": {"S": f"ci@not-{socket.gethostname()} pid {dead_pid()}"}}
+    project.client("dynamodb").put_item(TableName="deploy-lock-app-dev01", Item=elsewhere)
+    refused = project.make("deploy")
+    assert refused.returncode != 0 and "dev01 is locked: held by ci@not-" in refused.stderr
