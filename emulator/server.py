@@ -176,20 +176,20 @@ class Faults:
 
     def add(self, *, service: str | None = None, action: str | None = None, code: str = "Throttling",
             status: int = 400, every: int = 1, times: int | None = None, delay: float = 0.0,
-            lag: float = 0.0) -> None:
+            lag: float = 0.0, packer: bool = False) -> None:
         """Fail (or, with code=None, delay) every `every`-th matching request of the tool's own
-        (botocore) clients, at most `times` times; a delayed answer holds up no other request (a
-        slow call on AWS does not). `lag`: every matching request is carried out that many seconds
-        after it came, and requests that come meanwhile go first (as AWS still carries out a call
-        whose caller stopped waiting for it)."""
+        (botocore) clients, or with `packer` of Packer's (its Go SDK), at most `times` times; a
+        delayed answer holds up no other request (a slow call on AWS does not). `lag`: every
+        matching request is carried out that many seconds after it came, and requests that come
+        meanwhile go first (as AWS still carries out a call whose caller stopped waiting for it)."""
         self._rules.append({"service": service, "action": action, "code": code, "status": status,
-                            "every": every, "times": times, "delay": delay, "lag": lag, "seen": 0, "fired": 0})
+                            "every": every, "times": times, "delay": delay, "lag": lag, "seen": 0, "fired": 0,
+                            "packer": packer})
 
     def _matching(self, call: Call, environ: dict) -> list[dict]:
-        if "Botocore" not in environ.get("HTTP_USER_AGENT", ""):
-            return []  # packer's own SDK calls are left alone
-        return [rule for rule in list(self._rules)
-                if rule["service"] in (None, call.service) and rule["action"] in (None, call.action)]
+        from_packer = "Botocore" not in environ.get("HTTP_USER_AGENT", "")
+        return [rule for rule in list(self._rules) if rule["packer"] == from_packer
+                and rule["service"] in (None, call.service) and rule["action"] in (None, call.action)]
 
     def lag(self, call: Call, environ: dict) -> float:
         return max((rule["lag"] for rule in self._matching(call, environ)), default=0.0)

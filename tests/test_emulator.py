@@ -7,6 +7,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
 
 import boto3
 import botocore.exceptions
@@ -910,3 +912,15 @@ def test_a_group_from_a_template_whose_image_is_gone_is_refused(aws):
     assert refused.value.response["Error"]["Code"] == "ValidationError"
     assert f"The image id '[{image}]' does not exist" in refused.value.response["Error"]["Message"]
     assert asg.describe_auto_scaling_groups(AutoScalingGroupNames=["asg-gone"])["AutoScalingGroups"] == []
+
+
+def test_a_fault_for_packer_hits_packer_s_sdk_and_not_the_tool_s(emu, aws):
+    """faults.add(packer=True): Packer's Go SDK calls only (to slow down a bake); the tool's, by default."""
+    emu.faults.add(action="DescribeRegions", code="Throttling", packer=True)
+    aws("ec2").describe_regions()  # botocore: untouched
+    request = Request(emu.url, data=b"Action=DescribeRegions&Version=2016-11-15", method="POST",
+                      headers={"User-Agent": "aws-sdk-go/1.36.0 (go1.15; linux; amd64)",
+                               "Content-Type": "application/x-www-form-urlencoded"})
+    with pytest.raises(HTTPError) as throttled:
+        urlopen(request)
+    assert b"<Code>Throttling</Code>" in throttled.value.read()

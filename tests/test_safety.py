@@ -356,3 +356,27 @@ def test_the_lock_of_a_run_whose_process_is_gone_from_this_host_is_taken_over(pr
     project.client("dynamodb").put_item(TableName="deploy-lock-app-dev01", Item=elsewhere)
     refused = project.make("deploy")
     assert refused.returncode != 0 and "dev01 is locked: held by ci@not-" in refused.stderr
+
+
+def test_an_interrupted_bake_lets_packer_clean_up_and_leaves_nothing_running(project):
+    """SIGTERM while Packer bakes: the tool passes it on to Packer (in a session of its own, it
+    gets it no other way), waits for its cleanup within a bound, and says so; no build instance
+    runs on and no key pair is left (before, Packer ran on with a closed pipe)."""
+    ok(project.make("setup"))
+    project.emulator.faults.add(service="ec2", action="StopInstances", code=None, delay=3.0, packer=True)
+    run = project.start("deploy")
+    seen = ""
+    while "Stopping the source instance" not in seen:
+        line = run.stdout.readline()
+        assert line, seen
+        seen += line
+    os.killpg(run.pid, signal.SIGTERM)
+    out, err = run.communicate(timeout=120)
+    assert run.returncode != 0 and "interrupted" in err, err
+    said = seen + out
+    assert "packer: interrupted; letting packer build of primal.json (-only=emulator) clean up" in said, said
+    assert "packer: packer build of primal.json (-only=emulator) cleaned up" in said, said
+    ec2 = project.client("ec2")
+    built = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["packer-*"]}])["Reservations"]
+    assert [i["State"]["Name"] for r in built for i in r["Instances"]] == ["terminated"]
+    assert [k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"] if k["KeyName"].startswith("packer_")] == []

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -23,7 +25,7 @@ import jmespath
 from .aws import wait
 from .network import require_group
 from .settings import ROOT
-from .step import Step, StepError, say
+from .step import Step, StepError, say, uninterrupted
 
 # How a packer without the amazon-ebs builder says so: 1.6 to 1.9, and 1.10+ without the plugin.
 NO_BUILDER = ("Unknown builder amazon-ebs", "builder amazon-ebs is unknown")
@@ -127,16 +129,50 @@ def validate(packer: str, templates: dict[Path, dict[str, str]], only: str, env:
         raise failures[0]
 
 
+# How long an interrupted bake gets to clean up after itself (terminate its build instance and wait
+# for it, delete its key pair, deregister an image it made): a minute or two on AWS.
+CLEANUP_SECONDS = 300
+
+
+def stop(process: subprocess.Popen, log: TextIO, what: str, timeout: float = CLEANUP_SECONDS) -> None:
+    """The run was interrupted: pass it on to Packer (its own session, so only this way) and let it
+    clean up, within `timeout`, keeping its output in the log; say what, if anything, it left."""
+    say(f"packer: interrupted; letting {what} clean up its build instance and key pair "
+        f"(at most {timeout:.0f}s)...")
+    left: list[str] = []
+    with uninterrupted():  # a second Ctrl-C must not cut Packer's cleanup short
+        # SIGTERM: Packer cancels and cleans up on it as on Ctrl-C, and a SIGINT ignored where the
+        # run started (a background job's) would be ignored by Packer too.
+        process.send_signal(signal.SIGTERM)
+        reader = threading.Thread(target=lambda: left.extend(
+            parse_machine_readable(_logged(process.stdout, log)).image_ids), daemon=True)
+        reader.start()
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            say(f"packer: {what} did not finish cleaning up within {timeout:.0f}s: look for an instance named "
+                "packer-* and a key pair packer_* it may have left (see its log)")
+            return
+        reader.join(5)
+    if left:
+        say(f"packer: {what} left {', '.join(left)} behind: deregister it")
+    else:
+        say(f"packer: {what} cleaned up (exit {process.returncode})")
+
+
 def bake(packer: str, template: Path, variables: dict[str, str], only: str, log_file: Path,
          env: dict | None = None) -> str:
-    """Bake `template` with the `only` builder ("aws" or "emulator") and return the AMI id."""
+    """Bake `template` with the `only` builder ("aws" or "emulator") and return the AMI id. Packer
+    runs in a session of its own: an interrupt reaches it from here, once (stop)."""
     command = packer_command(packer, "build", template, variables, only)
     env = packer_environment(env)
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(log_file, "w", encoding="utf-8") as log:
         try:
             process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                       text=True, encoding="utf-8", errors="replace", env=env)
+                                       text=True, encoding="utf-8", errors="replace", env=env,
+                                       start_new_session=True)
         except FileNotFoundError:
             raise BakeError("packer not found: install it (apt-get install packer) or set PACKER") from None
         except OSError as error:
@@ -147,9 +183,13 @@ def bake(packer: str, template: Path, variables: dict[str, str], only: str, log_
             if MILESTONES.match(message):
                 say(f"packer: {message} [{time.monotonic() - started:.0f}s]")
 
+        what = f"packer build of {Path(template).name} (-only={only})"
         with process:
-            output = parse_machine_readable(_logged(process.stdout, log), say=milestone)
-    what = f"packer build of {Path(template).name} (-only={only})"
+            try:
+                output = parse_machine_readable(_logged(process.stdout, log), say=milestone)
+            except KeyboardInterrupt:
+                stop(process, log, what)
+                raise
     if process.returncode != 0:
         missing = no_builder(what, output.errors, f"full log: {log_file}")
         if missing:
