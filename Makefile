@@ -108,6 +108,10 @@ demo: dev ## setup and two deploys of the example app on a local AWS emulator: n
 EMULATOR_PORT ?= 4566
 emulator: dev ## the local AWS (emulator/) in the foreground, with the demo's hosted zone: says what to export
 	@$(PY) -m emulator --port $(EMULATOR_PORT) --hosted-zone $(shell sed -n 's/^TLD=//p' env/demo.env)
+HEALTH ?= fail
+export HEALTH
+emulator-health: venv ## on the local AWS: NODE_ENV's next release fails its health check (HEALTH=fail), its soak (sour), or not (ok)
+	$(RUN)/emulator_health.py
 bench: dev ## time setup and deploys on the emulator and count their API calls (prints a table)
 	$(RUN)/bench.py
 
@@ -137,5 +141,5 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt
 	@$(COMPILE)
 	@touch $@ $(VENV)/.runtime
 
-.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock iam-policy settings status history destroy demo emulator bench \
+.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock iam-policy settings status history destroy demo emulator emulator-health bench \
         test lint venv dev

@@ -359,7 +359,31 @@ class Emulator:
                     count = sum(d["TargetHealth"]["State"] == "healthy" for d in health)
                     self._tg_history.setdefault(tg.name, []).append(count)
 
+    def _script_health(self, environ, start_response) -> list[bytes]:
+        """POST /emulator/health {"group_prefix": "asg-app-demo-", "health": "fail" | "sour" | "ok"}:
+        the groups of that prefix launched from now on never pass their health check (fail), pass
+        it and turn bad a few answers later (sour), or are healthy (ok: the script is cleared)."""
+        try:
+            asked = json.loads(request_body(environ) or b"{}")
+            prefix, health = str(asked["group_prefix"]), asked["health"]
+            if health not in HEALTHS or not prefix:
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            body, status = b'{"error": "give group_prefix and health: fail, sour or ok"}', "400 Bad Request"
+        else:
+            with self._lock:
+                self.changes += 1
+                if health == "ok":
+                    self.health.clear()
+                else:
+                    self.health.set(prefix, **HEALTHS[health])
+            body, status = json.dumps({"group_prefix": prefix, "health": health}).encode(), "200 OK"
+        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+        return [body]
+
     def _wsgi(self, environ, start_response):
+        if environ.get("PATH_INFO", "") == HEALTH_PATH and environ.get("REQUEST_METHOD") == "POST":
+            return self._script_health(environ, start_response)
         if environ.get("PATH_INFO", "").startswith("/moto-api/"):
             with self._lock:
                 self.changes += 1
@@ -393,6 +417,9 @@ class Emulator:
         return body
 
 
+HEALTH_PATH = "/emulator/health"  # how `make emulator-health` scripts a release's health
+SOURING_AFTER = 6  # good answers at the load balancer before a "sour" release turns bad: a soak sees it
+HEALTHS = {"fail": {"never": True}, "sour": {"good_polls": SOURING_AFTER}, "ok": {}}
 REGION, KEY = "us-east-1", "testing"  # the emulator takes any key; the region of the tests and the demo
 
 

@@ -96,6 +96,8 @@ def what_next(step: Step) -> None:
             "    NODE_ENV=demo make setup deploy status history rollback   (`make help` lists every target)",
             "    NODE_ENV=demo SOAK_SECONDS=60 make deploy   (the old instances kept warm for a minute; "
             "Ctrl-C goes back to them)",
+            "    NODE_ENV=demo make emulator-health HEALTH=fail deploy   (a release that never gets healthy: "
+            "rolled back; HEALTH=sour fails a soak, HEALTH=ok heals)",
             "  on your own AWS account: README.md, \"First run on AWS\" (credentials, hosted zone, BASE_AMI, costs)"):
         step.say(line)
 

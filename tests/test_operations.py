@@ -368,3 +368,21 @@ def test_a_reader_that_goes_away_fails_no_run(ready, target, lines):
     assert all(read) and "Traceback" not in stderr and "Broken pipe" not in stderr, stderr
     if target == "deploy":
         assert len(groups_of(ready)) == 1
+
+
+def test_a_release_can_be_made_to_fail_on_the_local_aws_as_the_readme_says(project):
+    """The emulator runs no app: `make emulator-health` is how a user makes a release fail its
+    health check (HEALTH=fail), or its soak (sour), then healthy again (ok)."""
+    ok(project.make("setup"))
+    ok(project.make("deploy"))
+    said = ok(project.make("emulator-health", HEALTH="fail")).stdout
+    assert "new instances of asg-app-dev01-* never pass their health check" in said
+    failed = project.make("deploy", HEALTH_TIMEOUT="1", POLL_INTERVAL="0.2")
+    assert failed.returncode != 0 and "rolled back" in failed.stderr
+    ok(project.make("emulator-health", HEALTH="sour"))
+    soured = project.make("deploy", SOAK_SECONDS="600", POLL_INTERVAL="0.1")
+    assert soured.returncode != 0 and "failed its soak" in soured.stderr
+    ok(project.make("emulator-health", HEALTH="ok"))
+    ok(project.make("deploy"))
+    refused = project.make("emulator-health", AWS_ENDPOINT_URL="")
+    assert refused.returncode != 0 and "scripts the local AWS only" in refused.stderr
