@@ -204,6 +204,9 @@ def test_a_failing_bake_changes_no_group(ready):
     result = project.make("deploy", PRIMAL_ID="")
     assert result.returncode != 0
     assert "InsufficientInstanceCapacity" in result.stderr and "Traceback" not in result.stderr
+    assert "(full log: deploy/log/dev01/" in result.stderr  # the history keeps it: no path of this machine
+    history = ok(project.make("history")).stdout
+    assert "InsufficientInstanceCapacity" in history and str(project.path) not in history
     assert groups_of(project) == [group]
     assert not [c for c in project.emulator.mutating_calls() if c.service == "autoscaling"]
 

@@ -61,18 +61,31 @@ def test_a_failed_deploy_keeps_a_record_of_its_own_with_the_failing_health_answe
     progress = (record / "progress.log").read_text()
     assert "ensuring new instance(s) are healthy at elb (0/1 are InService)" in progress
     assert error in progress
-    assert (record / "failure.txt").read_text().startswith(error)
+    failure = (record / "failure.txt").read_text().splitlines()
+    assert failure[0] == error and failure[1].startswith("details: progress.log (what the run said), aws.jsonl")
+    assert (record / "outcome.txt").read_text() == f"failed: {error}\n"
+    assert (first / "outcome.txt").read_text().startswith("succeeded at ")
     assert (record / "packer-carnivore.log").read_text()
 
 
-def test_every_run_keeps_its_own_record_and_the_newest_keep_records_stay(serving):
+def test_every_run_keeps_its_own_record_and_refusals_never_push_out_one_that_changed_aws(serving):
+    """KEEP_RECORDS counts the runs that changed something in AWS; refusals and runs that found
+    nothing to do do not push them out, and the newest failure is never removed."""
     project = serving
-    before = project.records()
+    [setup, deployed] = project.records()
+    project.emulator.health.set(GROUP_PREFIX, never=True)
+    assert project.make("deploy", HEALTH_TIMEOUT="1", POLL_INTERVAL="0.2").returncode != 0
+    project.emulator.health.clear()
+    failed = project.records()[-1]
+    for _ in range(4):
+        ok(project.make("preflight", KEEP_RECORDS="2"))  # reads only
+    *_, idle_before_last, idle_last = project.records()
+    assert project.records() == [deployed, failed, idle_before_last, idle_last]  # setup: past the 2 that acted
     for _ in range(3):
-        ok(project.make("preflight", KEEP_RECORDS="3"))
+        assert project.make("launch-asg", KEEP_RECORDS="1").returncode != 0  # refused: the release ended
+    assert failed in project.records() and deployed not in project.records()  # the newest failure stays
+    assert (project.path / "deploy/log/dev01/state.json").exists()
     kept = project.records()
-    assert len(kept) == 3 and [path.name.endswith("-preflight") for path in kept] == [True] * 3
-    assert kept[0] not in before and (project.path / "deploy/log/dev01/state.json").exists()
     ok(project.make("status"))
     ok(project.make("history"))
     assert project.records() == kept  # read-only targets keep no record
@@ -224,3 +237,9 @@ def test_runs_of_any_targets_in_one_second_each_keep_a_record_in_order(tmp_path,
     made = [Record(tmp_path, target, keep=30).folder.name for target in ("wait-health", "soak", "soak")]
     assert made == ["20261201T120000Z-wait-health", "20261201T120000Z.1-soak", "20261201T120000Z.2-soak"]
     assert [path.name for path in records(tmp_path)] == made
+
+
+def test_a_deploy_s_record_and_its_release_share_one_stamp(serving):
+    [group] = groups_of(serving)
+    stamp = group["AutoScalingGroupName"].removeprefix(GROUP_PREFIX)
+    assert serving.record("deploy").name == f"{stamp[:8]}T{stamp[8:]}Z-deploy"

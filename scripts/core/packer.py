@@ -161,6 +161,11 @@ def stop(process: subprocess.Popen, log: TextIO, what: str, timeout: float = CLE
         say(f"packer: {what} cleaned up (exit {process.returncode})")
 
 
+def shown(path: Path) -> str:
+    """A path as said and kept (in the release history too): within the project, relative to it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def bake(packer: str, template: Path, variables: dict[str, str], only: str, log_file: Path,
          env: dict | None = None) -> str:
     """Bake `template` with the `only` builder ("aws" or "emulator") and return the AMI id. Packer
@@ -191,16 +196,16 @@ def bake(packer: str, template: Path, variables: dict[str, str], only: str, log_
                 stop(process, log, what)
                 raise
     if process.returncode != 0:
-        missing = no_builder(what, output.errors, f"full log: {log_file}")
+        missing = no_builder(what, output.errors, f"full log: {shown(log_file)}")
         if missing:
             raise missing
         reason = "; ".join(output.errors) or "no error message"
         if output.image_ids:  # e.g. a post-processor failed after the AMI was made
             reason += f"; it left {', '.join(output.image_ids)} behind"
-        raise BakeError(f"{what} failed (exit {process.returncode}): {reason} (full log: {log_file})")
+        raise BakeError(f"{what} failed (exit {process.returncode}): {reason} (full log: {shown(log_file)})")
     if len(output.image_ids) != 1:
         found = ", ".join(output.image_ids) or "no AMI id"
-        raise BakeError(f"{what} finished with {found}, expected exactly one AMI (full log: {log_file})")
+        raise BakeError(f"{what} finished with {found}, expected exactly one AMI (full log: {shown(log_file)})")
     return output.image_ids[0]
 
 

@@ -5,10 +5,13 @@ folder of its own, deploy/log/$NODE_ENV/<UTC time>-<target>/, that no later run 
   aws.jsonl          every AWS call in order, one JSON object a line: when, the service and
                      operation, its parameters and the response or error (secrets never)
   packer-<role>.log  Packer's whole machine-readable output of each bake
-  failure.txt        when the run failed: what failed (and a bug's traceback)
+  failure.txt        when the run failed: what failed, where the details are (and a bug's traceback)
+  outcome.txt        how the run ended: succeeded, or failed (with failure.txt)
 
-An environment keeps its newest KEEP_RECORDS records; a new run removes the older ones. The
-read-only targets (status, history, settings) keep none: what they say is on the screen.
+An environment keeps the records of its newest KEEP_RECORDS runs that changed something in AWS, and
+the newest KEEP_RECORDS of any kind (refusals, runs that found nothing to do), and always its
+newest failure; a new run removes the rest. The read-only targets (status, history, settings)
+keep none: what they say is on the screen.
 """
 
 import itertools
@@ -20,6 +23,9 @@ from pathlib import Path
 
 FOLDER = re.compile(r"^(\d{8}T\d{6}Z)(?:\.(\d+))?-([a-z][a-z-]*)$")  # time, the same second's count, target
 SECRET_FIELDS = {"KeyMaterial", "SecretAccessKey", "SessionToken"}
+READS = ("Describe", "List", "Get")
+DETAILS = ("details: progress.log (what the run said), aws.jsonl (every AWS call, its parameters and answer), "
+           "packer-*.log (each bake's whole output), in this folder")
 
 
 class Record:
@@ -41,6 +47,14 @@ class Record:
         self._progress = open(self.folder / "progress.log", "a", encoding="utf-8", buffering=1)  # noqa: SIM115
         self._calls = open(self.folder / "aws.jsonl", "a", encoding="utf-8", buffering=1)  # noqa: SIM115
 
+    def restamp(self, stamp: str) -> None:
+        """Name the folder by the stamp (YYYYmmddHHMMSS) of the release the run began, as its group
+        and images are; its files stay open (a rename keeps them)."""
+        named = self.folder.with_name(f"{stamp[:8]}T{stamp[8:]}Z-{FOLDER.match(self.folder.name).group(3)}")
+        if named != self.folder and not named.exists():
+            self.folder.rename(named)
+            self.folder = named
+
     def line(self, text: str) -> None:
         self._progress.write(text + "\n")
 
@@ -51,13 +65,45 @@ class Record:
         self._calls.write(json.dumps(entry, default=str) + "\n")
 
     def fail(self, report: str) -> None:
-        (self.folder / "failure.txt").write_text(report.rstrip("\n") + "\n")
+        first, _, rest = report.rstrip("\n").partition("\n")
+        (self.folder / "failure.txt").write_text(f"{first}\n{DETAILS}\n{rest}".rstrip("\n") + "\n")
+        (self.folder / "outcome.txt").write_text(f"failed: {first}\n")
+
+    def succeed(self) -> None:
+        ended = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+        (self.folder / "outcome.txt").write_text(f"succeeded at {ended}\n")
+
+
+def changed_aws(record: Path) -> bool:
+    """The run changed something in AWS: a call other than a read, the deploy lock's own take and
+    release (a refused or idle run takes it too), that AWS answered."""
+    try:
+        lines = (record / "aws.jsonl").read_text().splitlines()
+    except OSError:
+        return False
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        operation = entry.get("call", ".").split(".", 1)[1]
+        lock = entry.get("call") in ("dynamodb.PutItem", "dynamodb.DeleteItem") and "/" not in json.dumps(
+            entry.get("params", {}).get("Item", entry.get("params", {}).get("Key", {})))
+        if "response" in entry and not operation.startswith(READS) and not lock:
+            return True
+    return False
 
 
 def prune(log_dir: Path, keep: int) -> None:
-    """Remove the records of log_dir past the newest `keep`."""
-    for old in records(log_dir)[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    """Keep the records of the newest `keep` runs that changed AWS, the newest `keep` of all, and the
+    newest failure; remove the rest (a failed deploy's record is never pushed out by refusals)."""
+    found = records(log_dir)
+    kept = set(found[-keep:]) | set([r for r in found if changed_aws(r)][-keep:])
+    failures = [r for r in found if (r / "failure.txt").exists()]
+    kept |= set(failures[-1:])
+    for old in found:
+        if old not in kept:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def records(log_dir: Path) -> list[Path]:

@@ -63,6 +63,8 @@ class Step:
         """Start the hand-off of a new release: nothing of an earlier one carries over."""
         self._write({"stamp": stamp})
         self.began = stamp
+        if self.record:
+            self.record.restamp(stamp)
 
     def _write(self, state: dict) -> None:
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
@@ -107,6 +109,8 @@ def run(phase: str, body: Callable[[Step], None], target: str | None = "", recor
     try:
         step = Step(phase, load(), (target or body.__name__.replace("_", "-")) if recorded else None)
         body(step)
+        if step.record:
+            step.record.succeed()
     except KeyboardInterrupt:
         fail(step, phase, "interrupted", traceback.format_exc())
         sys.exit(130)
