@@ -11,6 +11,8 @@ import json
 import pickle
 import re
 import signal
+import socket
+import sys
 import threading
 import time
 from functools import cache
@@ -434,6 +436,13 @@ def main(argv: list[str] | None = None) -> int:
     stopping = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stopping.append(True))
+    with socket.socket() as probe:  # werkzeug would say it in two lines of its own, and exit
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as error:
+            print(f"emulator: cannot serve on {args.host}:{args.port} ({error.strerror}): choose another port, "
+                  f"e.g. `make emulator EMULATOR_PORT={args.port + 1}`", file=sys.stderr)
+            return 1
     emulator = Emulator(args.host, args.port).start()
     print(f"EMULATOR_URL={emulator.url}", flush=True)
     if args.hosted_zone:

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 
 from core.settings import ROOT
-from core.step import Step, StepError, run
+from core.step import Step, StepError, run, say
 
 COMMAND_NOT_FOUND = 127  # the shell's exit code
 
@@ -18,8 +18,14 @@ def build_app(step: Step) -> None:
     shutil.rmtree(settings.build_dir, ignore_errors=True)
     settings.build_dir.mkdir(parents=True)
     environment = {**os.environ, "NODE_ENV": settings.node_env, "BUILD_DIR": str(settings.build_dir)}
-    code = subprocess.run(["/bin/sh", "-c", settings.build_command], cwd=ROOT, env=environment,
-                          stdin=subprocess.DEVNULL).returncode
+    # Its output is relayed line by line (and kept in the run's record): a reader that went away
+    # (`make deploy | head`) must not fail the build with a broken pipe.
+    with subprocess.Popen(["/bin/sh", "-c", settings.build_command], cwd=ROOT, env=environment, text=True,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          errors="replace") as build:
+        for line in build.stdout:
+            say(line.rstrip("\n"))
+    code = build.returncode
     if code:
         hint = " (command not found)" if code == COMMAND_NOT_FOUND else ""
         raise StepError(f"BUILD_COMMAND failed with exit {code}{hint}: fix the build and deploy again")

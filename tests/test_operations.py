@@ -207,7 +207,8 @@ def test_demo_runs_through_on_its_own_emulator_and_leaves_no_process_behind(proj
     assert re.search(r"^history: releases of demo, the newest first:\n  \d{14} deploy: live, .+\n"
                      r"  \d{14} deploy: retired", output, re.M)
     assert len(re.findall(r"^packer: ", output, re.M)) <= 2 * 8  # two bakes of a few lines; the records have them all
-    assert output.splitlines()[-6:][0] == "demo: what next:" and "make emulator" in output.splitlines()[-4]
+    assert output.splitlines()[-7:][0] == "demo: what next:" and "make emulator" in output.splitlines()[-5]
+    assert "make emulator-health HEALTH=fail deploy" in output.splitlines()[-2]
     assert project.emulator.calls == []
     assert sorted(path.name for path in (project.path / "deploy/log").iterdir()) == ["demo"]
     assert_stopped(project, output)
@@ -386,3 +387,34 @@ def test_a_release_can_be_made_to_fail_on_the_local_aws_as_the_readme_says(proje
     ok(project.make("deploy"))
     refused = project.make("emulator-health", AWS_ENDPOINT_URL="")
     assert refused.returncode != 0 and "scripts the local AWS only" in refused.stderr
+
+
+def test_a_classic_environment_given_the_other_kind_is_refused_in_english(project):
+    ok(project.make("setup"))
+    result = project.make("status", LOAD_BALANCER_KIND="application")
+    assert errors(result) == ["status: error: elb-app-dev01 is a classic load balancer, but "
+                              "LOAD_BALANCER_KIND=application: leave LOAD_BALANCER_KIND empty (or set it to classic)"]
+
+
+def test_make_emulator_on_a_taken_port_says_which_setting_moves_it(project):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = project.make("emulator", EMULATOR_PORT=str(port))
+    assert result.returncode != 0
+    [error] = errors(result)
+    assert error == (f"emulator: cannot serve on 127.0.0.1:{port} (Address already in use): choose another port, "
+                     f"e.g. `make emulator EMULATOR_PORT={port + 1}`")
+
+
+def test_an_unreachable_endpoint_is_said_at_the_first_failed_connection(project):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"  # nothing listens there
+    run = project.start("status", AWS_ENDPOINT_URL=nowhere)
+    first = run.stderr.readline()  # before botocore's last retry, as the old code said it only then
+    assert first.startswith(f"status: {nowhere} does not answer (Could not connect to the endpoint URL"), first
+    assert first.rstrip().endswith("trying again for a few seconds..."), first
+    os.killpg(run.pid, signal.SIGTERM)  # its last retry's one-line error is the old behaviour: not waited for
+    run.communicate(timeout=60)

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 import boto3
+import botocore.exceptions
 import botocore.session
 from botocore.config import Config
 from botocore.retries.standard import ThrottledRetryableChecker
@@ -37,7 +38,7 @@ class Aws:
     """boto3 clients sharing one session; each call, with its parameters and its response or error,
     goes to the run's record (none for a read-only run)."""
 
-    def __init__(self, record: Record | None):
+    def __init__(self, record: Record | None, warn: Callable[[str], None] = lambda line: None):
         core = botocore.session.get_session()
         retries = {}
         if not (os.environ.get("AWS_RETRY_MODE") or core.get_scoped_config().get("retry_mode")):
@@ -47,6 +48,7 @@ class Aws:
         self.config = Config(retries=retries, connect_timeout=10, read_timeout=60)
         self.session = boto3.Session(botocore_session=core, region_name=os.environ.get("AWS_REGION") or None)
         self.record = record
+        self.warn = warn
         self._clients = {}
 
     @property
@@ -56,12 +58,20 @@ class Aws:
     def client(self, service: str):
         if service not in self._clients:
             client = self.session.client(service, config=self.config)
+            client.meta.events.register("needs-retry.*.*", self._unreachable)
             if self.record:
                 client.meta.events.register("before-parameter-build.*.*", _keep_params)
                 client.meta.events.register("after-call.*.*", self._keep_response)
                 client.meta.events.register("after-call-error.*.*", self._keep_failure)
             self._clients[service] = client
         return self._clients[service]
+
+    def _unreachable(self, attempts, caught_exception=None, **_):
+        """Said at the first connection that fails, not after botocore's last retry (12 s later)."""
+        unreachable = (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)
+        if attempts == 1 and isinstance(caught_exception, unreachable):
+            where = os.environ.get("AWS_ENDPOINT_URL") or "AWS"
+            self.warn(f"{where} does not answer ({caught_exception}); trying again for a few seconds...")
 
     def _keep_response(self, parsed, context, **_):
         body = {k: v for k, v in parsed.items() if k != "ResponseMetadata"}

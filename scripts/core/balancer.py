@@ -48,7 +48,8 @@ def existing_kind(step: Step) -> "Classic | Application":
     if other.describe() is None:
         return balancer
     if wanted:
-        raise StepError(f"{balancer.name} is an {other.kind} load balancer, but LOAD_BALANCER_KIND={wanted}: "
+        raise StepError(f"{balancer.name} is {'an' if other.kind[0] in 'aeiou' else 'a'} {other.kind} load balancer, "
+                        f"but LOAD_BALANCER_KIND={wanted}: "
                         f"leave LOAD_BALANCER_KIND empty (or set it to {other.kind})")
     return other
 
