@@ -1,5 +1,5 @@
 """The corrections of moto, each one function that patches moto's backends where they differ
-from AWS (see shared/notes/emulator.md); installed once per process, on the first Emulator.start().
+from AWS, each numbered (the README lists them); installed once per process, on the first Emulator.start().
 moto's backends are process-wide, so the corrections consult the health script of the most
 recently started Emulator."""
 

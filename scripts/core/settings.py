@@ -314,7 +314,7 @@ class Settings:
     def https(self) -> bool:
         return self.certificate != "none"
 
-    # Names of this environment's resources (the contract in DESIGN.md).
+    # Names of this environment's resources (the contract the README states).
     @property
     def name(self) -> str:
         return f"{self.app_name}-{self.node_env}"
