@@ -42,12 +42,23 @@ def status(step: Step) -> None:
         rows += group_rows(group, launched_from[group["AutoScalingGroupName"]], at_lb)
     if not groups:
         rows.append(("group", f"none: run `NODE_ENV={settings.node_env} make deploy`"))
-    rows += image_rows(step, live=set(launched_from.values()))
+    rows += image_rows(step, live=set(launched_from.values()), trial=soaking(step))
     rows += release_rows(step, history.live_stamps(step, groups))
 
     step.say(f"environment {settings.node_env} of app {settings.app_name}")
+    width = max(len(label) for label, _ in rows)
     for label, value in rows:
-        say(f"  {label:<22} {value}")
+        say(f"  {label:<{width}} {value}")
+
+
+def soaking(step: Step) -> dict | None:
+    """The release in its soak, if one is (the newest, soaking, its run holding the lock)."""
+    try:
+        releases, lock = history.releases(step), current_lock(step)
+    except StepError:  # no lock table: release_rows says so
+        return None
+    newest = releases[-1] if releases else None
+    return newest if newest and newest["outcome"] == history.SOAKING and lock and not dead_here(lock) else None
 
 
 def release_rows(step: Step, running: set[str]) -> list[tuple[str, str]]:
@@ -90,10 +101,18 @@ def group_rows(group: dict, image: str, at_lb: dict[str, str]) -> list[tuple[str
     return rows
 
 
-def image_rows(step: Step, live: set[str]) -> list[tuple[str, str]]:
+def image_rows(step: Step, live: set[str], trial: dict | None) -> list[tuple[str, str]]:
     """The app images kept, the latest release first."""
     stamps = {image["ImageId"]: released(image) for image in environment_images(step)}
-    return [("image", f"{image_id} released {stamp or 'not yet'}{', live' if image_id in live else ''}")
+    on_trial = trial.get("image") if trial else None
+
+    def use(image_id: str) -> str:
+        if image_id == on_trial:
+            return f", on trial: release {trial['stamp']} serves alone in its soak until {trial['soak_ends']}"
+        if image_id in live and trial:
+            return ", live, kept warm out of the load balancer until the soak passes"
+        return ", live" if image_id in live else ""
+    return [("image", f"{image_id} released {stamp or 'not yet'}{use(image_id)}")
             for image_id, stamp in sorted(stamps.items(), key=lambda item: item[1], reverse=True)]
 
 
@@ -102,8 +121,8 @@ def security_group_rows(step: Step) -> list[tuple[str, str]]:
     groups, rows = security_groups(step), []
     for role in ROLES:
         group = groups.get(role)
-        admits = ", ".join(f"tcp {rule.port or 'any'} from {rule.source}" for rule in sorted(inbound(group), key=str)) \
-            if group else f"missing: run `NODE_ENV={step.settings.node_env} make setup`"
+        admits = (", ".join(f"tcp {rule.port or 'any'} from {rule.source}" for rule in sorted(inbound(group), key=str))
+                  or "admits nothing") if group else f"missing: run `NODE_ENV={step.settings.node_env} make setup`"
         rows.append((f"security group {role}", f"{group['GroupId'] if group else group_name(step, role)}: {admits}"))
     return rows
 

@@ -3,6 +3,7 @@ of the load balancer; a release that turns unhealthy, an alarm in ALARM and an i
 each bring the same old instances back at once; a soak that passes ends with one group."""
 
 import os
+import re
 import signal
 
 import jmespath
@@ -147,6 +148,14 @@ def test_make_status_shows_a_deploy_in_its_soak_and_an_interrupt_sends_it_back_t
     status = ok(live.make("status")).stdout
     assert "  soak " in status and "serves alone until " in status and "kept warm, out of the load balancer" in status
     assert f"{old['Instances'][0]['InstanceId']}" in status and "not registered at the load balancer" in status
+    [old_image] = old_images
+    assert re.search(rf"^  image +{old_image} released \d{{14}}, live, kept warm out of the load balancer until the "
+                     "soak passes$", status, re.M), status
+    assert re.search(r"^  image +ami-\w+ released not yet, on trial: release \d{14} serves alone in its soak until ",
+                     status, re.M), status
+    rows = {line.split()[0] + line.split()[1]: line for line in status.splitlines() if line.startswith("  ")}
+    assert rows["loadbalancer"].index("elb-app-") == rows["securitygroup"].index("sg-") == \
+        len("  security group instances ")  # the values line up in one column, past the longest label
     os.killpg(deploy.pid, signal.SIGTERM)  # as Ctrl-C would, to make and the step alike
     rest, stderr = deploy.communicate(timeout=120)
     assert deploy.returncode != 0 and "interrupted" in stderr, stderr
