@@ -6,14 +6,18 @@ line that says what to fix, exit 1). Reads no AWS."""
 import os
 import sys
 
-from core.settings import DECLARED, SettingsError, load, node_env_of, values
+from core.settings import DECLARED, SettingsError, load, missing_env_file, node_env_of, values
 from core.step import say
 
 
 def show_settings() -> None:
     node_env = node_env_of(os.environ)
     found = values()
-    say(f"settings of NODE_ENV={node_env} (env/defaults.env < env/{node_env}.env < the environment):")
+    missing = missing_env_file()
+    own = f"env/{node_env}.env (missing)" if missing else f"env/{node_env}.env"
+    say(f"settings of NODE_ENV={node_env} (env/defaults.env < {own} < the environment):")
+    if missing:
+        say(f"note: {missing}")
     for declared in DECLARED:
         name = declared.name.upper()
         text, origin = found[name]

@@ -1,5 +1,7 @@
 """Settings and naming, without AWS: layering of env files, validation, derived names."""
 
+import subprocess
+
 import pytest
 from dotenv import dotenv_values
 
@@ -124,3 +126,20 @@ def test_a_deploy_with_a_line_that_does_not_parse_stops_before_any_aws_call(proj
 def test_a_health_timeout_shorter_than_the_poll_interval_is_refused(root):
     with pytest.raises(SettingsError, match="HEALTH_TIMEOUT=1 is shorter than POLL_INTERVAL=5: a wait would give up"):
         load({"NODE_ENV": "dev01", "HEALTH_TIMEOUT": "1", "POLL_INTERVAL": "5"})
+
+
+def test_an_environment_without_its_env_file_is_said_and_a_bare_one_is_refused(project):
+    said = ok(project.make("settings", "qa7")).stdout.splitlines()
+    assert said[0] == "settings of NODE_ENV=qa7 (env/defaults.env < env/qa7.env (missing) < the environment):"
+    assert said[1].startswith("note: there is no env/qa7.env: NODE_ENV=qa7 runs on env/defaults.env and the "
+                              "environment (BASE_AMI, POLL_INTERVAL")
+    bare = {k: v for k, v in project.env("prodution").items() if k not in settings.NAMES}  # nobody configured it
+    for target in ("setup", "deploy"):
+        refused = subprocess.run(["make", "--no-print-directory", target], cwd=project.path, env=bare, text=True,
+                                 capture_output=True)
+        assert refused.returncode != 0
+        assert "NODE_ENV=prodution has no env/prodution.env and no setting in the environment: create " \
+               "env/prodution.env with its settings (or check NODE_ENV for a typo)" in refused.stderr
+    assert project.emulator.calls == []
+    set_up = ok(project.make("setup", "qa7"))  # settings given in the environment: it runs, and says so
+    assert set_up.stdout.startswith("setup: note: there is no env/qa7.env: NODE_ENV=qa7 runs on env/defaults.env")

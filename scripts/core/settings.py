@@ -413,6 +413,28 @@ def values(environ: dict[str, str] | None = None) -> dict[str, Value]:
     return found
 
 
+def missing_env_file(environ: dict[str, str] | None = None) -> str | None:
+    """What to say when env/$NODE_ENV.env does not exist: the environment runs on the defaults and
+    the process environment alone (a typo of NODE_ENV, often)."""
+    environ = dict(os.environ if environ is None else environ)
+    node_env = node_env_of(environ)
+    if (ROOT / "env" / f"{node_env}.env").exists():
+        return None
+    given = sorted(name for name in NAMES if environ.get(name))
+    return (f"there is no env/{node_env}.env: NODE_ENV={node_env} runs on env/defaults.env"
+            + (f" and the environment ({', '.join(given)})" if given else " alone"))
+
+
+def refuse_a_bare_environment(environ: dict[str, str] | None = None) -> None:
+    """Setup and deploy of an environment that has neither its env file nor any setting in the
+    process environment: a NODE_ENV nobody configured (a typo, an unset CI variable's default)."""
+    environ = dict(os.environ if environ is None else environ)
+    node_env = node_env_of(environ)
+    if missing_env_file(environ) and not any(environ.get(name) for name in NAMES):
+        raise SettingsError(f"NODE_ENV={node_env} has no env/{node_env}.env and no setting in the environment: create "
+                            f"env/{node_env}.env with its settings (or check NODE_ENV for a typo)")
+
+
 def load(environ: dict[str, str] | None = None) -> Settings:
     """Read and validate the settings of NODE_ENV (default staging)."""
     environ = dict(os.environ if environ is None else environ)

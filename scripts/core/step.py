@@ -19,7 +19,7 @@ import botocore.exceptions
 
 from .aws import Aws, throttled
 from .record import Record
-from .settings import ROOT, Settings, SettingsError, load
+from .settings import ROOT, Settings, SettingsError, load, missing_env_file, refuse_a_bare_environment
 
 
 class StepError(Exception):
@@ -107,7 +107,12 @@ def run(phase: str, body: Callable[[Step], None], target: str | None = "", recor
         signal.signal(signum, interrupt)
     step = None
     try:
-        step = Step(phase, load(), (target or body.__name__.replace("_", "-")) if recorded else None)
+        if phase in ("setup", "deploy"):
+            refuse_a_bare_environment()
+        settings = load()
+        if recorded and missing_env_file():
+            say(f"{phase}: note: {missing_env_file()}")
+        step = Step(phase, settings, (target or body.__name__.replace("_", "-")) if recorded else None)
         body(step)
         if step.record:
             step.record.succeed()
