@@ -413,7 +413,7 @@ def test_an_unreachable_endpoint_is_said_at_the_first_failed_connection(project)
         closed.bind(("127.0.0.1", 0))
         nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"  # nothing listens there
     run = project.start("status", AWS_ENDPOINT_URL=nowhere)
-    first = run.stderr.readline()  # before botocore's last retry, as the old code said it only then
+    first = run.stdout.readline()  # before botocore's last retry, as the old code said it only then
     assert first.startswith(f"status: {nowhere} does not answer (Could not connect to the endpoint URL"), first
     assert first.rstrip().endswith("trying again for a few seconds..."), first
     os.killpg(run.pid, signal.SIGTERM)  # its last retry's one-line error is the old behaviour: not waited for

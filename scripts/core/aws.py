@@ -43,8 +43,9 @@ class Aws:
         retries = {}
         if not (os.environ.get("AWS_RETRY_MODE") or core.get_scoped_config().get("retry_mode")):
             retries["mode"] = "standard"
-        if core.get_config_variable("max_attempts") is None:
-            retries["total_max_attempts"] = DEFAULT_MAX_ATTEMPTS
+        self.attempts = core.get_config_variable("max_attempts")
+        if self.attempts is None:
+            retries["total_max_attempts"] = self.attempts = DEFAULT_MAX_ATTEMPTS
         self.config = Config(retries=retries, connect_timeout=10, read_timeout=60)
         self.session = boto3.Session(botocore_session=core, region_name=os.environ.get("AWS_REGION") or None)
         self.record = record
@@ -69,7 +70,7 @@ class Aws:
     def _unreachable(self, attempts, caught_exception=None, **_):
         """Said at the first connection that fails, not after botocore's last retry (12 s later)."""
         unreachable = (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)
-        if attempts == 1 and isinstance(caught_exception, unreachable):
+        if attempts == 1 and int(self.attempts) > 1 and isinstance(caught_exception, unreachable):
             where = os.environ.get("AWS_ENDPOINT_URL") or "AWS"
             self.warn(f"{where} does not answer ({caught_exception}); trying again for a few seconds...")
 

@@ -33,7 +33,7 @@ class Step:
         self.phase = phase
         self.settings = settings
         self.began = None  # the stamp of the release this run began, if it did
-        self.aws = Aws(None, warn=lambda line: say(f"{phase}: {line}", sys.stderr))
+        self.aws = Aws(None, warn=lambda line: say(f"{phase}: {line}"))
         if not self.aws.region:
             raise SettingsError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or a region in your AWS profile")
         self.record = _record = Record(settings.log_dir, target, settings.keep_records) if target else None
