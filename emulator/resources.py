@@ -157,8 +157,15 @@ def ec2_authorizations(action: str, account: str, region: str, params: dict) -> 
         groups += [ec2.security_group(name=g) for g in numbered(params, "SecurityGroup")]
         groups += [ec2.security_group(g) for g in numbered(params, "NetworkInterface.1.SecurityGroupId")]
         subnet = params.get("SubnetId") or params.get("NetworkInterface.1.SubnetId", "")
-        return ec2.run_instances(name, params.get("ImageId", ""), groups, params.get("KeyName", ""), specs,
-                                 template, subnet)
+        data = {}  # what the template gives that the request does not: AWS authorizes those too
+        if template is not None:
+            try:
+                data = template.get_version(params.get("LaunchTemplate.Version", "$Default")).data
+            except Exception:  # noqa: BLE001 - an unknown version: moto answers with AWS's error after the check
+                data = {}
+        groups = groups or [ec2.security_group(g) for g in data.get("SecurityGroupIds") or []]
+        return ec2.run_instances(name, params.get("ImageId") or data.get("ImageId", ""), groups,
+                                 params.get("KeyName") or data.get("KeyName", ""), specs, template, subnet)
     if name == "CreateTags":
         tags = tags_of_members(params, "Tag")
         return [Authorization(action, [

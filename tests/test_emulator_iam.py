@@ -367,3 +367,53 @@ def test_who_am_i_needs_no_permission(emu, as_user):
     as_user(policy("iam:GetUser"))
     assert as_user.client("sts").get_caller_identity()["Account"] == "123456789012"
     assert emu.iam.checked == []
+
+
+RUN_RESOURCES = ["image", "instance", "network-interface", "security-group", "subnet", "volume", "key-pair",
+                 "launch-template"]
+
+
+def arn_pattern(kind: str) -> str:
+    return f"arn:aws:ec2:*::{kind}/*" if kind in ("image", "snapshot") else f"arn:aws:ec2:*:*:{kind}/*"
+
+
+@pytest.mark.parametrize("missing", RUN_RESOURCES)
+def test_run_instances_is_authorized_on_each_resource_it_touches(emu, as_user, missing):
+    ec2 = admin(emu, "ec2")
+    ec2.create_key_pair(KeyName="k")
+    template = ec2.create_launch_template(LaunchTemplateName="lt", LaunchTemplateData={"ImageId": AMI})[
+        "LaunchTemplate"]["LaunchTemplateId"]
+    subnet = default_subnets(emu)[0]
+    tagged = {"TagSpecifications": [{"ResourceType": kind, "Tags": TAGS}
+                                    for kind in ("instance", "network-interface", "volume")]}
+    allowed = [{"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": [arn_pattern(kind) for kind in
+                                                                              RUN_RESOURCES if kind != missing]},
+               {"Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "*",
+                "Condition": {"StringEquals": {"ec2:CreateAction": "RunInstances"}}}]
+    as_user({"Version": "2012-10-17", "Statement": allowed})
+    with pytest.raises(ClientError) as excinfo:
+        as_user.client("ec2").run_instances(MinCount=1, MaxCount=1, KeyName="k", SubnetId=subnet,
+                                            LaunchTemplate={"LaunchTemplateId": template}, **tagged)
+    assert f"ec2:RunInstances on resource: arn:aws:ec2:us-east-1:{'' if missing == 'image' else '123456789012'}:" \
+           f"{missing}/" in denied(excinfo)[2]
+    as_user({"Version": "2012-10-17", "Statement": [{**allowed[0], "Resource": [
+        arn_pattern(kind) for kind in RUN_RESOURCES]}, allowed[1]]})
+    as_user.client("ec2").run_instances(MinCount=1, MaxCount=1, KeyName="k", SubnetId=subnet,
+                                        LaunchTemplate={"LaunchTemplateId": template}, **tagged)
+
+
+def test_tags_at_creation_are_authorized_per_resource_type_with_the_creating_action(emu, as_user):
+    statements = [{"Effect": "Allow", "Action": "ec2:RunInstances", "Resource": "*"},
+                  {"Effect": "Allow", "Action": "ec2:CreateTags", "Resource": "arn:aws:ec2:*:*:instance/*",
+                   "Condition": {"StringEquals": {"ec2:CreateAction": "RunInstances", "aws:RequestTag/App": "app"}}}]
+    as_user({"Version": "2012-10-17", "Statement": statements})
+    ec2 = as_user.client("ec2")
+    instance = ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, TagSpecifications=[
+        {"ResourceType": "instance", "Tags": TAGS}])["Instances"][0]["InstanceId"]
+    with pytest.raises(ClientError) as excinfo:  # a volume tagged too: a resource type the policy does not tag
+        ec2.run_instances(ImageId=AMI, MinCount=1, MaxCount=1, TagSpecifications=[
+            {"ResourceType": "instance", "Tags": TAGS}, {"ResourceType": "volume", "Tags": TAGS}])
+    assert "ec2:CreateTags on resource: arn:aws:ec2:us-east-1:123456789012:volume/" in denied(excinfo)[2]
+    with pytest.raises(ClientError) as excinfo:  # the same tags afterwards: not at creation
+        ec2.create_tags(Resources=[instance], Tags=TAGS)
+    assert f"ec2:CreateTags on resource: arn:aws:ec2:us-east-1:123456789012:instance/{instance}" in denied(excinfo)[2]
