@@ -118,6 +118,8 @@ bench: dev ## time setup and deploys on the emulator and count their API calls (
 ##@ development
 test: dev lint ## run the test suite against the local AWS emulator and the real packer
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal tests
+test-fast: dev lint ## the tests that run no make target: settings, layout, polling, the emulator and IAM, the policies
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal -m "not end_to_end" tests
 lint: dev ## check the code with ruff
 	$(VENV)/bin/ruff check scripts emulator tests
 
@@ -142,4 +144,4 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt
 	@touch $@ $(VENV)/.runtime
 
 .PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock iam-policy settings status history destroy demo emulator emulator-health bench \
-        test lint venv dev
+        test test-fast lint venv dev

@@ -361,6 +361,18 @@ def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
     return result
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "end_to_end: runs make targets in a project copy (`make test-fast` skips it)")
+
+
+def pytest_collection_modifyitems(items):
+    """A test that uses the project copy runs make: it is end to end. `make test-fast` runs the rest
+    (settings, layout, polling, Packer's output, the emulator and its IAM, the policies)."""
+    for item in items:
+        if "workspace" in item.fixturenames:
+            item.add_marker(pytest.mark.end_to_end)
+
+
 @pytest.fixture(scope="module")
 def server():
     """An emulator of the module's own, for the tests of the emulator itself (boto3 straight at it)."""
