@@ -39,6 +39,8 @@ def preflight(step: Step) -> None:
         balancer.check_drift()
     elif balancer.kind == "application":
         balancer.subnets()  # an ALB needs two zones or more
+    else:
+        balancer.zone_subnets()  # a classic one is made in them: each zone needs its default subnet
     zone = hosted_zone_id(step)
     refuse_a_record_not_ours(step, zone, balancer.alias_target() if exists else None)
     if settings.certificate not in ("auto", "none"):

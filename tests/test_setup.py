@@ -287,3 +287,16 @@ def test_setup_reports_zones_it_cannot_change_in_place_and_changes_nothing(proje
     assert ("elb-app-dev01 is in us-east-1a us-east-1b, AVAILABILITY_ZONES says us-east-1a: fix AVAILABILITY_ZONES"
             in result.stderr)
     assert project.mutating_actions() == []
+
+
+def test_a_zone_without_a_default_subnet_is_refused_before_the_load_balancer(project):
+    ec2 = project.client("ec2")
+    [subnet] = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]},
+                                             {"Name": "availability-zone", "Values": ["us-east-1b"]}])["Subnets"]
+    ec2.delete_subnet(SubnetId=subnet["SubnetId"])
+    project.emulator.calls.clear()
+    result = project.make("setup")
+    assert result.returncode != 0
+    [error] = errors(result)
+    assert "us-east-1b" in error and "default subnet" in error and "SUBNETS" in error, error
+    assert project.mutating_actions() == []  # preflight: before anything is created

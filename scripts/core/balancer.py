@@ -117,15 +117,23 @@ class Balancer:
         self.step.say(f"{self.name}: security group {wanted[0]} (was {' '.join(current) or 'none'})...")
         self.apply_security_groups(wanted)
 
-    DEFAULT_SUBNETS = "Subnets[].SubnetId"
+
+    DEFAULT_SUBNET_ZONES = "Subnets[].[AvailabilityZone, SubnetId]"
 
     def zone_subnets(self) -> list[str]:
-        """SUBNETS, or the default subnets of AVAILABILITY_ZONES."""
+        """SUBNETS, or the default subnets of AVAILABILITY_ZONES (each zone must have one)."""
         settings = self.settings
+        if settings.subnets:
+            return list(settings.subnets)
         defaults = [{"Name": "default-for-az", "Values": ["true"]},
                     {"Name": "availability-zone", "Values": list(settings.availability_zones)}]
-        return list(settings.subnets) or jmespath.search(
-            self.DEFAULT_SUBNETS, self.step.client("ec2").describe_subnets(Filters=defaults))
+        found = dict(jmespath.search(self.DEFAULT_SUBNET_ZONES,
+                                     self.step.client("ec2").describe_subnets(Filters=defaults)))
+        missing = [zone for zone in settings.availability_zones if zone not in found]
+        if missing:
+            raise StepError(f"{' '.join(missing)} of AVAILABILITY_ZONES has no default subnet: set SUBNETS to "
+                            "subnets of your VPC, or choose zones of the default VPC")
+        return [found[zone] for zone in settings.availability_zones]
 
     def wait_drained(self, instances: list[str], timeout: float) -> None:
         """Wait (botocore's InstanceDeregistered or TargetDeregistered waiter, every POLL_INTERVAL for
