@@ -412,6 +412,7 @@ def test_the_bake_runs_in_the_environment_s_bake_group_which_admits_ssh_from_one
     built = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["packer-carnivore-*"]}])
     [instance] = [i for r in built["Reservations"] for i in r["Instances"]]
     assert [g["GroupId"] for g in instance["SecurityGroups"]] == [bake["GroupId"]]
+    assert instance["KeyName"] == "app-dev01" and "CreateKeyPair" not in made  # the environment's own key pair
     assert {t["Key"]: t["Value"] for t in instance["Tags"]}["Environment"] == "dev01"
     refused = ready.make("deploy", BAKE_SSH_CIDR="0.0.0.0/0")
     assert refused.returncode != 0 and "BAKE_SSH_CIDR=0.0.0.0/0 opens SSH to the whole internet" in refused.stderr
@@ -439,3 +440,13 @@ def test_an_image_that_is_not_in_the_region_stops_the_deploy_before_anything_cha
     assert errors(result) == [f"deploy: error: {setting}=ami-0123456789abcdef0 is not an available image in "
                               f"us-east-1: fix {setting}"]
     assert set_up.mutating_actions() == []
+
+
+def test_a_runner_without_the_environment_s_private_key_bakes_with_a_temporary_key_pair(set_up):
+    (set_up.path / "deploy/keys/app-dev01").unlink()  # a CI runner: setup ran elsewhere
+    before = len(set_up.emulator.calls)
+    result = ok(set_up.make("deploy"))
+    assert "no deploy/keys/app-dev01 on this machine: Packer will log in with a temporary key pair" in result.stdout
+    made = [c.action for c in set_up.emulator.calls[before:]]
+    assert made.count("CreateKeyPair") == made.count("DeleteKeyPair") == 2  # one per bake, each deleted
+    assert [k["KeyName"] for k in set_up.client("ec2").describe_key_pairs()["KeyPairs"]] == ["app-dev01"]

@@ -185,5 +185,7 @@ def test_emulator_builder_is_the_aws_builder_without_ssh_or_provisioners(name):
                                        "http_put_response_hop_limit": 1}
     without_ssh = {k: v for k, v in aws.items()
                    if not k.startswith("ssh_") and k not in ("name", "communicator", "metadata_options")}
-    assert without_ssh == {k: v for k, v in emulator_builder.items() if k not in ("name", "communicator")}
+    assert without_ssh == {k: v for k, v in emulator_builder.items()
+                           if not k.startswith("ssh_") and k not in ("name", "communicator")}
+    assert (aws["ssh_keypair_name"], emulator_builder["ssh_keypair_name"]) == ("{{user `key_name`}}",) * 2
     assert all(provisioner["only"] == ["aws"] for provisioner in template["provisioners"])

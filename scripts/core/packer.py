@@ -240,7 +240,18 @@ def packer_variables(step: Step) -> dict[str, str]:
         "stamp": step.recall("stamp", made_by="check-deploy"),
         "ssh_username": settings.bake_ssh_user,
         "bake_group": require_group(step, "bake"),  # Packer makes no security group of its own
+        **bake_key(step),
     }
+
+
+def bake_key(step: Step) -> dict[str, str]:
+    """The environment's own key pair, when this machine holds its private key (setup made it here);
+    else none, and Packer makes a temporary key pair packer_* and deletes it (a CI runner has no
+    deploy/keys/)."""
+    settings = step.settings
+    if settings.key_file.is_file():
+        return {"key_name": settings.key_name, "key_file": str(settings.key_file)}
+    return {}
 
 
 def validate_templates(step: Step, primal: dict[str, str] | None, carnivore: dict[str, str] | None) -> None:
@@ -253,6 +264,9 @@ def validate_templates(step: Step, primal: dict[str, str] | None, carnivore: dic
     templates = {ROOT / "deploy/templates" / f"{role}.json": {**packer_variables(step), **variables}
                  for role, variables in (("primal", primal), ("carnivore", carnivore)) if variables is not None}
     if templates:
+        if not bake_key(step):
+            step.say(f"no deploy/keys/{step.settings.key_name} on this machine: Packer will log in with a temporary "
+                     "key pair packer_* (and delete it)")
         validate(step.settings.packer, templates, only=packer_builder())
 
 
