@@ -193,7 +193,14 @@ def bake(packer: str, template: Path, variables: dict[str, str], only: str, log_
             try:
                 output = parse_machine_readable(_logged(process.stdout, log), say=milestone)
             except KeyboardInterrupt:
-                stop(process, log, what)
+                stopped = False
+                while not stopped:  # make passes the signal on: a second one must not skip Packer's cleanup
+                    try:
+                        with uninterrupted():
+                            stopped = True
+                            stop(process, log, what)
+                    except KeyboardInterrupt:  # it came before the shield held: stop was not begun
+                        continue
                 raise
     if process.returncode != 0:
         missing = no_builder(what, output.errors, f"full log: {shown(log_file)}")
