@@ -27,9 +27,9 @@ def check_deploy(step: Step) -> None:
     check_app_config(step)
     step.say(f"checking {settings.elb_name} and the images to use...")
     check_load_balancer(step)
-    if settings.scaling_metric == "requests" and load_balancer(step).kind != "application":
+    if settings.scaling_metric == "requests" and not load_balancer(step).COUNTS_REQUESTS:
         raise StepError("SCALING_METRIC=requests counts an application load balancer's requests; this environment's "
-                        "is classic: use SCALING_METRIC=cpu")
+                        f"is {load_balancer(step).kind}: use SCALING_METRIC=cpu")
     instance_security_groups(step)  # setup made them; SECURITY_GROUPS exist
     alarm_states(step)  # SOAK_ALARMS exist
     for key, image in (("PRIMAL_ID", settings.primal_id), ("IMAGE_ID", settings.image_id)):

@@ -37,10 +37,8 @@ def preflight(step: Step) -> None:
     if exists:
         balancer.check_ownership()
         balancer.check_drift()
-    elif balancer.kind == "application":
-        balancer.subnets()  # an ALB needs two zones or more
     else:
-        balancer.zone_subnets()  # a classic one is made in them: each zone needs its default subnet
+        balancer.check_placement()
     zone = hosted_zone_id(step)
     refuse_a_record_not_ours(step, zone, balancer.alias_target() if exists else None)
     if settings.certificate not in ("auto", "none"):

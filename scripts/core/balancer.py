@@ -13,8 +13,12 @@ Both carry the App and Environment tags; one that names another app or environme
 Waits for draining and for instances registered again use botocore's waiters (elb
 InstanceDeregistered and InstanceInService, elbv2 TargetDeregistered and TargetInService), with
 each answer shown as a progress line.
+
+Balancer declares what every kind provides; KINDS names each kind's class, so another kind (a
+Network Load Balancer) is one class more and its entry there.
 """
 
+from abc import ABC, abstractmethod
 from functools import cached_property
 
 import jmespath
@@ -28,30 +32,30 @@ DRAINING_MARGIN = 60  # retirement waits DRAINING_SECONDS and this long for the 
 TAGS = "TagDescriptions[0].Tags[].[Key, Value]"
 
 
-def load_balancer(step: Step) -> "Classic | Application":
+def load_balancer(step: Step) -> "Balancer":
     """The step's load balancer; one per run, so what it looks up (the target group) is looked up once."""
     if not hasattr(step, "load_balancer"):
         step.load_balancer = existing_kind(step)
     return step.load_balancer
 
 
-def existing_kind(step: Step) -> "Classic | Application":
+def existing_kind(step: Step) -> "Balancer":
     """The environment's shape is what exists: the kind of load balancer named elb-$APP_NAME-$NODE_ENV
     there is, whatever LOAD_BALANCER_KIND says when unset; a setting that contradicts it is refused.
     A new environment gets the kind set, or a classic one."""
     wanted = step.settings.load_balancer_kind
-    first, second = (Application, Classic) if wanted == "application" else (Classic, Application)
-    balancer = first(step)
-    if balancer.describe() is not None:
-        return balancer
-    other = second(step)
-    if other.describe() is None:
-        return balancer
-    if wanted:
-        raise StepError(f"{balancer.name} is {'an' if other.kind[0] in 'aeiou' else 'a'} {other.kind} load balancer, "
-                        f"but LOAD_BALANCER_KIND={wanted}: "
-                        f"leave LOAD_BALANCER_KIND empty (or set it to {other.kind})")
-    return other
+    first = KINDS[wanted or DEFAULT_KIND](step)
+    if first.describe() is not None:
+        return first
+    for other in (kind(step) for name, kind in KINDS.items() if name != first.kind):
+        if other.describe() is None:
+            continue
+        if wanted:
+            raise StepError(f"{first.name} is {'an' if other.kind[0] in 'aeiou' else 'a'} {other.kind} load balancer, "
+                            f"but LOAD_BALANCER_KIND={wanted}: leave LOAD_BALANCER_KIND empty "
+                            f"(or set it to {other.kind})")
+        return other
+    return first
 
 
 def check_load_balancer(step: Step) -> None:
@@ -60,8 +64,82 @@ def check_load_balancer(step: Step) -> None:
     balancer.check_ownership()
 
 
-class Balancer:
-    """What both kinds share: ownership, the ALIAS target, waiting with progress lines."""
+class Balancer(ABC):
+    """What every kind provides (the abstract methods), and what they share: ownership, the ALIAS
+    target, placement, waiting with progress lines."""
+    kind: str  # its name in LOAD_BALANCER_KIND
+    SERVING: str  # what its health answer says of an instance that serves, and of one let go
+    DRAINED: str
+    IN_SERVICE: str  # botocore's waiters for an instance registered again, and for one drained
+    DEREGISTERED: str
+    COUNTS_REQUESTS = False  # it counts requests per target (SCALING_METRIC=requests)
+
+    @abstractmethod
+    def describe(self) -> dict | None:
+        """The load balancer as AWS describes it; None: there is none."""
+
+    @abstractmethod
+    def tags(self) -> dict:
+        """DescribeTags' answer for it."""
+
+    @abstractmethod
+    def create(self) -> None:
+        """Create it (and what it forwards to), each only if missing."""
+
+    @abstractmethod
+    def check_placement(self) -> None:
+        """Refuse, before anything is created, zones or subnets it cannot be made in."""
+
+    @abstractmethod
+    def placement(self) -> tuple[list[str], list[str]]:
+        """(where it is, where the settings put it)."""
+
+    @abstractmethod
+    def apply_security_groups(self, groups: list[str]) -> None: ...
+
+    @abstractmethod
+    def https_certificate(self) -> str | None:
+        """The certificate of its HTTPS listener, if it has one."""
+
+    @abstractmethod
+    def listen(self, certificate: str | None) -> None:
+        """Its listeners: HTTP, and HTTPS with `certificate` (None: none)."""
+
+    @abstractmethod
+    def draining_on(self) -> bool: ...
+
+    @abstractmethod
+    def enable_draining(self) -> None: ...
+
+    @abstractmethod
+    def health_check_set(self) -> bool: ...
+
+    @abstractmethod
+    def configure_health_check(self) -> None: ...
+
+    @abstractmethod
+    def zones(self) -> list[str]: ...
+
+    @abstractmethod
+    def attachment(self) -> dict:
+        """What CreateAutoScalingGroup takes to attach a group to it."""
+
+    @abstractmethod
+    def targets(self, instances: list[str]) -> dict:
+        """The parameters that name `instances` to its waiters."""
+
+    @abstractmethod
+    def health(self) -> dict[str, tuple[str, str, str]]:
+        """Each registered instance: (state, reason code, description)."""
+
+    @abstractmethod
+    def register(self, instances: list[str]) -> None: ...
+
+    @abstractmethod
+    def deregister(self, instances: list[str]) -> None: ...
+
+    @abstractmethod
+    def delete(self) -> None: ...
 
     def __init__(self, step: Step):
         self.step, self.settings, self.name = step, step.settings, step.settings.elb_name
@@ -239,6 +317,9 @@ class Classic(Balancer):
             client.set_load_balancer_policies_of_listener(
                 LoadBalancerName=name, LoadBalancerPort=HTTPS_PORT, PolicyNames=[self.TLS_POLICY_NAME])
 
+    def check_placement(self) -> None:
+        self.zone_subnets()  # made in them: each zone needs its default subnet
+
     def placement(self) -> tuple[list[str], list[str]]:
         """(where it is, where the settings put it): subnets with SUBNETS, else zones."""
         found, settings = self.require(), self.settings
@@ -291,6 +372,7 @@ class Classic(Balancer):
 
 class Application(Balancer):
     kind, SERVING, DRAINED = "application", "healthy", "unused"
+    COUNTS_REQUESTS = True
     HEALTH_CHECK = {"HealthCheckProtocol": "HTTP", "HealthCheckPort": "80", "HealthCheckPath": HEALTH_PATH,
                     "HealthCheckIntervalSeconds": 30, "HealthCheckTimeoutSeconds": 4,
                     "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 2, "Matcher": {"HttpCode": "200"}}
@@ -331,6 +413,9 @@ class Application(Balancer):
 
     def tags(self) -> dict:
         return self.client.describe_tags(ResourceArns=[self.require()["LoadBalancerArn"]])
+
+    def check_placement(self) -> None:
+        self.subnets()  # two zones or more
 
     def subnets(self) -> list[str]:
         """SUBNETS, or the default subnets of AVAILABILITY_ZONES; an ALB needs two zones or more."""
@@ -450,3 +535,7 @@ class Application(Balancer):
         if target_group:
             self.step.say(f"deleting target group {self.target_group_name}...")
             self.client.delete_target_group(TargetGroupArn=target_group["TargetGroupArn"])
+
+
+KINDS: dict[str, type[Balancer]] = {kind.kind: kind for kind in (Classic, Application)}
+DEFAULT_KIND = Classic.kind  # a new environment's, when LOAD_BALANCER_KIND is empty
