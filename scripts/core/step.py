@@ -26,6 +26,40 @@ class StepError(Exception):
     """The step cannot go on; the message says what is wrong and what to do."""
 
 
+# The hand-off of a release between its steps (deploy/log/$NODE_ENV/state.json): every field, once,
+# with the step that writes it. A field not declared here fails at once, read or written: a
+# renamed field must never read as "missing".
+HANDOFF = {
+    "stamp": "check-deploy, previous-release: the release's stamp (its group, image and record carry it)",
+    "primal_id": "primal-image: the base image this release's app image is baked from",
+    "image_id": "deployment-image, previous-release: the app image the new group launches",
+    "image_baked": "deployment-image: this release baked image_id (a rollback deletes it)",
+    "outdated_groups": "lookup-asg: the environment's groups to retire once the new one serves",
+    "capacity": "lookup-asg: the new group's min, max and desired",
+    "scheduled_actions": "lookup-asg: the serving group's scheduled actions, carried over",
+    "lifecycle_hooks": "lookup-asg: the serving group's lifecycle hooks, carried over",
+    "group_name": "launch-asg: the new group (written before it is created)",
+    "serving": "wait-health: the new group, once it serves",
+    "warm": "soak: the old groups' instances kept warm out of the load balancer",
+}
+
+
+class Handoff(dict):
+    """state.json as read: a dict whose fields must be declared in HANDOFF."""
+
+    @staticmethod
+    def check(key: str) -> str:
+        if key not in HANDOFF:
+            raise KeyError(f"{key!r} is no field of the release hand-off (core/step.py HANDOFF)")
+        return key
+
+    def get(self, key, default=None):
+        return super().get(self.check(key), default)
+
+    def __getitem__(self, key):
+        return super().__getitem__(self.check(key))
+
+
 class Step:
     def __init__(self, phase: str, settings: Settings, target: str | None = None):
         """`target`: the Make target this run is, for its record; None: a read-only run, unrecorded."""
@@ -50,13 +84,15 @@ class Step:
     def state_file(self):
         return self.settings.log_dir / "state.json"
 
-    def state(self) -> dict:
+    def state(self) -> Handoff:
         try:
-            return json.loads(self.state_file.read_text())
+            return Handoff(json.loads(self.state_file.read_text()))
         except FileNotFoundError:
-            return {}
+            return Handoff()
 
     def remember(self, **values) -> None:
+        for key in values:
+            Handoff.check(key)
         self._write({**self.state(), **values})
 
     def begin_release(self, stamp: str) -> None:
@@ -73,7 +109,7 @@ class Step:
         partial.replace(self.state_file)
 
     def recall(self, key: str, made_by: str):
-        value = self.state().get(key)
+        value = self.state().get(Handoff.check(key))
         if value is None:
             raise StepError(f"no {key.replace('_', ' ')} recorded for {self.settings.node_env} yet: "
                             f"run `NODE_ENV={self.settings.node_env} make {made_by}` first")
