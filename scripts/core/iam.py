@@ -15,8 +15,9 @@ How each change is kept to the environment's own resources, even against a holde
 - by tags, where ids are AWS's: a resource is created only with `App` and `Environment` tags of
   this environment (`aws:RequestTag`), and changed or deleted only when it holds them
   (`aws:ResourceTag`); tags are put only at creation (`ec2:CreateAction`), so no holder can tag
-  someone else's resource as its own. The app's images and snapshots are shared by its
-  environments (the primal image is the app's), so those go by `App` alone.
+  someone else's resource as its own (later only on images and snapshots that already hold this
+  environment's tags: Packer's second tagging, and `Released`). The app's images and snapshots
+  are shared by its environments (the primal image is the app's), so those go by `App` alone.
 Left wider, and why (the README lists them): RunInstances on any subnet, security group and
 base image (a launch uses them, it does not change them; the base image is a public one),
 reading (Describe and List calls take no resource), requesting and deleting ACM certificates
