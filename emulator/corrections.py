@@ -26,6 +26,7 @@ from moto.elbv2.responses import ELBV2Response
 
 from .certificates import CORRECTIONS as CERTIFICATE_CORRECTIONS
 from .health import health_script
+from .resources import launch_template
 
 # The published hosted zone ids of classic and application load balancers (Route 53 ALIAS targets), by region.
 ELB_HOSTED_ZONE_IDS = {"us-east-1": "Z35SXDOTRQ7X7K", "us-west-2": "Z1H1FL5HABSF5", "eu-west-1": "Z32O12XQLNTSW2"}
@@ -559,19 +560,11 @@ def _patch_template_images() -> None:
     create_group = AutoScalingBackend.create_auto_scaling_group
 
     def create_auto_scaling_group(self, name, *args, **kwargs):
-        given = kwargs.get("launch_template") or {}
-        template_id, template_name = given.get("LaunchTemplateId"), given.get("LaunchTemplateName")
-        if template_id or template_name:
-            ec2 = ec2_backends[self.account_id][self.region_name]
-            try:
-                template = (ec2.get_launch_template(template_id) if template_id else
-                            ec2.get_launch_template_by_name(template_name))
-                image = template.get_version(given.get("Version", "$Default")).data.get("ImageId")
-            except Exception:  # noqa: BLE001 - an unknown template or version: moto's own error follows
-                image = None
-            if image and image not in ec2.amis:
-                raise ValidationError(f"You must use a valid fully-formed launch template. The image id "
-                                      f"'[{image}]' does not exist")
+        ec2 = ec2_backends[self.account_id][self.region_name]
+        image = launch_template(ec2, kwargs.get("launch_template") or {})[1].get("ImageId")
+        if image and image not in ec2.amis:  # (an unknown template or version: moto's own error follows)
+            raise ValidationError(f"You must use a valid fully-formed launch template. The image id "
+                                  f"'[{image}]' does not exist")
         return create_group(self, name, *args, **kwargs)
 
     AutoScalingBackend.create_auto_scaling_group = create_auto_scaling_group

@@ -31,7 +31,7 @@ from typing import NamedTuple
 from moto.iam.models import get_account_id_from, iam_backends
 from moto.utilities.utils import get_partition
 
-from .resources import ANYTHING, Authorization, Target, authorizations
+from .resources import ANYTHING, CLASSIC_API, NEW, V2_API, Authorization, Target, authorizations
 
 # The IAM prefix of each signing name (the credential scope of a request's signature) that is not
 # its own prefix: the classic and application load balancer APIs both sign as elasticloadbalancing.
@@ -48,7 +48,7 @@ PASSING_HOOK_ROLES = {"autoscaling:CreateAutoScalingGroup", "autoscaling:PutLife
 # when given no security group; it is checked then only (create_security_group_for_elb).
 DESCRIBE = "ec2:Describe"
 ELB_NEEDS_EC2 = {
-    "2015-12-01": {
+    V2_API: {
         "CreateLoadBalancer": ["AccountAttributes", "Addresses", "InternetGateways", "SecurityGroups", "Subnets",
                                "Vpcs"],
         "CreateTargetGroup": ["InternetGateways", "Vpcs"],
@@ -56,7 +56,7 @@ ELB_NEEDS_EC2 = {
         "SetIpAddressType": ["Subnets"],
         "SetSubnets": ["Subnets"],
     },
-    "2012-06-01": {
+    CLASSIC_API: {
         "ApplySecurityGroupsToLoadBalancer": ["AccountAttributes", "SecurityGroups"],
         "AttachLoadBalancerToSubnets": ["Subnets"],
         "CreateLoadBalancer": ["AccountAttributes", "InternetGateways", "SecurityGroups", "Subnets", "Vpcs"],
@@ -222,10 +222,10 @@ def elb_needs_ec2(action: str, request: Request) -> list[Authorization]:
         return []
     version = request.params.get("Version", "")
     needed = [Authorization(DESCRIBE + what, ANYTHING) for what in ELB_NEEDS_EC2.get(version, {}).get(name, [])]
-    classic_default_vpc = version == "2012-06-01" and name == "CreateLoadBalancer" and not any(
+    classic_default_vpc = version == CLASSIC_API and name == "CreateLoadBalancer" and not any(
         key.startswith("SecurityGroups.member.") for key in request.params)
     if classic_default_vpc:  # AWS makes the default_elb_<id> group, untagged, with the caller's rights
-        needed.append(Authorization("ec2:CreateSecurityGroup", [Target("arn:aws:ec2:*:*:security-group/NEW", {})]))
+        needed.append(Authorization("ec2:CreateSecurityGroup", [Target(f"arn:aws:ec2:*:*:security-group/{NEW}", {})]))
     return needed
 
 

@@ -87,6 +87,21 @@ def tag_specifications(params: dict, start: str = "TagSpecification") -> dict[st
     return specs
 
 
+def launch_template(ec2_backend, params: dict, start: str = "") -> tuple[object | None, dict]:
+    """The launch template a request names (`start`LaunchTemplateId or LaunchTemplateName, and
+    Version) and that version's data; (None, {}) when it names none, or one moto does not know
+    (moto answers with AWS's error after the check)."""
+    template_id, name = params.get(start + "LaunchTemplateId"), params.get(start + "LaunchTemplateName")
+    if not (template_id or name):
+        return None, {}
+    try:
+        template = (ec2_backend.get_launch_template(template_id) if template_id else
+                    ec2_backend.get_launch_template_by_name(name))
+        return template, template.get_version(params.get(start + "Version", "$Default")).data
+    except Exception:  # noqa: BLE001 - an unknown template or version
+        return None, {}
+
+
 class Ec2:
     def __init__(self, account: str, region: str) -> None:
         self.backend, self.account, self.region = ec2_backends[account][region], account, region
@@ -115,13 +130,6 @@ class Ec2:
             group_id = group.id if group else name
         return self.existing("security-group", group_id)
 
-    def template(self, template_id: str = "", name: str = ""):
-        try:
-            return self.backend.get_launch_template(template_id) if template_id else \
-                self.backend.get_launch_template_by_name(name)
-        except Exception:  # an unknown template: moto answers with AWS's error after the check
-            return None
-
     def tagging_on_create(self, action: str, specs: dict[str, dict[str, str]], name: str = NEW) -> Authorization | None:
         targets = [Target(t.arn, {**t.context, "ec2:createaction": [action]})
                    for kind, tags in specs.items() for t in [self.new(kind, tags, name if kind == "key-pair" else NEW)]]
@@ -149,20 +157,11 @@ def ec2_authorizations(action: str, account: str, region: str, params: dict) -> 
     ec2, name = Ec2(account, region), action.split(":")[1]
     specs = tag_specifications(params)
     if name == "RunInstances":
-        template = None
-        if params.get("LaunchTemplate.LaunchTemplateId") or params.get("LaunchTemplate.LaunchTemplateName"):
-            template = ec2.template(params.get("LaunchTemplate.LaunchTemplateId", ""),
-                                    params.get("LaunchTemplate.LaunchTemplateName", ""))
+        template, data = launch_template(ec2.backend, params, "LaunchTemplate.")  # AWS authorizes what it gives too
         groups = [ec2.security_group(g) for g in numbered(params, "SecurityGroupId")]
         groups += [ec2.security_group(name=g) for g in numbered(params, "SecurityGroup")]
         groups += [ec2.security_group(g) for g in numbered(params, "NetworkInterface.1.SecurityGroupId")]
         subnet = params.get("SubnetId") or params.get("NetworkInterface.1.SubnetId", "")
-        data = {}  # what the template gives that the request does not: AWS authorizes those too
-        if template is not None:
-            try:
-                data = template.get_version(params.get("LaunchTemplate.Version", "$Default")).data
-            except Exception:  # noqa: BLE001 - an unknown version: moto answers with AWS's error after the check
-                data = {}
         groups = groups or [ec2.security_group(g) for g in data.get("SecurityGroupIds") or []]
         return ec2.run_instances(name, params.get("ImageId") or data.get("ImageId", ""), groups,
                                  params.get("KeyName") or data.get("KeyName", ""), specs, template, subnet)
@@ -185,7 +184,7 @@ def ec2_authorizations(action: str, account: str, region: str, params: dict) -> 
         needed = [Authorization(action, [ec2.new("security-group", specs.get("security-group", {})),
                                          ec2.existing("vpc", vpc)])]
     elif name == "DeleteLaunchTemplate":
-        template = ec2.template(params.get("LaunchTemplateId", ""), params.get("LaunchTemplateName", ""))
+        template = launch_template(ec2.backend, params)[0]
         return [Authorization(action, [ec2.existing("launch-template", template.id if template else
                                                     params.get("LaunchTemplateId") or NEW)])]
     elif name == "DeleteKeyPair":
@@ -254,12 +253,8 @@ def launching_from_template(account: str, region: str, params: dict) -> list[Aut
     else:
         return []
     ec2 = Ec2(account, region)
-    template = ec2.template(params.get(start + "LaunchTemplateId", ""), params.get(start + "LaunchTemplateName", ""))
+    template, data = launch_template(ec2.backend, params, start)
     if template is None:
-        return [Authorization("ec2:RunInstances", ANYTHING)]
-    try:
-        data = template.get_version(params.get(start + "Version", "$Default")).data
-    except Exception:  # an unknown version: moto answers with AWS's error after the check
         return [Authorization("ec2:RunInstances", ANYTHING)]
     specs = {}
     for spec in data.get("TagSpecifications") or []:
@@ -273,7 +268,7 @@ def launching_from_template(account: str, region: str, params: dict) -> list[Aut
 # Elastic Load Balancing: the classic API names a load balancer, the v2 API an ARN.
 
 ELB_KEYS = ("aws", "elasticloadbalancing")
-CLASSIC_API = "2012-06-01"  # the API version a request names: the v2 API's is 2015-12-01
+CLASSIC_API, V2_API = "2012-06-01", "2015-12-01"  # the API version an ELB request names
 
 
 def elb_authorizations(action: str, account: str, region: str, params: dict, classic: bool) -> list[Authorization]:

@@ -11,14 +11,17 @@ import urllib.request
 
 from core.step import Step, StepError, run
 
-HEALTHS = ("fail", "sour", "ok")
+# What each HEALTH makes of the next release's new instances.
+SAID = {"fail": "never pass their health check: the next deploy rolls back after HEALTH_TIMEOUT",
+        "sour": "pass their health check, then fail it: the next deploy with SOAK_SECONDS fails its soak",
+        "ok": "are healthy"}
 
 
 def emulator_health(step: Step) -> None:
     endpoint, health = os.environ.get("AWS_ENDPOINT_URL", ""), os.environ.get("HEALTH", "fail")
     if not endpoint:
         raise StepError("emulator-health scripts the local AWS only (`make emulator`): AWS_ENDPOINT_URL is not set")
-    if health not in HEALTHS:
+    if health not in SAID:
         raise StepError(f"HEALTH={health!r}: use fail, sour or ok")
     prefix = step.settings.group_prefix
     request = urllib.request.Request(f"{endpoint.rstrip('/')}/emulator/health", method="POST",
@@ -28,10 +31,7 @@ def emulator_health(step: Step) -> None:
     except (urllib.error.URLError, OSError) as error:
         raise StepError(f"the local AWS at {endpoint} did not take it ({error}): is `make emulator` running "
                         "there?") from None
-    said = {"fail": "never pass their health check: the next deploy rolls back after HEALTH_TIMEOUT",
-            "sour": "pass their health check, then fail it: the next deploy with SOAK_SECONDS fails its soak",
-            "ok": "are healthy"}
-    step.say(f"new instances of {prefix}* {said[health]}")
+    step.say(f"new instances of {prefix}* {SAID[health]}")
 
 
 if __name__ == "__main__":

@@ -42,8 +42,18 @@ def status(step: Step) -> None:
         rows += group_rows(group, launched_from[group["AutoScalingGroupName"]], at_lb)
     if not groups:
         rows.append(("group", f"none: run `NODE_ENV={settings.node_env} make deploy`"))
-    rows += image_rows(step, live=set(launched_from.values()), trial=soaking(step))
-    rows += release_rows(step, history.live_stamps(step, groups))
+    try:
+        releases, lock, unknown = history.releases(step), current_lock(step), None
+    except StepError as missing:  # no lock table (a setup that stopped early): the rest still shows
+        releases, lock, unknown = [], None, missing
+    soak = soaking(releases, lock)
+    rows += image_rows(step, live=set(launched_from.values()), trial=soak if soak and not dead_here(lock) else None)
+    if unknown:
+        rows.append(("live release", f"unknown: {unknown}"))
+    else:
+        rows += release_rows(step, history.live_stamps(step, groups), releases, lock, soak)
+    kept = records(settings.log_dir)
+    rows.append(("last record here", f"{kept[-1].relative_to(ROOT)}/" if kept else "none in this checkout"))
 
     step.say(f"environment {settings.node_env} of app {settings.app_name}")
     width = max(len(label) for label, _ in rows)
@@ -51,37 +61,26 @@ def status(step: Step) -> None:
         say(f"  {label:<{width}} {value}")
 
 
-def soaking(step: Step) -> dict | None:
-    """The release in its soak, if one is (the newest, soaking, its run holding the lock)."""
-    try:
-        releases, lock = history.releases(step), current_lock(step)
-    except StepError:  # no lock table: release_rows says so
-        return None
+def soaking(releases: list[dict], lock: dict | None) -> dict | None:
+    """The newest release while it is in its soak (its run holds the lock)."""
     newest = releases[-1] if releases else None
-    return newest if newest and newest["outcome"] == history.SOAKING and lock and not dead_here(lock) else None
+    return newest if newest and newest["outcome"] == history.SOAKING and lock else None
 
 
-def release_rows(step: Step, running: set[str]) -> list[tuple[str, str]]:
-    """The live release and the last run's, from the history in AWS; the lock; the last record here.
-    Without the lock table (a setup that stopped early), the rest of the status still shows."""
-    kept = records(step.settings.log_dir)
-    try:
-        releases, lock = history.releases(step), current_lock(step)
-    except StepError as missing:
-        rows = [("live release", f"unknown: {missing}")]
-    else:
-        live = history.live(releases, running)
-        rows = [("live release", history.line(live, running, bool(lock)) if live else "none")]
-        if releases and releases[-1] is not live:
-            rows.append(("last run", history.line(releases[-1], running, bool(lock))))
-        if releases and releases[-1]["outcome"] == history.SOAKING and lock and dead_here(lock):
-            rows.append(("soak", f"release {releases[-1]['stamp']} was in its soak when its run died; the old "
-                                 "groups' instances may be out of the load balancer: the next deploy takes over"))
-        elif releases and releases[-1]["outcome"] == history.SOAKING and lock:
-            rows.append(("soak", f"release {releases[-1]['stamp']} serves alone until {releases[-1]['soak_ends']}; "
-                                 "the old groups' instances are kept warm, out of the load balancer"))
-        rows.append(("deploy lock", held_by(step, lock) if lock else "free"))
-    rows.append(("last record here", f"{kept[-1].relative_to(ROOT)}/" if kept else "none in this checkout"))
+def release_rows(step: Step, running: set[str], releases: list[dict], lock: dict | None,
+                 soak: dict | None) -> list[tuple[str, str]]:
+    """The live release and the last run's, from the history in AWS; a soak; the lock."""
+    live = history.live(releases, running)
+    rows = [("live release", history.line(live, running, bool(lock)) if live else "none")]
+    if releases and releases[-1] is not live:
+        rows.append(("last run", history.line(releases[-1], running, bool(lock))))
+    if soak and dead_here(lock):
+        rows.append(("soak", f"release {soak['stamp']} was in its soak when its run died; the old groups' instances "
+                             "may be out of the load balancer: the next deploy takes over"))
+    elif soak:
+        rows.append(("soak", f"release {soak['stamp']} serves alone until {soak['soak_ends']}; the old groups' "
+                             "instances are kept warm, out of the load balancer"))
+    rows.append(("deploy lock", held_by(step, lock) if lock else "free"))
     return rows
 
 

@@ -7,7 +7,7 @@ files and emulator state) is run once per session: its result and what it left (
 and the project's generated files) are kept, and later tests of any worker that reach it get them
 back instead (Project.make; TESTS_REPLAY=0 runs every one).
 Every make run signs as its environment's deployer, the IAM user `deployer-<NODE_ENV>`, who holds
-exactly the two managed policies `make iam-policy` writes for that environment of the app (the
+exactly the managed policies `make iam-policy` writes for that environment of the app (the
 documents of scripts/core/iam.py, for the test account, region and hosted zone), and whose calls
 (Packer's too) the emulator checks against them; the harness's own calls (what a test sets up and
 looks at) use the unchecked admin key "testing".
@@ -33,6 +33,7 @@ sys.path[:0] = [str(ROOT / "scripts"), str(ROOT)]  # the core (scripts/core) and
 
 from core.iam import documents  # noqa: E402
 from core.record import FOLDER, records  # noqa: E402
+from core.settings import SAFE_NAME, SAFE_NAME_MAX  # noqa: E402
 from emulator import Emulator  # noqa: E402
 
 REGION = "us-east-1"
@@ -40,18 +41,9 @@ BASE_AMI = "ami-1e749f67"
 LOCK_BOOKKEEPING = {("dynamodb", "PutItem"), ("dynamodb", "DeleteItem")}
 ACCOUNT, TLD = "123456789012", "example.com"  # moto's account; the tests' hosted zone
 SAMPLE_ZONE = "Z0123456789EXAMPLE"  # for the policy's checks that need no emulator
-# Granted to the tests' Packer alone, never in the policy a user attaches: Debian's Packer 1.6.6
-# tags an image and its snapshot after CreateImage (today's amazon plugin tags them in CreateImage:
-# the policy's TagBake), when they hold no tags yet.
-PACKER_1_6_TAGS_AFTERWARDS = {
-    "Sid": "TestsOnlyPacker16TagsAfterCreateImage", "Effect": "Allow", "Action": "ec2:CreateTags",
-    "Resource": ["arn:aws:ec2:*::image/*", "arn:aws:ec2:*::snapshot/*"],
-    "Condition": {"StringEquals": {"aws:RequestTag/App": "app"},
-                  "StringEqualsIfExists": {"aws:ResourceTag/App": "app"}}}
 DEPLOYER = "deployer"
 ADMIN_KEY = "testing"
 GENERATED = ("deploy/log", "deploy/keys", "deploy/iam", "tmp", "app/dist")
-SAFE = re.compile(r"[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?")  # what the tool takes as APP_NAME and NODE_ENV
 REPLAY = os.environ.get("TESTS_REPLAY", "1") != "0"
 REPLAYS = [Path()]  # the folder of the kept make runs, shared by the workers: see replays()
 
@@ -127,6 +119,16 @@ def record_name(node_env: str) -> str:
     return f"{TLD}." if node_env == "production" else f"{node_env}.{TLD}."
 
 
+def packer_1_6_tags_afterwards(app: str) -> dict:
+    """Granted to the tests' Packer alone, never in the policy a user attaches: Debian's Packer 1.6.6
+    tags an image and its snapshot after CreateImage (today's amazon plugin tags them in CreateImage:
+    the policy's TagBake), when they hold no tags yet."""
+    return {"Sid": "TestsOnlyPacker16TagsAfterCreateImage", "Effect": "Allow", "Action": "ec2:CreateTags",
+            "Resource": ["arn:aws:ec2:*::image/*", "arn:aws:ec2:*::snapshot/*"],
+            "Condition": {"StringEquals": {"aws:RequestTag/App": app},
+                          "StringEqualsIfExists": {"aws:ResourceTag/App": app}}}
+
+
 def policies(node_env: str = "dev01", app: str = "app", zone_id: str = SAMPLE_ZONE, region: str = REGION
              ) -> dict[str, dict]:
     """The documents `make iam-policy` writes for `node_env` of `app` in the tests' account and
@@ -134,16 +136,13 @@ def policies(node_env: str = "dev01", app: str = "app", zone_id: str = SAMPLE_ZO
     written = documents(app=app, node_env=node_env, record_name=record_name(node_env), zone_id=zone_id,
                         account=ACCOUNT, region=region)
     bake = written["bake"]
-    grant = {**PACKER_1_6_TAGS_AFTERWARDS, "Condition": {"StringEquals": {"aws:RequestTag/App": app},
-                                                         "StringEqualsIfExists": {"aws:ResourceTag/App": app}}}
-    return {**written, "bake": {**bake, "Statement": [*bake["Statement"], grant]}}
+    return {**written, "bake": {**bake, "Statement": [*bake["Statement"], packer_1_6_tags_afterwards(app)]}}
 
 
 def policy(*names: str, node_env: str = "dev01", app: str = "app", zone_id: str = SAMPLE_ZONE,
            region: str = REGION) -> dict:
     """One document with the statements of the policies named ("setup", "deploy", "bake", "read"; all
-    by default),
-    as AWS evaluates a principal's policies together."""
+    by default), as AWS evaluates a principal's policies together."""
     written = policies(node_env, app, zone_id, region)
     chosen = [written[name] for name in names or written]
     return {"Version": chosen[0]["Version"], "Statement": [s for d in chosen for s in d["Statement"]]}
@@ -219,6 +218,13 @@ class Project:
         return "-".join([named] + [part for part, usual in ((zone_id, self.zone_id()), (region, REGION))
                                    if part != usual])
 
+    def signed_client(self, service: str, node_env: str = "dev01"):
+        """A client of `service` that signs as the environment's deployer, as make runs do (a test's
+        own calls, not through make)."""
+        key = self.deployer(node_env)
+        return boto3.client(service, endpoint_url=self.emulator.url, region_name=REGION,
+                            aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+
     def change_policy(self, policy: dict, node_env: str = "dev01", app: str = "app") -> None:
         """From now on the environment's deployer holds `policy` instead."""
         self.emulator.iam.register(self.deployer(node_env, app)["AccessKeyId"], policy,
@@ -228,7 +234,8 @@ class Project:
         given = {**self.settings, **settings}
         app, zone_id = given.get("APP_NAME") or "app", given.get("HOSTED_ZONE") or ""
         region = given.get("AWS_REGION") or given.get("AWS_DEFAULT_REGION") or REGION
-        names_ok = all(SAFE.fullmatch(name) for name in (node_env, app)) and re.fullmatch(r"[A-Z0-9]*", zone_id)
+        names_ok = all(SAFE_NAME.match(name) and len(name) <= SAFE_NAME_MAX for name in (node_env, app)) and \
+            re.fullmatch(r"[A-Z0-9]*", zone_id)
         key = self.deployer(node_env, app, zone_id, region) if names_ok else self.deployer("dev01")  # refused first
         env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NODE_ENV", "MAKE"))}
         env.update(
@@ -422,6 +429,15 @@ def replays(tmp_path_factory) -> None:
     base = tmp_path_factory.getbasetemp()
     REPLAYS[0] = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "replays"
     REPLAYS[0].mkdir(exist_ok=True)
+
+
+@pytest.fixture
+def set_up(project) -> Project:
+    """An environment after `make setup`, of the default kinds (where the kind does not matter),
+    the call log cleared."""
+    ok(project.make("setup"))
+    project.emulator.calls.clear()
+    return project
 
 
 @pytest.fixture

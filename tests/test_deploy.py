@@ -418,14 +418,6 @@ def test_the_bake_runs_in_the_environment_s_bake_group_which_admits_ssh_from_one
     assert refused.returncode != 0 and "BAKE_SSH_CIDR=0.0.0.0/0 opens SSH to the whole internet" in refused.stderr
 
 
-@pytest.fixture
-def set_up(project):
-    """An environment after `make setup`, of the default kinds (where the kind does not matter)."""
-    ok(project.make("setup"))
-    project.emulator.calls.clear()
-    return project
-
-
 def test_a_build_that_fails_stops_the_deploy_before_any_bake(set_up):
     result = set_up.make("deploy", BUILD_COMMAND="false")
     assert result.returncode != 0 and "BUILD_COMMAND failed" in result.stderr

@@ -1,5 +1,5 @@
 """The managed policies `make iam-policy` writes for one environment (scripts/core/iam.py: setup,
-deploy, and read, which alone is enough for `make status` and `make history`) hold exactly what
+deploy, bake, and read, which alone is enough for `make status` and `make history`) hold exactly what
 the tool and Packer call, on that environment's resources alone, scoped only where AWS supports it.
 
 - Nothing missing, nothing unused: the whole suite runs as the deployer, who holds the policy
@@ -19,7 +19,6 @@ import json
 import re
 from pathlib import Path
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -298,13 +297,6 @@ def test_the_read_policy_alone_shows_status_and_history_and_changes_nothing(proj
 
 # The policies of one environment hold against their holder.
 
-def signed_as(project, service: str, node_env: str = "dev01"):
-    """A client of `service` that signs as the environment's deployer (not through make)."""
-    key = project.deployer(node_env)
-    return boto3.client(service, endpoint_url=project.emulator.url, region_name=REGION,
-                        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
-
-
 def refused(call, *args, **kwargs) -> str:
     with pytest.raises(ClientError) as excinfo:
         call(*args, **kwargs)
@@ -339,7 +331,7 @@ def test_a_deployer_of_one_environment_cannot_take_over_another_s_or_untagged_re
         tried.append(call.__name__)
         refused(call, **kwargs)
 
-    ec2, asg = signed_as(project, "ec2"), signed_as(project, "autoscaling")
+    ec2, asg = project.signed_client("ec2"), project.signed_client("autoscaling")
     ours = [{"Key": "App", "Value": "app"}, {"Key": "Environment", "Value": "dev01"}]
     for resource in [loose, *staging_instances, loose_group, staging_sg["GroupId"], template["LaunchTemplateId"],
                      other_app_image]:
@@ -365,9 +357,9 @@ def test_a_deployer_of_one_environment_cannot_take_over_another_s_or_untagged_re
             ForceDelete=True)
     attempt(asg.update_auto_scaling_group, AutoScalingGroupName=staging_group["AutoScalingGroupName"],
             MinSize=0, MaxSize=0, DesiredCapacity=0)
-    attempt(signed_as(project, "elb").delete_load_balancer, LoadBalancerName="elb-app-staging")
-    attempt(signed_as(project, "dynamodb").delete_table, TableName="deploy-lock-app-staging")
-    route53, zone = signed_as(project, "route53"), project.zone_id()
+    attempt(project.signed_client("elb").delete_load_balancer, LoadBalancerName="elb-app-staging")
+    attempt(project.signed_client("dynamodb").delete_table, TableName="deploy-lock-app-staging")
+    route53, zone = project.signed_client("route53"), project.zone_id()
     for name in ("staging.example.com.", "example.com.", "www.example.com."):
         attempt(route53.change_resource_record_sets, HostedZoneId=zone, ChangeBatch={"Changes": [{
             "Action": "UPSERT", "ResourceRecordSet": {"Name": name, "Type": "A", "TTL": 60,
@@ -396,7 +388,7 @@ def test_a_deployer_changes_its_own_environment_and_the_app_s_images_only(projec
     ok(project.make("setup", "dev01"))
     ok(project.make("deploy", "dev01"))
     [group] = groups_of(project, "dev01")
-    asg = signed_as(project, "autoscaling")
+    asg = project.signed_client("autoscaling")
     asg.suspend_processes(AutoScalingGroupName=group["AutoScalingGroupName"], ScalingProcesses=["AlarmNotification"])
     asg.resume_processes(AutoScalingGroupName=group["AutoScalingGroupName"], ScalingProcesses=["AlarmNotification"])
     assert project.emulator.iam.denied_actions() == set()

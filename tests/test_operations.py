@@ -17,14 +17,6 @@ from test_deploy import groups_of, images, in_service
 OTHER_APP = [{"Key": "App", "Value": "shop"}, {"Key": "Environment", "Value": "dev01"}]
 
 
-@pytest.fixture
-def ready(project):
-    """An environment after `make setup`."""
-    ok(project.make("setup"))
-    project.emulator.calls.clear()
-    return project
-
-
 def owned(project, describe: str, key: str, node_env: str = "dev01", **params) -> list:
     """What `describe` lists with the tags of app `app` and environment `node_env`."""
     filters = [{"Name": "tag:App", "Values": ["app"]}, {"Name": "tag:Environment", "Values": [node_env]}]
@@ -61,8 +53,8 @@ def security_groups(project) -> list[str]:
     return sorted(group["GroupName"] for group in found["SecurityGroups"])
 
 
-def test_status_shows_the_live_group_its_image_and_in_service_count_and_changes_nothing(ready):
-    project = ready
+def test_status_shows_the_live_group_its_image_and_in_service_count_and_changes_nothing(set_up):
+    project = set_up
     ok(project.make("deploy", DESIRED_CAPACITY="2"))
     [group] = groups_of(project)
     [image_id] = images(project)
@@ -112,8 +104,8 @@ def test_status_after_a_setup_that_stopped_before_the_lock_table_shows_the_rest(
 
 
 @pytest.mark.parametrize("confirm", [None, "no"])
-def test_destroy_without_confirmation_changes_nothing(ready, confirm):
-    project = ready
+def test_destroy_without_confirmation_changes_nothing(set_up, confirm):
+    project = set_up
     ok(project.make("deploy"))
     project.emulator.calls.clear()
     result = project.make("destroy", **({"CONFIRM": confirm} if confirm else {}))
@@ -125,8 +117,8 @@ def test_destroy_without_confirmation_changes_nothing(ready, confirm):
     assert (project.path / "deploy/keys/app-dev01").exists()
 
 
-def test_destroy_removes_everything_of_one_environment_and_nothing_else(ready):
-    project = ready
+def test_destroy_removes_everything_of_one_environment_and_nothing_else(set_up):
+    project = set_up
     ok(project.make("deploy"))
     ok(project.make("deploy"))
     (project.path / "deploy/env/dev.json").write_text('{"port": 80, "greeting": "dev"}\n')
@@ -314,18 +306,18 @@ def test_a_new_environment_without_its_app_config_is_told_at_setup_and_stopped_b
     assert [call for call in project.emulator.calls if call.service == "dynamodb"] == []  # not even the lock
 
 
-def test_steps_run_out_of_order_say_which_step_to_run_first(ready):
-    ok(ready.make("deploy"))
-    again = ready.make("launch-asg")  # the release is launched already
+def test_steps_run_out_of_order_say_which_step_to_run_first(set_up):
+    ok(set_up.make("deploy"))
+    again = set_up.make("launch-asg")  # the release is launched already
     assert again.returncode != 0
     assert "is already launched as asg-app-dev01-" in errors(again)[0]
     assert "run `NODE_ENV=dev01 make check-deploy` first" in errors(again)[0]
-    unlock = ready.make("unlock", node_env="qa7")  # never set up
+    unlock = set_up.make("unlock", node_env="qa7")  # never set up
     assert errors(unlock) == ["unlock: error: no lock table deploy-lock-app-qa7: run `NODE_ENV=qa7 make setup` first"]
 
 
-def test_a_deploy_started_while_destroy_removes_is_refused(ready):
-    project = ready
+def test_a_deploy_started_while_destroy_removes_is_refused(set_up):
+    project = set_up
     ok(project.make("deploy"))
     project.emulator.faults.add(action="DeleteAutoScalingGroup", code=None, delay=3)  # a slow removal
     destroy = subprocess.Popen(["make", "--no-print-directory", "destroy"], cwd=project.path, text=True,
@@ -341,8 +333,8 @@ def test_a_deploy_started_while_destroy_removes_is_refused(ready):
     assert "building" not in deploy.stdout  # refused before anything
 
 
-def test_primal_images_past_keep_primal_images_are_removed(ready):
-    project = ready
+def test_primal_images_past_keep_primal_images_are_removed(set_up):
+    project = set_up
     provision = project.path / "deploy/primal/provision.sh"
     original = provision.read_text()
     try:
@@ -358,17 +350,17 @@ def test_primal_images_past_keep_primal_images_are_removed(ready):
 
 
 @pytest.mark.parametrize("target, lines", [("deploy", 3), ("settings", 1), ("status", 1), ("history", 1)])
-def test_a_reader_that_goes_away_fails_no_run(ready, target, lines):
+def test_a_reader_that_goes_away_fails_no_run(set_up, target, lines):
     """`make deploy | head -3`: the release goes live and make exits 0; a read-only target says no
     traceback. A lost output stream is not a failed run."""
-    run = ready.start(target)
+    run = set_up.start(target)
     read = [run.stdout.readline() for _ in range(lines)]
     run.stdout.close()  # as `head` does once it has its lines
     stderr = run.stderr.read()
     assert run.wait(timeout=120) == 0, stderr
     assert all(read) and "Traceback" not in stderr and "Broken pipe" not in stderr, stderr
     if target == "deploy":
-        assert len(groups_of(ready)) == 1
+        assert len(groups_of(set_up)) == 1
 
 
 def test_a_release_can_be_made_to_fail_on_the_local_aws_as_the_readme_says(project):

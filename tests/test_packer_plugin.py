@@ -18,7 +18,6 @@ import json
 import re
 import uuid
 
-import boto3
 import pytest
 
 from conftest import ACCOUNT, BASE_AMI, REGION, ROOT, ok
@@ -97,17 +96,20 @@ def bake(ec2, builder: dict, fail_after_image: bool = False) -> str:
     return image
 
 
-@pytest.fixture
-def deployer_ec2(project):
-    """dev01 set up, and an EC2 client signing as its deployer, who holds exactly the policies a
-    user attaches (those of `make iam-policy`, without the tests' grant for Packer 1.6.6)."""
-    ok(project.make("setup"))
+def users_policy(project) -> dict:
+    """dev01's policies as a user attaches them (those of `make iam-policy`, without the tests'
+    grant for Packer 1.6.6), as one document."""
     written = documents(app="app", node_env="dev01", record_name="dev01.example.com.", zone_id=project.zone_id(),
                         account=ACCOUNT, region=REGION)
-    project.change_policy({"Version": "2012-10-17", "Statement": [s for d in written.values() for s in d["Statement"]]})
-    key = project.deployer("dev01")
-    return boto3.client("ec2", endpoint_url=project.emulator.url, region_name=REGION,
-                        aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    return {"Version": "2012-10-17", "Statement": [s for d in written.values() for s in d["Statement"]]}
+
+
+@pytest.fixture
+def deployer_ec2(project):
+    """dev01 set up, and an EC2 client signing as its deployer, who holds exactly users_policy."""
+    ok(project.make("setup"))
+    project.change_policy(users_policy(project))
+    return project.signed_client("ec2")
 
 
 def variables(project) -> dict[str, str]:
@@ -143,9 +145,7 @@ def test_today_s_plugin_cleans_up_a_failed_bake_under_the_environment_s_policies
 def test_the_plugin_s_network_interface_tag_needs_the_policy_s_grant(project, deployer_ec2):
     """The call Debian's Packer 1.6.6 never makes: without tagging network interfaces at launch,
     today's bake is refused at RunInstances."""
-    written = documents(app="app", node_env="dev01", record_name="dev01.example.com.", zone_id=project.zone_id(),
-                        account=ACCOUNT, region=REGION)
-    statements = [s for d in written.values() for s in d["Statement"]]
+    statements = users_policy(project)["Statement"]
     for statement in statements:
         if statement["Sid"] == "TagRunInstances":
             statement["Resource"] = [r for r in statement["Resource"] if "network-interface" not in r]

@@ -195,7 +195,6 @@ class Balancer(ABC):
         self.step.say(f"{self.name}: security group {wanted[0]} (was {' '.join(current) or 'none'})...")
         self.apply_security_groups(wanted)
 
-
     DEFAULT_SUBNET_ZONES = "Subnets[].[AvailabilityZone, SubnetId]"
 
     def zone_subnets(self) -> list[str]:

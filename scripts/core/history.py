@@ -74,7 +74,8 @@ def _change(step: Step, change: Callable[[list[dict]], bool]) -> None:
     raise StepError("the release history kept changing under this run: try again")
 
 
-def _release(found: list[dict], stamp: str | None) -> dict | None:
+def release_of(found: list[dict], stamp: str | None) -> dict | None:
+    """The release of that stamp in the history `found`, if kept."""
     return next((release for release in found if release["stamp"] == stamp), None)
 
 
@@ -95,7 +96,7 @@ def update(step: Step, **fields: str) -> None:
     stamp = step.recall("stamp", made_by="check-deploy")
 
     def change(found: list[dict]) -> bool:
-        mine = _release(found, stamp)
+        mine = release_of(found, stamp)
         if mine:
             mine.update(fields)
         return mine is not None
@@ -107,7 +108,7 @@ def settle(step: Step, outcome: str, reason: str | None = None) -> None:
     state = step.state()
 
     def change(found: list[dict]) -> bool:
-        mine = _release(found, state.get("stamp"))
+        mine = release_of(found, state.get("stamp"))
         if mine is None or mine["outcome"] not in UNSETTLED:
             return False
         mine.update(outcome=outcome, ended=now(), **({"reason": reason} if reason else {}),

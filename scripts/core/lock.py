@@ -32,7 +32,7 @@ def dead_here(lock: dict) -> bool:
     except ProcessLookupError:
         return True
     except PermissionError:  # someone else's process: it runs
-        return False
+        pass
     return False
 
 
@@ -52,7 +52,6 @@ def deploy_lock(step: Step):
                               ConditionExpression="attribute_not_exists(Environment)")
         except dynamodb.exceptions.ConditionalCheckFailedException:
             take_over_a_dead_holder(step, me)
-
         except dynamodb.exceptions.ResourceNotFoundException:
             raise StepError(f"no lock table {table_name(step)}: run `NODE_ENV={step.settings.node_env} "
                             "make setup` first") from None

@@ -136,25 +136,25 @@ CLEANUP_SECONDS = 300
 
 def stop(process: subprocess.Popen, log: TextIO, what: str, timeout: float = CLEANUP_SECONDS) -> None:
     """The run was interrupted: pass it on to Packer (its own session, so only this way) and let it
-    clean up, within `timeout`, keeping its output in the log; say what, if anything, it left."""
+    clean up, within `timeout`, keeping its output in the log; say what, if anything, it left. The
+    caller holds off further interrupts (uninterrupted): a second one must not cut the cleanup short."""
     say(f"packer: interrupted; letting {what} clean up its build instance and key pair "
         f"(at most {timeout:.0f}s)...")
     left: list[str] = []
-    with uninterrupted():  # a second Ctrl-C must not cut Packer's cleanup short
-        # SIGTERM: Packer cancels and cleans up on it as on Ctrl-C, and a SIGINT ignored where the
-        # run started (a background job's) would be ignored by Packer too.
-        process.send_signal(signal.SIGTERM)
-        reader = threading.Thread(target=lambda: left.extend(
-            parse_machine_readable(_logged(process.stdout, log)).image_ids), daemon=True)
-        reader.start()
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            say(f"packer: {what} did not finish cleaning up within {timeout:.0f}s: look for an instance named "
-                "packer-* and a key pair packer_* it may have left (see its log)")
-            return
-        reader.join(5)
+    # SIGTERM: Packer cancels and cleans up on it as on Ctrl-C, and a SIGINT ignored where the run
+    # started (a background job's) would be ignored by Packer too.
+    process.send_signal(signal.SIGTERM)
+    reader = threading.Thread(target=lambda: left.extend(
+        parse_machine_readable(_logged(process.stdout, log)).image_ids), daemon=True)
+    reader.start()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        say(f"packer: {what} did not finish cleaning up within {timeout:.0f}s: look for an instance named "
+            "packer-* and a key pair packer_* it may have left (see its log)")
+        return
+    reader.join(5)
     if left:
         say(f"packer: {what} left {', '.join(left)} behind: deregister it")
     else:
@@ -264,17 +264,19 @@ def bake_key(step: Step) -> dict[str, str]:
 def validate_templates(step: Step, primal: dict[str, str] | None, carnivore: dict[str, str] | None) -> None:
     """Validate the templates this release will bake (None: not baked), with their variables; a
     bake on AWS needs SSH from where Packer runs."""
-    if (primal is not None or carnivore is not None) and packer_builder() == "aws" and not step.settings.bake_ssh_cidr:
+    if primal is None and carnivore is None:
+        return
+    if packer_builder() == "aws" and not step.settings.bake_ssh_cidr:
         raise StepError(f"BAKE_SSH_CIDR is empty, so the bake instance admits SSH from nowhere: set it to the range "
                         f"Packer runs from (e.g. 203.0.113.7/32), then run `NODE_ENV={step.settings.node_env} "
                         "make setup`")
-    templates = {ROOT / "deploy/templates" / f"{role}.json": {**packer_variables(step), **variables}
+    shared = packer_variables(step)
+    templates = {ROOT / "deploy/templates" / f"{role}.json": {**shared, **variables}
                  for role, variables in (("primal", primal), ("carnivore", carnivore)) if variables is not None}
-    if templates:
-        if not bake_key(step):
-            step.say(f"no deploy/keys/{step.settings.key_name} on this machine: Packer will log in with a temporary "
-                     "key pair packer_* (and delete it)")
-        validate(step.settings.packer, templates, only=packer_builder())
+    if "key_name" not in shared:
+        step.say(f"no deploy/keys/{step.settings.key_name} on this machine: Packer will log in with a temporary "
+                 "key pair packer_* (and delete it)")
+    validate(step.settings.packer, templates, only=packer_builder())
 
 
 def packer_builder() -> str:

@@ -86,9 +86,9 @@ def changed_aws(record: Path) -> bool:
             entry = json.loads(line)
         except ValueError:
             continue
-        operation = entry.get("call", ".").split(".", 1)[1]
-        lock = entry.get("call") in ("dynamodb.PutItem", "dynamodb.DeleteItem") and "/" not in json.dumps(
-            entry.get("params", {}).get("Item", entry.get("params", {}).get("Key", {})))
+        operation, params = entry.get("call", ".").split(".", 1)[1], entry.get("params", {})
+        item = (params.get("Item") or params.get("Key") or {}).get("Environment", {}).get("S", "")
+        lock = operation in ("PutItem", "DeleteItem") and "/" not in item  # the history's item is <env>/releases
         if "response" in entry and not operation.startswith(READS) and not lock:
             return True
     return False

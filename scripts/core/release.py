@@ -72,7 +72,7 @@ def ended(step: Step) -> str | None:
     if not stamp:
         return None  # the step's own recall says which step to run first
     found = history.releases(step)
-    mine = next((release for release in found if release["stamp"] == stamp), None)
+    mine = history.release_of(found, stamp)
     later = [release["stamp"] for release in found if release["stamp"] > stamp]
     if mine and mine["outcome"] in ENDED:
         return f"release {stamp} ended ({mine['outcome']})"

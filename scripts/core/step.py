@@ -145,9 +145,9 @@ def run(phase: str, body: Callable[[Step], None], target: str | None = "", recor
     try:
         if phase in ("setup", "deploy"):
             refuse_a_bare_environment()
-        settings = load()
-        if recorded and missing_env_file():
-            say(f"{phase}: note: {missing_env_file()}")
+        settings, missing = load(), missing_env_file()
+        if missing and recorded:
+            say(f"{phase}: note: {missing}")
         step = Step(phase, settings, (target or body.__name__.replace("_", "-")) if recorded else None)
         body(step)
         if step.record:
