@@ -7,15 +7,20 @@ HTTPS). What exists is kept or corrected; a load balancer of another app or envi
 
 from core.balancer import load_balancer
 from core.certificate import certificate_arn
+from core.plan import Change, carry_out
 from core.step import Step, run
+
+
+def decide(step: Step, certificate: str | None) -> list[Change]:
+    return load_balancer(step).changes(certificate)
 
 
 def create_load_balancer(step: Step) -> None:
     certificate = certificate_arn(step)  # before anything is made: none yet is an error
-    balancer = load_balancer(step)
-    balancer.create()
-    balancer.secure()
-    balancer.listen(certificate)
+    changes = decide(step, certificate)
+    if not changes:
+        step.say(f"{step.settings.elb_name} load balancer already exists, as set.")
+    carry_out(changes, step.say)
 
 
 if __name__ == "__main__":

@@ -4,29 +4,38 @@ nothing."""
 
 from core.aws import tag_list, wait
 from core.lock import table_name
+from core.plan import Change, carry_out
 from core.step import Step, run
 
 
-def create_lock_table(step: Step) -> None:
+def decide(step: Step) -> list[Change]:
     dynamodb, name = step.client("dynamodb"), table_name(step)
     try:
         dynamodb.describe_table(TableName=name)
-        step.say(f"lock table {name} already exists.")
-        return
+        return []
     except dynamodb.exceptions.ResourceNotFoundException:
         pass
-    step.say(f"creating lock table {name}...")
-    dynamodb.create_table(
-        TableName=name,
-        AttributeDefinitions=[{"AttributeName": "Environment", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "Environment", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-        Tags=tag_list(step.settings.ownership_tags),
-    )
-    wait(dynamodb, "table_exists", timeout=120, interval=2, say=step.say,
-         progress=lambda parsed: f"waiting for lock table {name} "
-                                 f"({parsed.get('Table', {}).get('TableStatus', 'not yet')})",
-         TableName=name)
+
+    def create():
+        dynamodb.create_table(
+            TableName=name,
+            AttributeDefinitions=[{"AttributeName": "Environment", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "Environment", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+            Tags=tag_list(step.settings.ownership_tags),
+        )
+        wait(dynamodb, "table_exists", timeout=120, interval=2, say=step.say,
+             progress=lambda parsed: f"waiting for lock table {name} "
+                                     f"({parsed.get('Table', {}).get('TableStatus', 'not yet')})",
+             TableName=name)
+    return [Change("create", f"lock table {name}", "DynamoDB, on demand", do=create)]
+
+
+def create_lock_table(step: Step) -> None:
+    changes = decide(step)
+    if not changes:
+        step.say(f"lock table {table_name(step)} already exists.")
+    carry_out(changes, step.say)
 
 
 if __name__ == "__main__":

@@ -3,16 +3,23 @@ deregistration delay for an ALB), so instances taken out of the load balancer fi
 requests before they stop."""
 
 from core.balancer import load_balancer
+from core.plan import Change, carry_out
 from core.step import Step, run
 
 
+def decide(step: Step) -> list[Change]:
+    balancer, seconds = load_balancer(step), step.settings.draining_seconds
+    if balancer.made() and balancer.draining_on():
+        return []
+    return [Change("modify", f"load balancer {balancer.name}", f"connection draining on, {seconds} s",
+                   "it drains otherwise" if balancer.made() else "a new load balancer", do=balancer.enable_draining)]
+
+
 def enable_draining(step: Step) -> None:
-    balancer = load_balancer(step)
-    if balancer.draining_on():
+    changes = decide(step)
+    if not changes:
         step.say(f"connection draining already on ({step.settings.draining_seconds} s).")
-        return
-    step.say(f"enabling connection draining on {balancer.name} ({step.settings.draining_seconds} s)...")
-    balancer.enable_draining()
+    carry_out(changes, step.say)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from core.certificate import given_certificate
 from core.dns import hosted_zone_id, refuse_a_record_not_ours
 from core.groups import create_launch_configuration
 from core.network import security_groups, vpc_id
+from core.plan import Change, carry_out
 from core.release import missing_app_config
 from core.step import Step, StepError, run
 
@@ -20,9 +21,9 @@ ZONE_NAMES = "AvailabilityZones[].ZoneName"
 SUBNET_IDS = "Subnets[].SubnetId"
 
 
-def preflight(step: Step) -> None:
+def decide(step: Step) -> list[Change]:
+    """Every check (reads alone); the one change is the probe LAUNCH_KIND=configuration needs."""
     settings = step.settings
-    step.say(f"checking {step.aws.region} zones and the hosted zone of {settings.tld}...")
     known = jmespath.search(ZONE_NAMES, step.client("ec2").describe_availability_zones())
     unknown = [zone for zone in settings.availability_zones if zone not in known]
     if unknown:
@@ -30,7 +31,7 @@ def preflight(step: Step) -> None:
                         f"(its zones: {' '.join(known)}); fix AVAILABILITY_ZONES or AWS_REGION")
     if settings.subnets:
         check_subnets(step)
-    vpc = vpc_id(step)
+    vpc_id(step)
     security_groups(step)  # refuses groups of that name that are another environment's
     balancer = load_balancer(step)
     exists = balancer.describe() is not None
@@ -39,15 +40,24 @@ def preflight(step: Step) -> None:
         balancer.check_drift()
     else:
         balancer.check_placement()
-    zone = hosted_zone_id(step)
-    refuse_a_record_not_ours(step, zone, balancer.alias_target() if exists else None)
+    refuse_a_record_not_ours(step, hosted_zone_id(step), balancer.alias_target() if exists else None)
     if settings.certificate not in ("auto", "none"):
         given_certificate(step)
-    if settings.launch_kind == "configuration":  # last: the probe is the one change preflight makes
-        check_launch_configurations_allowed(step)
+    if settings.launch_kind != "configuration":
+        return []
+    probe = f"lc-{settings.name}-probe"
+    return [Change("probe", f"launch configuration {probe}", "created and deleted at once",
+                   "LAUNCH_KIND=configuration: AWS has no read-only way to ask whether the account may",
+                   do=lambda: check_launch_configurations_allowed(step))]
+
+
+def preflight(step: Step) -> None:
+    settings = step.settings
+    step.say(f"checking {step.aws.region} zones and the hosted zone of {settings.tld}...")
+    carry_out(decide(step), step.say)
     for note in first_deploy_needs(step):
         step.say(f"note: the first deploy will stop here: {note}")
-    step.say(f"ok: zones {' '.join(settings.availability_zones)}, {vpc}, hosted zone {zone}")
+    step.say(f"ok: zones {' '.join(settings.availability_zones)}, {vpc_id(step)}, hosted zone {hosted_zone_id(step)}")
 
 
 def first_deploy_needs(step: Step) -> list[str]:

@@ -226,11 +226,12 @@ def test_the_policy_allows_exactly_what_every_target_calls_for_both_load_balance
     given = project.certificate("*.example.com")
     ok(project.make("setup", "dev01", **CLASSIC))
     switched = ok(project.make("setup", "dev01", CERTIFICATE=given, **CLASSIC)).stdout  # a certificate of one's own
-    assert f"elb-app-dev01: HTTPS with certificate {given}" in switched
+    assert f"-> modify HTTPS listener of elb-app-dev01: certificate {given} (was " in switched
     default = project.client("ec2").describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
     project.client("elb").apply_security_groups_to_load_balancer(LoadBalancerName="elb-app-dev01",
                                                                 SecurityGroups=[default])  # by hand
-    assert "elb-app-dev01: security group sg-" in ok(project.make("setup", "dev01", **CLASSIC)).stdout  # repaired
+    repaired = ok(project.make("setup", "dev01", **CLASSIC)).stdout
+    assert "-> modify load balancer elb-app-dev01: security group sg-" in repaired
     every_target(project, "dev01", **CLASSIC)  # and back to the tool's
     classic = checks.allowed_actions()
 
@@ -239,10 +240,11 @@ def test_the_policy_allows_exactly_what_every_target_calls_for_both_load_balance
     ok(project.make("setup", "staging", **application))
     drift(project, "staging")
     repaired = ok(project.make("setup", "staging", **application)).stdout  # setup repairs it
-    assert "configuring health check" in repaired and "enabling connection draining" in repaired
-    assert "app-staging-instances: revoking tcp 22 from 0.0.0.0/0" in repaired
-    assert "elb-app-staging: security group sg-" in repaired
-    assert "elb-app-staging: listener HTTP 80 redirecting to HTTPS..." in repaired
+    assert "-> modify health check of elb-app-staging" in repaired
+    assert "-> modify load balancer elb-app-staging: connection draining on" in repaired
+    assert "-> revoke security group app-staging-instances: tcp 22 from 0.0.0.0/0 (not in the settings" in repaired
+    assert "-> modify load balancer elb-app-staging: security group sg-" in repaired
+    assert "-> modify listener 80 of elb-app-staging: HTTP 80, 301 to HTTPS" in repaired
     every_target(project, "staging", ci_runner=True, **application)
 
     assert checks.denied_actions() == set()

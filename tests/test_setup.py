@@ -37,7 +37,8 @@ def inbound(group):
 
 def test_setup_creates_exactly_the_environment(project):
     result = ok(project.make("setup"))
-    assert "setup: creating elb-app-dev01 load balancer (us-east-1a us-east-1b)..." in result.stdout
+    assert ("setup: -> create load balancer elb-app-dev01: classic, HTTP 80 -> 80, in us-east-1a us-east-1b, in "
+            "security group app-dev01-lb") in result.stdout
     assert sorted(project.mutating_actions()) == sorted(SETUP_CHANGES)
 
     elb = project.client("elb")
@@ -139,7 +140,8 @@ def test_ssh_is_admitted_from_ssh_cidr_alone_and_taken_away_with_it(project):
         GroupId=security_group(project, "instances")["GroupId"],
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 8080, "ToPort": 8080, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
     result = ok(project.make("setup"))
-    assert "app-dev01-instances: revoking tcp 22 from 203.0.113.0/24, tcp 8080 from 0.0.0.0/0" in result.stdout
+    assert ("-> revoke security group app-dev01-instances: tcp 22 from 203.0.113.0/24, tcp 8080 from 0.0.0.0/0 "
+            "(not in the settings") in result.stdout
     assert inbound(security_group(project, "instances")) == {("tcp", 80, lb_group)}
 
 

@@ -24,7 +24,8 @@ from functools import cached_property
 import jmespath
 
 from .aws import ELB_HOSTED_ZONE_IDS, tag_list, wait
-from .network import HTTP_PORT, HTTPS_PORT, require_group
+from .network import HTTP_PORT, HTTPS_PORT, group_name, require_group
+from .plan import Change
 from .step import Step, StepError
 
 HEALTH_PATH = "/api/status/health"
@@ -73,6 +74,7 @@ class Balancer(ABC):
     IN_SERVICE: str  # botocore's waiters for an instance registered again, and for one drained
     DEREGISTERED: str
     COUNTS_REQUESTS = False  # it counts requests per target (SCALING_METRIC=requests)
+    MADE_WITH_HEALTH_CHECK = False  # what it forwards to is created with the health check set
 
     @abstractmethod
     def describe(self) -> dict | None:
@@ -83,8 +85,8 @@ class Balancer(ABC):
         """DescribeTags' answer for it."""
 
     @abstractmethod
-    def create(self) -> None:
-        """Create it (and what it forwards to), each only if missing."""
+    def creation_changes(self, found: dict | None) -> list[Change]:
+        """Create it (`found`: as it is; None: there is none) and what it forwards to, each only if missing."""
 
     @abstractmethod
     def check_placement(self) -> None:
@@ -102,8 +104,8 @@ class Balancer(ABC):
         """The certificate of its HTTPS listener, if it has one."""
 
     @abstractmethod
-    def listen(self, certificate: str | None) -> None:
-        """Its listeners: HTTP, and HTTPS with `certificate` (None: none)."""
+    def listener_changes(self, found: dict | None, certificate: str | None) -> list[Change]:
+        """Its listeners made or corrected: HTTP, and HTTPS with `certificate` (None: none)."""
 
     @abstractmethod
     def draining_on(self) -> bool: ...
@@ -143,6 +145,10 @@ class Balancer(ABC):
 
     def __init__(self, step: Step):
         self.step, self.settings, self.name = step, step.settings, step.settings.elb_name
+
+    def made(self) -> bool:
+        """It and what it forwards to exist (setup made them)."""
+        return self.describe() is not None
 
     def require(self) -> dict:
         found = self.describe()
@@ -186,14 +192,27 @@ class Balancer(ABC):
                             f"(auto, or that ARN); HTTPS is not taken away in place (`NODE_ENV={node_env} make destroy "
                             "setup` does)")
 
-    def secure(self) -> None:
-        """Put the load balancer in exactly its own security group ($APP_NAME-$NODE_ENV-lb)."""
+    def changes(self, certificate: str | None) -> list[Change]:
+        """create-load-balancer's decisions: it (and what it forwards to), its security group, its
+        listeners. One of another environment, or placed elsewhere than the settings say, is refused."""
+        found = self.describe()
+        if found:
+            self.check_ownership()
+            self.check_drift()
+        return [*self.creation_changes(found), *self.security_changes(found),
+                *self.listener_changes(found, certificate)]
+
+    def security_changes(self, found: dict | None) -> list[Change]:
+        """In exactly its own security group ($APP_NAME-$NODE_ENV-lb): a new one is created in it."""
+        if found is None:
+            return []
         wanted = [require_group(self.step, "lb")]
-        current = self.require().get("SecurityGroups") or []
+        current = found.get("SecurityGroups") or []
         if current == wanted:
-            return
-        self.step.say(f"{self.name}: security group {wanted[0]} (was {' '.join(current) or 'none'})...")
-        self.apply_security_groups(wanted)
+            return []
+        return [Change("modify", f"load balancer {self.name}", f"security group {wanted[0]} (was "
+                       f"{' '.join(current) or 'none'})", "in its own group alone",
+                       do=lambda: self.apply_security_groups(wanted))]
 
     DEFAULT_SUBNET_ZONES = "Subnets[].[AvailabilityZone, SubnetId]"
 
@@ -263,58 +282,67 @@ class Classic(Balancer):
     def tags(self) -> dict:
         return self.client.describe_tags(LoadBalancerNames=[self.name])
 
-    def create(self) -> None:
-        if self.describe():
-            self.check_ownership()
-            self.check_drift()
-            self.step.say(f"{self.name} load balancer already exists.")
-            return
-        settings = self.settings
+    def creation_changes(self, found: dict | None) -> list[Change]:
+        if found:
+            return []
         # In subnets with its group from the start, the default VPC's too: given zones alone, AWS
         # would make a default_elb_<id> group for it, with the caller's ec2:CreateSecurityGroup.
-        where = {"Subnets": self.zone_subnets(), "SecurityGroups": [require_group(self.step, "lb")]}
-        where_shown = " ".join(settings.subnets or settings.availability_zones)
-        self.step.say(f"creating {self.name} load balancer ({where_shown})...")
-        self.client.create_load_balancer(LoadBalancerName=self.name, Listeners=[self.LISTENER], **where,
-                                         Tags=tag_list(settings.ownership_tags))
+        subnets = self.zone_subnets()
+
+        def create():
+            self.client.create_load_balancer(
+                LoadBalancerName=self.name, Listeners=[self.LISTENER], Subnets=subnets,
+                SecurityGroups=[require_group(self.step, "lb")], Tags=tag_list(self.settings.ownership_tags))
+        return [Change("create", f"load balancer {self.name}", f"classic, HTTP 80 -> 80, in "
+                       f"{' '.join(self.settings.subnets or self.settings.availability_zones)}, in security group "
+                       f"{group_name(self.step, 'lb')}", do=create)]
 
     def apply_security_groups(self, groups: list[str]) -> None:
         self.client.apply_security_groups_to_load_balancer(LoadBalancerName=self.name, SecurityGroups=groups)
 
-    def https_listener(self) -> dict | None:
+    def https_listener(self, found: dict | None = None) -> dict | None:
         """The HTTPS listener's description (Listener, PolicyNames), if there is one."""
-        found = self.require()["ListenerDescriptions"]
-        return next((one for one in found if one["Listener"]["LoadBalancerPort"] == HTTPS_PORT), None)
+        listeners = (found or self.require())["ListenerDescriptions"]
+        return next((one for one in listeners if one["Listener"]["LoadBalancerPort"] == HTTPS_PORT), None)
 
     def https_certificate(self) -> str | None:
         return ((self.https_listener() or {}).get("Listener") or {}).get("SSLCertificateId")
 
-    def listen(self, certificate: str | None) -> None:
+    def listener_changes(self, found: dict | None, certificate: str | None) -> list[Change]:
         """With a certificate: HTTPS 443 -> HTTP 80 with it and the TLS 1.2 policy (HTTP 80 stays:
         a classic load balancer cannot redirect, the app does)."""
         if certificate is None:
-            return
-        client, name, listener = self.client, self.name, self.https_listener()
+            return []
+        client, name, changes = self.client, self.name, []
+        listener = self.https_listener(found) if found else None
+        subject = f"HTTPS listener of {name}"
         if listener is None:
-            self.step.say(f"creating the HTTPS listener of {name} (443 -> 80, certificate {certificate})...")
-            client.create_load_balancer_listeners(LoadBalancerName=name, Listeners=[{
-                "Protocol": "HTTPS", "LoadBalancerPort": HTTPS_PORT, "InstanceProtocol": "HTTP",
-                "InstancePort": HTTP_PORT, "SSLCertificateId": certificate}])
+            changes.append(Change("create", subject, f"443 -> 80, certificate {certificate}",
+                                  do=lambda: client.create_load_balancer_listeners(LoadBalancerName=name, Listeners=[{
+                                      "Protocol": "HTTPS", "LoadBalancerPort": HTTPS_PORT, "InstanceProtocol": "HTTP",
+                                      "InstancePort": HTTP_PORT, "SSLCertificateId": certificate}])))
         elif listener["Listener"].get("SSLCertificateId") != certificate:
-            self.step.say(f"{name}: HTTPS with certificate {certificate} (was {self.https_certificate()})...")
-            client.set_load_balancer_listener_ssl_certificate(
-                LoadBalancerName=name, LoadBalancerPort=HTTPS_PORT, SSLCertificateId=certificate)
+            changes.append(Change("modify", subject, f"certificate {certificate} (was "
+                                  f"{listener['Listener'].get('SSLCertificateId')})",
+                                  do=lambda: client.set_load_balancer_listener_ssl_certificate(
+                                      LoadBalancerName=name, LoadBalancerPort=HTTPS_PORT,
+                                      SSLCertificateId=certificate)))
         if (listener or {}).get("PolicyNames") != [self.TLS_POLICY_NAME]:
-            self.step.say(f"{name}: HTTPS security policy {self.TLS_POLICY}...")
-            try:
-                client.create_load_balancer_policy(
-                    LoadBalancerName=name, PolicyName=self.TLS_POLICY_NAME, PolicyTypeName="SSLNegotiationPolicyType",
-                    PolicyAttributes=[{"AttributeName": "Reference-Security-Policy",
-                                       "AttributeValue": self.TLS_POLICY}])
-            except client.exceptions.DuplicatePolicyNameException:
-                pass  # made by an earlier setup
-            client.set_load_balancer_policies_of_listener(
-                LoadBalancerName=name, LoadBalancerPort=HTTPS_PORT, PolicyNames=[self.TLS_POLICY_NAME])
+            changes.append(Change("modify", subject, f"security policy {self.TLS_POLICY} (was "
+                                  f"{' '.join((listener or {}).get('PolicyNames') or []) or 'none'})",
+                                  do=self.set_tls_policy))
+        return changes
+
+    def set_tls_policy(self) -> None:
+        client, name = self.client, self.name
+        try:
+            client.create_load_balancer_policy(
+                LoadBalancerName=name, PolicyName=self.TLS_POLICY_NAME, PolicyTypeName="SSLNegotiationPolicyType",
+                PolicyAttributes=[{"AttributeName": "Reference-Security-Policy", "AttributeValue": self.TLS_POLICY}])
+        except client.exceptions.DuplicatePolicyNameException:
+            pass  # made by an earlier setup
+        client.set_load_balancer_policies_of_listener(
+            LoadBalancerName=name, LoadBalancerPort=HTTPS_PORT, PolicyNames=[self.TLS_POLICY_NAME])
 
     def check_placement(self) -> None:
         self.zone_subnets()  # made in them: each zone needs its default subnet
@@ -371,7 +399,7 @@ class Classic(Balancer):
 
 class Application(Balancer):
     kind, SERVING, DRAINED = "application", "healthy", "unused"
-    COUNTS_REQUESTS = True
+    COUNTS_REQUESTS = MADE_WITH_HEALTH_CHECK = True
     HEALTH_CHECK = {"HealthCheckProtocol": "HTTP", "HealthCheckPort": "80", "HealthCheckPath": HEALTH_PATH,
                     "HealthCheckIntervalSeconds": 30, "HealthCheckTimeoutSeconds": 4,
                     "HealthyThresholdCount": 2, "UnhealthyThresholdCount": 2, "Matcher": {"HttpCode": "200"}}
@@ -424,26 +452,27 @@ class Application(Balancer):
                             "set SUBNETS, or AVAILABILITY_ZONES with default subnets")
         return subnets
 
-    def create(self) -> None:
-        """The load balancer and its target group (each only if missing)."""
-        tags = tag_list(self.settings.ownership_tags)
-        balancer = self.describe()
-        if balancer is None:
+    def creation_changes(self, found: dict | None) -> list[Change]:
+        """The load balancer and its target group, each only if missing."""
+        tags, changes = tag_list(self.settings.ownership_tags), []
+        if found is None:
             subnets = self.subnets()
-            self.step.say(f"creating {self.name} application load balancer ({' '.join(subnets)})...")
-            balancer = self.client.create_load_balancer(
-                Name=self.name, Subnets=subnets, Type="application", Scheme="internet-facing", Tags=tags,
-                SecurityGroups=[require_group(self.step, "lb")])["LoadBalancers"][0]
-        else:
-            self.check_ownership()
-            self.check_drift()
-            self.step.say(f"{self.name} load balancer already exists.")
-        target_group = self.target_group()
-        if target_group is None:
-            self.step.say(f"creating target group {self.target_group_name}...")
-            target_group = self.client.create_target_group(
-                Name=self.target_group_name, Protocol="HTTP", Port=80, VpcId=balancer["VpcId"],
-                TargetType="instance", Tags=tags, **self.HEALTH_CHECK)["TargetGroups"][0]
+            changes.append(Change(
+                "create", f"load balancer {self.name}", f"application, in {' '.join(subnets)}, in security group "
+                f"{group_name(self.step, 'lb')}",
+                do=lambda: self.client.create_load_balancer(
+                    Name=self.name, Subnets=subnets, Type="application", Scheme="internet-facing", Tags=tags,
+                    SecurityGroups=[require_group(self.step, "lb")])))
+        if self.target_group() is None:
+            changes.append(Change(
+                "create", f"target group {self.target_group_name}", "HTTP 80, instances",
+                do=lambda: self.client.create_target_group(
+                    Name=self.target_group_name, Protocol="HTTP", Port=80, VpcId=self.require()["VpcId"],
+                    TargetType="instance", Tags=tags, **self.HEALTH_CHECK)))
+        return changes
+
+    def made(self) -> bool:
+        return self.describe() is not None and self.target_group() is not None
 
     def listeners(self) -> dict[int, dict]:
         found = self.client.describe_listeners(LoadBalancerArn=self.require()["LoadBalancerArn"])["Listeners"]
@@ -452,27 +481,36 @@ class Application(Balancer):
     def https_certificate(self) -> str | None:
         return jmespath.search(self.CERTIFICATE, self.listeners().get(HTTPS_PORT) or {})
 
-    def listen(self, certificate: str | None) -> None:
+    def listener_changes(self, found: dict | None, certificate: str | None) -> list[Change]:
         """With a certificate: HTTPS 443 (it, the TLS 1.3 policy) forwarding to the target group,
         then HTTP 80 answering 301 to HTTPS; without: HTTP 80 forwarding. Each made or corrected."""
-        forward = [{"Type": "forward", "TargetGroupArn": self.target_group_arn}]
-        found = self.listeners()
-        if certificate:
-            https = {"Protocol": "HTTPS", "Port": HTTPS_PORT, "Certificates": [{"CertificateArn": certificate}],
-                     "SslPolicy": self.TLS_POLICY, "DefaultActions": forward}
-            self.converge(found.get(HTTPS_PORT), https, f"HTTPS 443 (certificate {certificate}, {self.TLS_POLICY})")
-        http = {"Protocol": "HTTP", "Port": HTTP_PORT, "DefaultActions": [self.REDIRECT] if certificate else forward}
-        self.converge(found.get(HTTP_PORT), http, f"HTTP 80 {'redirecting to HTTPS' if certificate else 'forwarding'}")
+        present, changes = self.listeners() if found else {}, []
+        target_group = (self.target_group() or {}).get("TargetGroupArn") or "the new target group"
+        for port, (wanted, shown) in self.wanted_listeners(certificate, target_group).items():
+            listener, subject = present.get(port), f"listener {port} of {self.name}"
+            if listener is None:
+                changes.append(Change("create", subject, shown, do=lambda port=port: self.client.create_listener(
+                    LoadBalancerArn=self.require()["LoadBalancerArn"],
+                    **self.wanted_listeners(certificate, self.target_group_arn)[port][0])))
+            elif jmespath.search(self.SHAPE, listener) != jmespath.search(self.SHAPE, wanted):
+                changes.append(Change("modify", subject, shown, do=lambda port=port, arn=listener["ListenerArn"]:
+                                      self.client.modify_listener(ListenerArn=arn, **self.wanted_listeners(
+                                          certificate, self.target_group_arn)[port][0])))
+        return changes
 
-    def converge(self, listener: dict | None, wanted: dict, shown: str) -> None:
-        """Create the listener, or modify it where it differs from `wanted`."""
-        if listener is None:
-            self.step.say(f"creating the listener of {self.name}: {shown}...")
-            self.client.create_listener(LoadBalancerArn=self.require()["LoadBalancerArn"], **wanted)
-            return
-        if jmespath.search(self.SHAPE, listener) != jmespath.search(self.SHAPE, wanted):
-            self.step.say(f"{self.name}: listener {shown}...")
-            self.client.modify_listener(ListenerArn=listener["ListenerArn"], **wanted)
+    def wanted_listeners(self, certificate: str | None, target_group: str) -> dict[int, tuple[dict, str]]:
+        """{port: (the listener, shown)}, HTTPS first: HTTP redirects to it."""
+        forward = [{"Type": "forward", "TargetGroupArn": target_group}]
+        wanted = {}
+        if certificate:
+            wanted[HTTPS_PORT] = ({"Protocol": "HTTPS", "Port": HTTPS_PORT, "SslPolicy": self.TLS_POLICY,
+                                   "Certificates": [{"CertificateArn": certificate}], "DefaultActions": forward},
+                                  f"HTTPS 443, certificate {certificate}, {self.TLS_POLICY}, "
+                                  f"to {self.target_group_name}")
+        wanted[HTTP_PORT] = ({"Protocol": "HTTP", "Port": HTTP_PORT,
+                              "DefaultActions": [self.REDIRECT] if certificate else forward},
+                             "HTTP 80, " + ("301 to HTTPS" if certificate else f"to {self.target_group_name}"))
+        return wanted
 
     def resource_label(self) -> str:
         """What ALBRequestCountPerTarget names: app/<name>/<id>/targetgroup/<name>/<id>."""
