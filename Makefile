@@ -90,6 +90,11 @@ previous-release: venv ## start a release of the previous release's image
 unlock: venv ## break a deploy lock older than LOCK_TIMEOUT (its deploy died)
 	$(RUN)/unlock.py
 
+##@ before a run
+TARGET ?=
+plan: venv ## what setup, then deploy, would change now (TARGET=setup|deploy|rollback|destroy: one); changes nothing; exit 2: changes
+	$(RUN)/plan.py $(or $(TARGET),setup deploy) --setup "$(SETUP_STEPS)" --deploy "$(DEPLOY_STEPS)" --rollback "$(ROLLBACK_STEPS)"
+
 ##@ permissions
 iam-policy: venv ## write deploy/iam/$APP_NAME-$NODE_ENV-{setup,deploy,bake,read}.json: all its deployer needs
 	$(RUN)/iam_policy.py
@@ -143,5 +148,5 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt
 	@$(COMPILE)
 	@touch $@ $(VENV)/.runtime
 
-.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock iam-policy settings status history destroy demo emulator emulator-health bench \
+.PHONY: help setup $(SETUP_STEPS) deploy $(DEPLOY_STEPS) rollback previous-release unlock plan iam-policy settings status history destroy demo emulator emulator-health bench \
         test test-fast lint venv dev

@@ -6,15 +6,22 @@ import os
 import shutil
 import subprocess
 
+from core.plan import Change, Planned, carry_out
 from core.settings import ROOT
 from core.step import Step, StepError, run, say
 
 COMMAND_NOT_FOUND = 127  # the shell's exit code
 
 
+def plan(step: Step, planned: Planned | None = None) -> list[Change]:
+    settings = step.settings
+    return [Change("build", f"the app for {settings.node_env}", f"`{settings.build_command}` into "
+                   f"{settings.build_dir.relative_to(ROOT)}")]
+
+
 def build_app(step: Step) -> None:
     settings = step.settings
-    step.say(f"building app for {settings.node_env} environment ({settings.build_command})")
+    carry_out(plan(step), step.say)
     shutil.rmtree(settings.build_dir, ignore_errors=True)
     settings.build_dir.mkdir(parents=True)
     environment = {**os.environ, "NODE_ENV": settings.node_env, "BUILD_DIR": str(settings.build_dir)}

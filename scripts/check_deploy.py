@@ -11,6 +11,7 @@ from core.balancer import check_load_balancer, load_balancer
 from core.images import require_image
 from core.network import instance_security_groups
 from core.packer import validate_templates
+from core.plan import Change, Planned
 from core.release import begin_release, missing_app_config
 from core.step import Step, StepError, run
 
@@ -22,9 +23,23 @@ def check_app_config(step: Step) -> None:
         raise StepError(missing)
 
 
-def check_deploy(step: Step) -> None:
-    settings = step.settings
+def plan(step: Step, planned: Planned) -> list[Change]:
+    """Planned ahead: the checks that read AWS, once setup has made the load balancer; no change."""
     check_app_config(step)
+    if load_balancer(step).made():
+        checks(step)
+    return []
+
+
+def check_deploy(step: Step) -> None:
+    check_app_config(step)
+    checks(step)
+    begin_release(step, "deploy")
+    check_templates(step)
+
+
+def checks(step: Step) -> None:
+    settings = step.settings
     step.say(f"checking {settings.elb_name} and the images to use...")
     check_load_balancer(step)
     if settings.scaling_metric == "requests" and not load_balancer(step).COUNTS_REQUESTS:
@@ -42,8 +57,6 @@ def check_deploy(step: Step) -> None:
             require_image(step, settings.base_ami, "BASE_AMI", baked_from=True)
         if not shutil.which(settings.packer):
             raise StepError(f"packer not found ({settings.packer}): install it (apt-get install packer) or set PACKER")
-    begin_release(step, "deploy")
-    check_templates(step)
 
 
 check_deploy.before_lock = check_app_config  # see scripts/pipeline.py

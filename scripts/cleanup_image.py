@@ -5,10 +5,63 @@ for rollback). The release order is kept on the images as the tag Released=<stam
 primal images past the KEEP_PRIMAL_IMAGES newest (and the one this release used). CLEANUP=no keeps
 every image."""
 
+from collections.abc import Callable
+
 from core.groups import environment_groups
 from core.images import app_images, delete_image, environment_images, images_in_use, released
+from core.plan import Change, Planned, carry_out
 from core.release import alone
+from core.settings import Settings
 from core.step import Step, run
+
+Remove = Callable[[dict], None] | None  # what deletes an image (None: a plan, deleting nothing)
+
+
+def image_deletions(settings: Settings, by_release: list[dict], in_use: set[str],
+                    remove: Remove = None) -> tuple[set[str], list[Change]]:
+    """Given the environment's app images, the latest released first: (those kept, the deletions)."""
+    keep = {image["ImageId"] for image in by_release[:settings.keep_images]} | in_use | {settings.image_id}
+    return keep - {None}, [
+        Change("delete", f"image {image['ImageId']}", f"released {released(image) or 'never'}, with its snapshots",
+               f"beyond KEEP_IMAGES={settings.keep_images}, in use nowhere",
+               do=remove and (lambda image=image: remove(image)))
+        for image in by_release if image["ImageId"] not in keep]
+
+
+def primal_deletions(settings: Settings, primal: list[dict], used: set[str],
+                     remove: Remove = None) -> tuple[set[str], list[Change]]:
+    """The app's primal images are shared by its environments: keep the KEEP_PRIMAL_IMAGES newest,
+    the one this release was baked from and PRIMAL_ID (`used`); the older ones bill for nothing."""
+    keep = {image["ImageId"] for image in primal[:settings.keep_primal_images]} | used | {settings.primal_id}
+    return keep - {None}, [
+        Change("delete", f"primal image {image['ImageId']}", f"made {image['CreationDate'][:10]}, with its snapshots",
+               f"beyond KEEP_PRIMAL_IMAGES={settings.keep_primal_images}",
+               do=remove and (lambda image=image: remove(image)))
+        for image in primal if image["ImageId"] not in keep]
+
+
+def by_release(images: list[dict], stamps: dict[str, str]) -> list[dict]:
+    return sorted(images, key=lambda image: (stamps[image["ImageId"]], image["CreationDate"]), reverse=True)
+
+
+def plan(step: Step, planned: Planned) -> list[Change]:
+    """The images cleanup-image will delete once the release serves: its image (maybe new) is
+    the latest released, the only one a group launches from."""
+    settings = step.settings
+    if not settings.cleanup:
+        return []
+    images = environment_images(step)
+    stamps = {image["ImageId"]: released(image) for image in images}
+    new = {"ImageId": planned.image, "CreationDate": "~"}  # after every date: the newest
+    if planned.image in stamps:  # reused: released again now
+        new = next(image for image in images if image["ImageId"] == planned.image)
+    stamps[planned.image] = planned.stamp
+    ordered = by_release([new, *(image for image in images if image["ImageId"] != planned.image)], stamps)
+    _, deletions = image_deletions(settings, ordered, {planned.image})
+    primal = app_images(step, "primal")
+    if planned.primal and not any(image["ImageId"] == planned.primal for image in primal):
+        primal = [{"ImageId": planned.primal, "CreationDate": "~"}, *primal]  # baked by this release
+    return deletions + primal_deletions(settings, primal, {planned.primal} - {""})[1]
 
 
 def cleanup_image(step: Step) -> None:
@@ -18,28 +71,15 @@ def cleanup_image(step: Step) -> None:
     if not settings.cleanup:
         step.say("CLEANUP=no: keeping every image.")
         return
-    by_release = sorted(images, key=lambda image: (stamps[image["ImageId"]], image["CreationDate"]), reverse=True)
     in_use = images_in_use(step, environment_groups(step))
-    keep = {image["ImageId"] for image in by_release[:settings.keep_images]} | in_use | {settings.image_id}
-    outdated = [image for image in by_release if image["ImageId"] not in keep]
-    step.say(f"keeping image(s) {' '.join(sorted(keep - {None})) or 'none'}; {len(outdated)} to remove")
-    for image in outdated:
-        delete_image(step, image)
-    cleanup_primal_images(step)
-
-
-def cleanup_primal_images(step: Step) -> None:
-    """The app's primal images are shared by its environments: keep the KEEP_PRIMAL_IMAGES newest,
-    the one this release was baked from and PRIMAL_ID; the older ones bill for nothing."""
-    settings = step.settings
-    primal = app_images(step, "primal")
-    keep = {image["ImageId"] for image in primal[:settings.keep_primal_images]}
-    keep |= {step.state().get("primal_id"), settings.primal_id} - {None}
-    outdated = [image for image in primal if image["ImageId"] not in keep]
-    if outdated:
-        step.say(f"keeping primal image(s) {' '.join(sorted(keep))}; {len(outdated)} older to remove")
-    for image in outdated:
-        delete_image(step, image)
+    remove = lambda image: delete_image(step, image)  # noqa: E731
+    keep, deletions = image_deletions(settings, by_release(images, stamps), in_use, remove)
+    step.say(f"keeping image(s) {' '.join(sorted(keep)) or 'none'}; {len(deletions)} to remove")
+    carry_out(deletions, step.say)
+    keep, deletions = primal_deletions(settings, app_images(step, "primal"), {step.state().get("primal_id")}, remove)
+    if deletions:
+        step.say(f"keeping primal image(s) {' '.join(sorted(keep))}; {len(deletions)} older to remove")
+    carry_out(deletions, step.say)
 
 
 def mark_released(step: Step, images: list[dict]) -> dict[str, str]:

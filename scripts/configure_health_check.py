@@ -3,21 +3,21 @@
 classic load balancer, or on the ALB's target group)."""
 
 from core.balancer import HEALTH_PATH, load_balancer
-from core.plan import Change, carry_out
+from core.plan import Change, Planned, carry_out
 from core.step import Step, run
 
 
-def decide(step: Step) -> list[Change]:
+def plan(step: Step, planned: Planned | None = None) -> list[Change]:
     balancer = load_balancer(step)
     if balancer.health_check_set() if balancer.made() else balancer.MADE_WITH_HEALTH_CHECK:
         return []
     return [Change("modify", f"health check of {balancer.name}", f"HTTP:80{HEALTH_PATH}, every 30 s",
-                   "it was another" if balancer.made() else "a new load balancer",
+                   "not as setup sets it" if balancer.made() else "a new load balancer",
                    do=balancer.configure_health_check)]
 
 
 def configure_health_check(step: Step) -> None:
-    changes = decide(step)
+    changes = plan(step)
     if not changes:
         step.say(f"health check already HTTP:80{HEALTH_PATH}.")
     carry_out(changes, step.say)

@@ -5,11 +5,11 @@ import os
 import subprocess
 
 from core.aws import tag_list
-from core.plan import Change, carry_out
+from core.plan import Change, Planned, carry_out
 from core.step import Step, StepError, run
 
 
-def decide(step: Step) -> list[Change]:
+def plan(step: Step, planned: Planned | None = None) -> list[Change]:
     settings, ec2 = step.settings, step.client("ec2")
     name, key_file = settings.key_name, settings.key_file
     if ec2.describe_key_pairs(Filters=[{"Name": "key-name", "Values": [name]}])["KeyPairs"]:
@@ -30,7 +30,7 @@ def shown(step: Step) -> str:
 
 
 def create_key_pair(step: Step) -> None:
-    changes = decide(step)
+    changes = plan(step)
     if not changes:
         where = shown(step) if step.settings.key_file.exists() else "another machine (not in deploy/keys/ here)"
         step.say(f"ssh key pair {step.settings.key_name} already exists on aws; its private key is in {where}.")

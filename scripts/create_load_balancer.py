@@ -6,18 +6,20 @@ $APP_NAME-$NODE_ENV-lb (and no other); then its listeners: HTTP 80 and, with the
 HTTPS). What exists is kept or corrected; a load balancer of another app or environment is refused."""
 
 from core.balancer import load_balancer
-from core.certificate import certificate_arn
-from core.plan import Change, carry_out
+from core.certificate import certificate_arn, planned_certificate
+from core.plan import Change, Planned, carry_out
 from core.step import Step, run
 
 
-def decide(step: Step, certificate: str | None) -> list[Change]:
+def plan(step: Step, planned: Planned | None = None) -> list[Change]:
+    """Planned ahead (`planned`), a certificate request-certificate has yet to make stands for it;
+    in the run itself, none yet is an error, before anything is made."""
+    certificate = planned_certificate(step) if planned else certificate_arn(step)
     return load_balancer(step).changes(certificate)
 
 
 def create_load_balancer(step: Step) -> None:
-    certificate = certificate_arn(step)  # before anything is made: none yet is an error
-    changes = decide(step, certificate)
+    changes = plan(step)
     if not changes:
         step.say(f"{step.settings.elb_name} load balancer already exists, as set.")
     carry_out(changes, step.say)

@@ -4,11 +4,11 @@ nothing."""
 
 from core.aws import tag_list, wait
 from core.lock import table_name
-from core.plan import Change, carry_out
+from core.plan import Change, Planned, carry_out
 from core.step import Step, run
 
 
-def decide(step: Step) -> list[Change]:
+def plan(step: Step, planned: Planned | None = None) -> list[Change]:
     dynamodb, name = step.client("dynamodb"), table_name(step)
     try:
         dynamodb.describe_table(TableName=name)
@@ -32,7 +32,7 @@ def decide(step: Step) -> list[Change]:
 
 
 def create_lock_table(step: Step) -> None:
-    changes = decide(step)
+    changes = plan(step)
     if not changes:
         step.say(f"lock table {table_name(step)} already exists.")
     carry_out(changes, step.say)

@@ -7,7 +7,7 @@ exactly these (a rule added by hand is revoked)."""
 
 from core.aws import tag_list
 from core.network import APP_PORT, ROLES, SSH_PORT, Rule, group_name, inbound, listener_ports, security_groups, vpc_id
-from core.plan import Change, carry_out
+from core.plan import Change, Planned, carry_out
 from core.settings import Settings
 from core.step import Step, run
 
@@ -33,7 +33,7 @@ def rule_changes(settings: Settings, groups: dict[str, dict]) -> list[tuple[str,
     return changes
 
 
-def decide(step: Step) -> list[Change]:
+def plan(step: Step, planned: Planned | None = None) -> list[Change]:
     """Create what is missing, then bring each group's inbound rules to exactly the wanted ones."""
     ec2, vpc = step.client("ec2"), vpc_id(step)
     groups = security_groups(step)  # the run's own look: a group created here is in it for the next steps
@@ -71,7 +71,7 @@ def change_rules(ec2, groups: dict[str, dict], role: str, action: str, rules: se
 
 
 def create_security_groups(step: Step) -> None:
-    changes = decide(step)
+    changes = plan(step)
     if not changes:
         step.say(f"security groups {' '.join(group_name(step, role) for role in ROLES)} exist, as set.")
     carry_out(changes, step.say)

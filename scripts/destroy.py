@@ -27,6 +27,7 @@ from core.groups import delete_unused_launch_settings, describe_groups, environm
 from core.images import SNAPSHOT_IDS, app_images, delete_image, environment_images
 from core.lock import current_lock, deploy_lock, held_by, table_name
 from core.network import delete_security_groups, security_groups
+from core.plan import Change, Planned
 from core.poll import TimedOut, wait_until
 from core.settings import ROOT
 from core.step import Step, StepError, run
@@ -44,7 +45,7 @@ Removal = tuple[str, Callable[[], None]]  # what goes (for the list), and the ca
 def destroy(step: Step) -> None:
     settings = step.settings
     lock_table = existing_lock_table(step)
-    removals = plan(step, lock_table)
+    removals = removals_of(step, lock_table)
     if not removals:
         step.say(f"nothing of environment {settings.node_env} of app {settings.app_name} is left.")
         return
@@ -58,7 +59,11 @@ def destroy(step: Step) -> None:
     step.say(f"{settings.node_env} is gone; its log folder {settings.log_dir.relative_to(ROOT)}/ stays.")
 
 
-def plan(step: Step, lock_table: str | None) -> list[Removal]:
+def plan(step: Step, planned: Planned | None = None) -> list[Change]:
+    return [Change("delete", what) for what, _ in removals_of(step, existing_lock_table(step))]
+
+
+def removals_of(step: Step, lock_table: str | None) -> list[Removal]:
     """What this environment has, in the order it goes: the record first (no more traffic), the
     lock table (when there is one) last. Reads only."""
     settings = step.settings

@@ -3,20 +3,21 @@ deregistration delay for an ALB), so instances taken out of the load balancer fi
 requests before they stop."""
 
 from core.balancer import load_balancer
-from core.plan import Change, carry_out
+from core.plan import Change, Planned, carry_out
 from core.step import Step, run
 
 
-def decide(step: Step) -> list[Change]:
+def plan(step: Step, planned: Planned | None = None) -> list[Change]:
     balancer, seconds = load_balancer(step), step.settings.draining_seconds
     if balancer.made() and balancer.draining_on():
         return []
     return [Change("modify", f"load balancer {balancer.name}", f"connection draining on, {seconds} s",
-                   "it drains otherwise" if balancer.made() else "a new load balancer", do=balancer.enable_draining)]
+                   "not as DRAINING_SECONDS says" if balancer.made() else "a new load balancer",
+                   do=balancer.enable_draining)]
 
 
 def enable_draining(step: Step) -> None:
-    changes = decide(step)
+    changes = plan(step)
     if not changes:
         step.say(f"connection draining already on ({step.settings.draining_seconds} s).")
     carry_out(changes, step.say)

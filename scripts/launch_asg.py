@@ -14,7 +14,9 @@ from core.aws import tag_list
 from core.balancer import load_balancer
 from core.groups import create_launch_configuration
 from core.network import instance_security_groups
+from core.plan import Change, Planned
 from core.release import alone
+from core.settings import Settings
 from core.step import Step, StepError, completed, run
 
 GRACE_PERIOD = 300
@@ -40,8 +42,7 @@ def launch_asg(step: Step) -> None:
             step, f"{settings.name}-{stamp}", image_id, tags)
         where = ({"VPCZoneIdentifier": ",".join(settings.subnets)} if settings.subnets
                  else {"AvailabilityZones": balancer.zones()})
-        step.say(f"creating {group_name} autoscaling group ({capacity['desired']} instance(s), "
-                 f"min {capacity['min']}, max {capacity['max']})...")
+        step.say(f"-> {launch_change(settings, stamp, capacity, image_id).line()}")
         step.client("autoscaling").create_auto_scaling_group(
             AutoScalingGroupName=group_name,
             **launch,
@@ -59,6 +60,17 @@ def launch_asg(step: Step) -> None:
     if settings.scaling_metric:
         put_scaling_policy(step, group_name)
     carry_scheduled_actions(step, group_name, state.get("scheduled_actions") or [])
+
+
+def plan(step: Step, planned: Planned) -> list[Change]:
+    planned.group = step.settings.group_prefix + planned.stamp
+    return [launch_change(step.settings, planned.stamp, planned.capacity, planned.image,
+                          f"the id of {planned.image}" if planned.image_pending else "")]
+
+
+def launch_change(settings: Settings, stamp: str, capacity: dict, image: str, pending: str = "") -> Change:
+    return Change("launch", f"group {settings.group_prefix}{stamp}", f"{capacity['desired']} instance(s), min "
+                  f"{capacity['min']}, max {capacity['max']}, from {image}", capacity.get("why", ""), pending)
 
 
 def hooks(step: Step, group_name: str, found: list[dict]) -> dict:

@@ -12,7 +12,9 @@ import jmespath
 
 from core.aws import search
 from core.groups import environment_groups
+from core.plan import Change, Planned
 from core.release import alone
+from core.settings import Settings
 from core.step import Step, run
 
 # A scheduled action as PutScheduledUpdateGroupAction takes it again.
@@ -25,23 +27,42 @@ HOOKS = ("LifecycleHooks[].{LifecycleHookName: LifecycleHookName, LifecycleTrans
          "DefaultResult: DefaultResult, NotificationTargetARN: NotificationTargetARN, RoleARN: RoleARN}")
 
 
+def new_capacity(settings: Settings, groups: list[dict]) -> tuple[dict, str]:
+    """The new group's min, desired and max, and why: as many as the largest serving group runs now,
+    or DESIRED_CAPACITY if that is more."""
+    serving = max(groups, key=lambda group: group["DesiredCapacity"], default=None)
+    desired = max(settings.desired_capacity, serving["DesiredCapacity"] if serving else 0)
+    capacity = {"min": min(settings.min_capacity, desired), "desired": desired,
+                "max": max(settings.max_capacity, desired)}
+    if desired > settings.desired_capacity:
+        why = (f"carried from the serving group {serving['AutoScalingGroupName']}, which scaled out "
+               f"(DESIRED_CAPACITY={settings.desired_capacity})")
+    else:
+        why = f"DESIRED_CAPACITY={settings.desired_capacity}"
+    return {**capacity, "why": why}, why
+
+
+def plan(step: Step, planned: Planned) -> list[Change]:
+    """No change: what the changes after it act on (the groups to retire, the new group's capacity)."""
+    new_group = step.settings.group_prefix + planned.stamp
+    planned.outdated = [g for g in environment_groups(step) if g["AutoScalingGroupName"] != new_group]
+    planned.capacity, _ = new_capacity(step.settings, planned.outdated)
+    return []
+
+
 def lookup_asg(step: Step) -> None:
     settings = step.settings
     step.say("pulling down list of existing autoscaling groups...")
     new_group = settings.group_prefix + step.recall("stamp", made_by="check-deploy")
     groups = [g for g in environment_groups(step) if g["AutoScalingGroupName"] != new_group]
     outdated = [g["AutoScalingGroupName"] for g in groups]
-    serving = max((g["DesiredCapacity"] for g in groups), default=0)
-    desired = max(settings.desired_capacity, serving)
-    capacity = {"min": min(settings.min_capacity, desired), "desired": desired,
-                "max": max(settings.max_capacity, desired)}
+    capacity, why = new_capacity(settings, groups)
     newest = max(groups, key=lambda group: group["CreatedTime"], default=None)
     scheduled, hooks = carried_over(step, newest["AutoScalingGroupName"]) if newest else ([], [])
     step.remember(outdated_groups=outdated, capacity=capacity, scheduled_actions=scheduled, lifecycle_hooks=hooks)
     step.say(f"outdated groups: {' '.join(outdated) or 'none'}")
-    carried = f"as the serving group runs {serving}" if serving > settings.desired_capacity else \
-        f"DESIRED_CAPACITY={settings.desired_capacity}"
-    step.say(f"new group capacity: {desired} instance(s) ({carried}), min {capacity['min']}, max {capacity['max']}")
+    desired = capacity["desired"]
+    step.say(f"new group capacity: {desired} instance(s) ({why}), min {capacity['min']}, max {capacity['max']}")
     if desired > settings.max_capacity:
         step.say(f"note: {desired} is more than MAX_CAPACITY={settings.max_capacity}: the new group's max is "
                  f"{desired}, so it can hold what serves now")

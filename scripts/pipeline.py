@@ -3,6 +3,9 @@
 `make setup`, `make deploy` and `make rollback` use this so a whole run shares one AWS session and
 pays Python's start-up once; each step is still the same function its own target runs alone
 (`make wait-health` runs scripts/wait_health.py, whose function wait_health is called here).
+Decide, then do: once the first step has checked (and, for a release, picked its stamp), the run
+says the plan of the steps after it (each step module's `plan`, as `make plan` does), then carries
+it out, each step saying each change ("-> ...") as it makes it.
 
   --lock      hold the environment's deploy lock for the whole run (scripts/core/lock.py); a step
               function's `before_lock` check (inputs in the checkout alone) runs before it is taken
@@ -17,6 +20,7 @@ import re
 
 from core import history
 from core.lock import deploy_lock
+from core.plan import Planned, overlap, plan_of, say_plan
 from core.release import in_flight, roll_back
 from core.step import Step, StepError, describe, interruptible, run, uninterrupted
 
@@ -25,14 +29,17 @@ STEP_NAME = re.compile(r"^[a-z][a-z-]*$")
 
 def pipeline(steps: list[str], lock: bool, rollback: bool):
     def run_steps(step: Step) -> None:
-        functions = [getattr(importlib.import_module(name), name) for name in (s.replace("-", "_") for s in steps)]
+        modules = {target: importlib.import_module(target.replace("-", "_")) for target in steps}
+        functions = [getattr(module, target.replace("-", "_")) for target, module in modules.items()]
         for function in functions:  # what a step can check in the checkout alone, before the lock
             getattr(function, "before_lock", lambda step: None)(step)
         with deploy_lock(step) if lock else contextlib.nullcontext():
             try:
                 with interruptible():
-                    for function in functions:
+                    for number, function in enumerate(functions):
                         function(step)
+                        if number == 0:
+                            say_the_plan(step, dict(list(modules.items())[1:]))
             except BaseException as failure:
                 if rollback:
                     with uninterrupted():
@@ -40,6 +47,16 @@ def pipeline(steps: list[str], lock: bool, rollback: bool):
                 raise
         step.say("done.")  # here, not by make: a reader that went away (`| head`) must not fail a good run
     return run_steps
+
+
+def say_the_plan(step: Step, rest: dict) -> None:
+    """The changes of the steps after the first, planned from what AWS holds now."""
+    state = step.state()
+    planned = Planned(stamp=state.get("stamp") or "", image=state.get("image_id") or "")
+    changes = plan_of(step, rest, planned)
+    say_plan(step.say, changes, f"plan of release {planned.stamp}" if planned.stamp else "plan")
+    if planned.group:
+        step.say(overlap(planned, step.settings))
 
 
 def roll_back_after(step: Step, failure: BaseException) -> None:

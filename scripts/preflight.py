@@ -13,7 +13,7 @@ from core.certificate import given_certificate
 from core.dns import hosted_zone_id, refuse_a_record_not_ours
 from core.groups import create_launch_configuration
 from core.network import security_groups, vpc_id
-from core.plan import Change, carry_out
+from core.plan import Change, Planned, carry_out
 from core.release import missing_app_config
 from core.step import Step, StepError, run
 
@@ -21,7 +21,7 @@ ZONE_NAMES = "AvailabilityZones[].ZoneName"
 SUBNET_IDS = "Subnets[].SubnetId"
 
 
-def decide(step: Step) -> list[Change]:
+def plan(step: Step, planned: Planned | None = None) -> list[Change]:
     """Every check (reads alone); the one change is the probe LAUNCH_KIND=configuration needs."""
     settings = step.settings
     known = jmespath.search(ZONE_NAMES, step.client("ec2").describe_availability_zones())
@@ -54,7 +54,7 @@ def decide(step: Step) -> list[Change]:
 def preflight(step: Step) -> None:
     settings = step.settings
     step.say(f"checking {step.aws.region} zones and the hosted zone of {settings.tld}...")
-    carry_out(decide(step), step.say)
+    carry_out(plan(step), step.say)
     for note in first_deploy_needs(step):
         step.say(f"note: the first deploy will stop here: {note}")
     step.say(f"ok: zones {' '.join(settings.availability_zones)}, {vpc_id(step)}, hosted zone {hosted_zone_id(step)}")

@@ -11,11 +11,13 @@ from core.alarms import alarm_states
 from core.balancer import check_load_balancer
 from core.groups import environment_groups
 from core.images import environment_images, images_in_use, released
+from core.plan import Change, Planned
 from core.release import begin_release
 from core.step import Step, StepError, run
 
 
-def previous_release(step: Step) -> None:
+def choose(step: Step) -> tuple[str, str, str]:
+    """(the image to go back to, the release it restores, why): reads alone."""
     check_load_balancer(step)
     alarm_states(step)  # SOAK_ALARMS exist
     groups = environment_groups(step)
@@ -31,12 +33,11 @@ def previous_release(step: Step) -> None:
         raise StepError(f"no release of {step.settings.node_env} older than {history.origin(leaving)} (the live one) "
                         "is kept to roll back to: KEEP_IMAGES says how many images are kept")
     target = max(earlier, key=history.origin)
-    step.say(f"leaving release {leaving['stamp']} ({leaving['image']}); going back to release "
-             f"{history.origin(target)} ({target['image']})")
-    go_back(step, target["image"], history.origin(target))
+    return (target["image"], history.origin(target), f"leaving release {leaving['stamp']} ({leaving['image']}); "
+            f"going back to release {history.origin(target)} ({target['image']})")
 
 
-def by_images(step: Step, running: set[str], kept: dict[str, dict]) -> None:
+def by_images(step: Step, running: set[str], kept: dict[str, dict]) -> tuple[str, str, str]:
     """No history of the live release: the newest kept image that is not live, by its Released tag."""
     earlier = sorted((released(image), image_id) for image_id, image in kept.items()
                      if released(image) and image_id not in running)
@@ -44,8 +45,20 @@ def by_images(step: Step, running: set[str], kept: dict[str, dict]) -> None:
         raise StepError(f"no earlier release of {step.settings.node_env} is kept to roll back to "
                         f"(live: {' '.join(sorted(running)) or 'none'})")
     stamp, image_id = earlier[-1]
-    step.say(f"no release history of the live group; going back to {image_id}, released {stamp}")
-    go_back(step, image_id, stamp)
+    return image_id, stamp, f"no release history of the live group; going back to {image_id}, released {stamp}"
+
+
+def plan(step: Step, planned: Planned) -> list[Change]:
+    """No change: the image the rollback launches again."""
+    planned.image, _, _ = choose(step)
+    planned.primal = ""
+    return []
+
+
+def previous_release(step: Step) -> None:
+    image_id, restores, why = choose(step)
+    step.say(why)
+    go_back(step, image_id, restores)
 
 
 def go_back(step: Step, image_id: str, restores: str) -> None:

@@ -7,6 +7,7 @@ import hashlib
 from core.aws import tag_filters
 from core.images import app_images, require_image
 from core.packer import bake_image
+from core.plan import Change, Planned
 from core.release import alone
 from core.settings import ROOT
 from core.step import Step, run
@@ -14,20 +15,36 @@ from core.step import Step, run
 TEMPLATE = ROOT / "deploy/templates/primal.json"
 
 
-def primal_image(step: Step) -> None:
+def decide(step: Step) -> tuple[Change, str | None]:
+    """Bake primal, or reuse PRIMAL_ID or an image of the same inputs; (the change, the image reused)."""
     settings = step.settings
     if settings.primal_id:
         require_image(step, settings.primal_id, "PRIMAL_ID")
-        step.say(f"skipping primal image build, using {settings.primal_id}")
-        step.remember(primal_id=settings.primal_id)
-        return
+        return Change("reuse", f"primal image {settings.primal_id}", why="PRIMAL_ID"), settings.primal_id
     fingerprint = inputs_fingerprint(settings.base_ami)
     reusable = primal_images(step, fingerprint)
     if reusable:
-        step.say(f"reusing primal image {reusable[0]['ImageId']} (its inputs are unchanged)")
-        step.remember(primal_id=reusable[0]["ImageId"])
+        image_id = reusable[0]["ImageId"]
+        return Change("reuse", f"primal image {image_id}", why="an image of the same inputs exists"), image_id
+    return Change("bake", "primal image", f"from {settings.base_ami}", f"no primal image of these inputs "
+                  f"(PrimalFingerprint {fingerprint})", pending="its image id"), None
+
+
+def plan(step: Step, planned: Planned) -> list[Change]:
+    change, reused = decide(step)
+    planned.primal = reused or "the primal image baked above"
+    return [change]
+
+
+def primal_image(step: Step) -> None:
+    settings = step.settings
+    change, reused = decide(step)
+    step.say(f"-> {change.line()}")
+    if reused:
+        step.remember(primal_id=reused)
         return
-    variables = {"base_ami": settings.base_ami, "fingerprint": fingerprint, "NODE_ENV": settings.node_env}
+    variables = {"base_ami": settings.base_ami, "fingerprint": inputs_fingerprint(settings.base_ami),
+                 "NODE_ENV": settings.node_env}
     bake_image(step, "primal", variables,
                remember=lambda image_id: step.remember(primal_id=image_id))
 

@@ -14,11 +14,11 @@ from core.certificate import (
     wait_issued,
 )
 from core.dns import hosted_zone_id
-from core.plan import Change, carry_out
+from core.plan import Change, Planned, carry_out
 from core.step import Step, run
 
 
-def decide(step: Step) -> list[Change]:
+def plan(step: Step, planned: Planned | None = None) -> list[Change]:
     settings, name = step.settings, domain_name(step)
     if not settings.https:
         return []
@@ -44,7 +44,7 @@ def decide(step: Step) -> list[Change]:
 
 def request_certificate(step: Step) -> None:
     settings, name = step.settings, domain_name(step)
-    changes = decide(step)
+    changes = plan(step)
     if not settings.https:
         step.say("CERTIFICATE=none: HTTP only, no certificate.")
     elif not changes:

@@ -15,8 +15,10 @@ from core import history
 from core.alarms import IN_ALARM, alarm_states
 from core.balancer import load_balancer
 from core.groups import INSTANCE_IDS, describe_groups, hold_warm
+from core.plan import Change, Planned
 from core.poll import wait_until
 from core.release import alone, roll_back
+from core.settings import Settings
 from core.step import Step, StepError, run, uninterrupted
 
 
@@ -38,6 +40,7 @@ def soak(step: Step, clock=time.monotonic, sleep=time.sleep) -> None:
         return
     ends = time.strftime(history.TIME, time.gmtime(time.time() + settings.soak_seconds))
     history.update(step, outcome=history.SOAKING, soak_ends=ends)
+    step.say(f"-> {soak_change(settings, group_name, outdated).line()}")
     step.say(f"soaking {group_name} for {settings.soak_seconds}s (until {ends}); {' '.join(outdated)} kept warm")
     started = clock()
     try:
@@ -57,6 +60,22 @@ def soak(step: Step, clock=time.monotonic, sleep=time.sleep) -> None:
     step.remember(warm=None)
     history.update(step, outcome=history.SERVED, ended=history.now())
     step.say(f"soak passed: {group_name} served alone for {clock() - started:.0f}s")
+
+
+def plan(step: Step, planned: Planned) -> list[Change]:
+    """A soak when SOAK_SECONDS is set and an old group has instances to keep warm."""
+    warm = [group["AutoScalingGroupName"] for group in planned.outdated if group["Instances"]]
+    if not step.settings.soak_seconds or not warm:
+        return []
+    return [soak_change(step.settings, planned.group, [group["AutoScalingGroupName"] for group in planned.outdated],
+                        pending="the soak passing; the warm instances serve again otherwise")]
+
+
+def soak_change(settings: Settings, group_name: str, outdated: list[str], pending: str = "") -> Change:
+    alarms = f" and SOAK_ALARMS {' '.join(settings.soak_alarms)}" if settings.soak_alarms else ""
+    return Change("soak", f"group {group_name}", f"serves alone for SOAK_SECONDS={settings.soak_seconds}, watched at "
+                  f"{settings.elb_name}{alarms}; {' '.join(outdated)} kept warm, out of the load balancer",
+                  pending=pending)
 
 
 def watch(step: Step, group_name: str, desired: int, alarms: dict[str, str], left, clock, sleep) -> None:

@@ -11,11 +11,11 @@ from core.dns import (
     records_at_name,
     refuse_a_record_not_ours,
 )
-from core.plan import Change, carry_out
+from core.plan import Change, Planned, carry_out
 from core.step import Step, run
 
 
-def decide(step: Step) -> list[Change]:
+def plan(step: Step, planned: Planned | None = None) -> list[Change]:
     settings, balancer = step.settings, load_balancer(step)
     zone = hosted_zone_id(step)
     target = balancer.alias_target() if balancer.made() else None
@@ -33,7 +33,7 @@ def decide(step: Step) -> list[Change]:
 
 
 def upsert_dns_record(step: Step) -> None:
-    changes = decide(step)
+    changes = plan(step)
     if not changes:
         step.say(f"route53 alias {step.settings.record_name} already points at {step.settings.elb_name}.")
     carry_out(changes, step.say)

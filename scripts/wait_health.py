@@ -17,8 +17,10 @@ from core import history
 from core.aws import throttled
 from core.balancer import load_balancer
 from core.groups import describe_groups
+from core.plan import Change, Planned
 from core.poll import TimedOut, wait_until
 from core.release import alone, roll_back
+from core.settings import Settings
 from core.step import Step, StepError, run, uninterrupted
 
 MEMBERS = "[0].Instances[].InstanceId"
@@ -30,6 +32,7 @@ def wait_health(step: Step, clock=time.monotonic, sleep=time.sleep) -> None:
     settings, balancer = step.settings, load_balancer(step)
     group_name = step.recall("group_name", made_by="launch-asg")
     desired = step.recall("capacity", made_by="lookup-asg")["desired"]
+    step.say(f"-> {wait_change(settings, group_name, desired).line()}")
     started = clock()
     try:
         serving = wait_until_serving(step, group_name, desired, clock, sleep)
@@ -49,6 +52,16 @@ def wait_health(step: Step, clock=time.monotonic, sleep=time.sleep) -> None:
     history.settle(step, history.SERVED)
     step.say(f"{len(serving)}/{desired} new instance(s) {balancer.SERVING} at {settings.elb_name} "
              f"[{clock() - started:.0f}s]")
+
+
+def plan(step: Step, planned: Planned) -> list[Change]:
+    return [wait_change(step.settings, planned.group, planned.capacity["desired"])]
+
+
+def wait_change(settings: Settings, group_name: str, desired: int) -> Change:
+    return Change("wait", f"group {group_name}", f"{desired} instance(s) healthy in the group, then at "
+                  f"{settings.elb_name}", pending=f"health, within HEALTH_TIMEOUT={settings.health_timeout:g}s; "
+                  "a rollback otherwise")
 
 
 def wait_until_serving(step: Step, group_name: str, desired: int, clock, sleep) -> list[str]:

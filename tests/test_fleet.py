@@ -33,7 +33,8 @@ def test_a_scaled_out_group_is_replaced_by_as_many_and_the_load_balancer_never_s
     before = len(project.emulator.lb_inservice_history("elb-app-dev01"))
 
     result = ok(project.make("deploy"))  # DESIRED_CAPACITY=1, MAX_CAPACITY=2
-    assert "new group capacity: 3 instance(s) (as the serving group runs 3), min 1, max 3" in result.stdout
+    assert "new group capacity: 3 instance(s) (carried from the serving group asg-app-dev01-" in result.stdout
+    assert "which scaled out (DESIRED_CAPACITY=1)), min 1, max 3" in result.stdout
     assert "note: 3 is more than MAX_CAPACITY=2: the new group's max is 3" in result.stdout
     [new] = groups_of(project)
     assert (new["MinSize"], new["DesiredCapacity"], new["MaxSize"], len(new["Instances"])) == (1, 3, 3, 3)

@@ -133,9 +133,10 @@ def test_a_failing_cleanup_converges_on_the_next_deploy(serving):
 # The first line each step prints in a second deploy: a SIGTERM sent when it appears lands on
 # (or just after) that step boundary.
 STEP_STARTS = [
-    "deploy: checking elb-app-dev01", "deploy: reusing primal image", "deploy: building app",
+    "deploy: checking elb-app-dev01", "deploy: -> build the app", "deploy: -> reuse primal image",
     "deploy: copying files over", "deploy: building carnivore image", "deploy: pulling down list",
-    "deploy: creating launch template", "deploy: creating asg-", "deploy: ensuring new instance(s) are healthy at ec2",
+    "deploy: creating launch template", "deploy: -> launch group asg-",
+    "deploy: ensuring new instance(s) are healthy at ec2",
     "deploy: ensuring new instance(s) are healthy at elb", "deploy: removing 1 instance(s)", "deploy: keeping image(s)",
 ]
 

@@ -107,6 +107,16 @@ def certificate_arn(step: Step) -> str | None:
     return found["CertificateArn"]
 
 
+def planned_certificate(step: Step) -> str | None:
+    """certificate_arn, or what stands for the certificate while request-certificate has not made it."""
+    settings = step.settings
+    if settings.https and settings.certificate == "auto":
+        found = own_certificate(step)
+        if found is None or found["Status"] != "ISSUED":
+            return f"the certificate for {domain_name(step)}, once ISSUED"
+    return certificate_arn(step)
+
+
 def request(step: Step) -> str:
     """Request the certificate for the record name, tagged as this environment's; its ARN."""
     step.say(f"requesting a certificate for {domain_name(step)} from ACM (DNS validation)...")

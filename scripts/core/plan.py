@@ -12,6 +12,9 @@ check them without AWS, make or Packer.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from types import ModuleType
+
+from .step import Step, StepError
 
 
 @dataclass(frozen=True)
@@ -45,3 +48,62 @@ def numbered(changes: list[Change]) -> list[str]:
 
 def instance_hours(instances: int, seconds: float) -> float:
     return instances * seconds / 3600
+
+
+@dataclass
+class Planned:
+    """What the steps planned so far would have made, for the steps after them to plan with: an
+    id, or what stands for it until the change that makes it is done."""
+    stamp: str
+    primal: str = ""
+    image: str = ""
+    image_pending: str = ""  # the image is made by a change of the plan: what its id waits on
+    capacity: dict = field(default_factory=dict)
+    outdated: list[dict] = field(default_factory=list)  # the groups to retire, as AWS describes them
+    group: str = ""
+
+
+def overlap(planned: Planned, settings) -> str:
+    """The instance-hours a release adds while the old groups and the new run together: from its
+    launch to the old groups' retirement (health, the soak, draining)."""
+    old = sum(len(group["Instances"]) for group in planned.outdated)
+    if not planned.capacity or not old:
+        return "nothing runs twice: no old group has instances"
+    new = planned.capacity["desired"]
+    least = settings.soak_seconds + settings.draining_seconds
+    most = least + settings.health_timeout
+    return (f"old and new run together {least:g}-{most:g}s ({new} new, {old} old instance(s)): about "
+            f"{instance_hours(new, least):.2f}-{instance_hours(new, most):.2f} instance-hours more "
+            "(SOAK_SECONDS + DRAINING_SECONDS, + HEALTH_TIMEOUT at most)")
+
+
+class Stopped(StepError):
+    """A run would stop at a step (a check refused): the changes planned before it, and why."""
+
+    def __init__(self, target: str, changes: list[Change], why: StepError):
+        super().__init__(f"{target} would stop here: {why}")
+        self.target, self.changes = target, changes
+
+
+def plan_of(step: Step, steps: dict[str, ModuleType], planned: Planned) -> list[Change]:
+    """The changes of the steps (by target, in order), each planned with what the ones before it
+    planned: a step module's `plan(step, planned)` (a step without one changes nothing)."""
+    changes = []
+    for target, module in steps.items():
+        planner = getattr(module, "plan", None)
+        try:
+            changes += planner(step, planned) if planner else []
+        except StepError as error:
+            raise Stopped(target, changes, error) from None
+    return changes
+
+
+def lasting(changes: list[Change]) -> list[Change]:
+    """The changes that leave AWS otherwise than it was (not a reuse, nor setup's probe)."""
+    return [change for change in changes if change.action not in ("reuse", "probe")]
+
+
+def say_plan(say: Callable[[str], None], changes: list[Change], heading: str) -> None:
+    say(f"{heading}: {len(changes)} change(s)" + (":" if changes else ""))
+    for line in numbered(changes):
+        say(f"  {line}")

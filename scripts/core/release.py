@@ -56,13 +56,18 @@ def missing_app_config(step: Step) -> str | None:
 def begin_release(step: Step, kind: str, **fields: str) -> None:
     """Pick this release's stamp (its group and image names carry it; never the last one again)
     and add it to the history, in flight."""
-    stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+    stamp = next_stamp()
     if stamp <= step.state().get("stamp", ""):
         time.sleep(1)
-        stamp = time.strftime("%Y%m%d%H%M%S", time.gmtime())
+        stamp = next_stamp()
     step.begin_release(stamp)
     history.begin(step, stamp, kind, **fields)
     step.say(f"release {stamp}: ok")
+
+
+def next_stamp() -> str:
+    """A release's stamp: the time it begins, UTC, to the second."""
+    return time.strftime("%Y%m%d%H%M%S", time.gmtime())
 
 
 def ended(step: Step) -> str | None:
