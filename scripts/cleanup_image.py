@@ -76,7 +76,7 @@ def cleanup_image(step: Step) -> None:
     keep, deletions = image_deletions(settings, by_release(images, stamps), in_use, remove)
     step.say(f"keeping image(s) {' '.join(sorted(keep)) or 'none'}; {len(deletions)} to remove")
     carry_out(deletions, step.say)
-    keep, deletions = primal_deletions(settings, app_images(step, "primal"), {step.state().get("primal_id")}, remove)
+    keep, deletions = primal_deletions(settings, app_images(step, "primal"), {step.state().primal_id}, remove)
     if deletions:
         step.say(f"keeping primal image(s) {' '.join(sorted(keep))}; {len(deletions)} older to remove")
     carry_out(deletions, step.say)
@@ -86,7 +86,7 @@ def mark_released(step: Step, images: list[dict]) -> dict[str, str]:
     """Tag this release's image Released=<stamp>; return every image's release stamp."""
     state = step.state()
     stamps = {image["ImageId"]: released(image) for image in images}
-    image_id, stamp = state.get("image_id"), state.get("stamp")
+    image_id, stamp = state.image_id, state.stamp
     if image_id in stamps and stamp and stamps[image_id] != stamp:
         step.client("ec2").create_tags(Resources=[image_id], Tags=[{"Key": "Released", "Value": stamp}])
         stamps[image_id] = stamp

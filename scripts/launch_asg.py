@@ -30,7 +30,7 @@ def launch_asg(step: Step) -> None:
     capacity = step.recall("capacity", made_by="lookup-asg")
     group_name = f"{settings.group_prefix}{stamp}"
     state = step.state()
-    if state.get("group_name") == group_name:
+    if state.group_name == group_name:
         raise StepError(f"release {stamp} is already launched as {group_name}: run "
                         f"`NODE_ENV={settings.node_env} make check-deploy` first, for a new release")
     balancer = load_balancer(step)
@@ -53,13 +53,13 @@ def launch_asg(step: Step) -> None:
             MinSize=capacity["min"],
             MaxSize=capacity["max"],
             DesiredCapacity=capacity["desired"],
-            **hooks(step, group_name, state.get("lifecycle_hooks") or []),
+            **hooks(step, group_name, state.lifecycle_hooks or []),
             Tags=[{**tag, "ResourceId": group_name, "ResourceType": "auto-scaling-group", "PropagateAtLaunch": True}
                   for tag in tag_list(tags)],
         )
     if settings.scaling_metric:
         put_scaling_policy(step, group_name)
-    carry_scheduled_actions(step, group_name, state.get("scheduled_actions") or [])
+    carry_scheduled_actions(step, group_name, state.scheduled_actions or [])
 
 
 def plan(step: Step, planned: Planned) -> list[Change]:

@@ -52,7 +52,7 @@ def pipeline(steps: list[str], lock: bool, rollback: bool):
 def say_the_plan(step: Step, rest: dict) -> None:
     """The changes of the steps after the first, planned from what AWS holds now."""
     state = step.state()
-    planned = Planned(stamp=state.get("stamp") or "", image=state.get("image_id") or "")
+    planned = Planned(stamp=state.stamp or "", image=state.image_id or "")
     changes = plan_of(step, rest, planned)
     say_plan(step.say, changes, f"plan of release {planned.stamp}" if planned.stamp else "plan")
     if planned.group:
@@ -73,7 +73,7 @@ def roll_back_after(step: Step, failure: BaseException) -> None:
             history.settle(step, outcome, reason)
     except Exception as error:  # noqa: BLE001 - reported with the failure that caused the rollback
         old = ("the old groups' instances are still out of the load balancer, kept warm (`make status` shows "
-               "them)" if step.state().get("warm") else "the old groups still serve")
+               "them)" if step.state().warm else "the old groups still serve")
         message = (f"{cause}; then the rollback failed too: {describe(error) or repr(error)}; {old}; run "
                    f"`NODE_ENV={step.settings.node_env} make deploy` again to converge")
         with contextlib.suppress(Exception):

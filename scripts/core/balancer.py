@@ -35,9 +35,9 @@ TAGS = "TagDescriptions[0].Tags[].[Key, Value]"
 
 def load_balancer(step: Step) -> "Balancer":
     """The step's load balancer; one per run, so what it looks up (the target group) is looked up once."""
-    if not hasattr(step, "load_balancer"):
-        step.load_balancer = existing_kind(step)
-    return step.load_balancer
+    if "load balancer" not in step.looked_up:
+        step.looked_up["load balancer"] = existing_kind(step)
+    return step.looked_up["load balancer"]
 
 
 def existing_kind(step: Step) -> "Balancer":

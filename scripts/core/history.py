@@ -108,11 +108,11 @@ def settle(step: Step, outcome: str, reason: str | None = None) -> None:
     state = step.state()
 
     def change(found: list[dict]) -> bool:
-        mine = release_of(found, state.get("stamp"))
+        mine = release_of(found, state.stamp)
         if mine is None or mine["outcome"] not in UNSETTLED:
             return False
         mine.update(outcome=outcome, ended=now(), **({"reason": reason} if reason else {}),
-                    **({"image": state["image_id"]} if state.get("image_id") else {}))
+                    **({"image": state.image_id} if state.image_id else {}))
         return True
     _change(step, change)
 

@@ -82,7 +82,7 @@ def vpc_id(step: Step) -> str:
 
 def security_groups(step: Step) -> dict[str, dict]:
     """This environment's groups that exist, by role; one of another app or environment is refused."""
-    if not hasattr(step, "security_groups"):  # one look per run
+    if "security groups" not in step.looked_up:  # one look per run
         names = {group_name(step, role): role for role in ROLES}
         found = search(step.client("ec2"), "describe_security_groups", GROUPS, Filters=[
             {"Name": "vpc-id", "Values": [vpc_id(step)]}, {"Name": "group-name", "Values": list(names)}])
@@ -91,8 +91,8 @@ def security_groups(step: Step) -> dict[str, dict]:
             if {k: tags.get(k) for k in step.settings.ownership_tags} != step.settings.ownership_tags:
                 raise StepError(f"security group {group['GroupName']} ({group['GroupId']}) is not tagged as "
                                 f"{step.settings.ownership_tags}: choose another APP_NAME or NODE_ENV")
-        step.security_groups = {names[group["GroupName"]]: group for group in found}
-    return step.security_groups
+        step.looked_up["security groups"] = {names[group["GroupName"]]: group for group in found}
+    return step.looked_up["security groups"]
 
 
 def require_group(step: Step, role: str) -> str:

@@ -18,8 +18,8 @@ def in_flight(step: Step) -> bool:
     """Something of this release exists that does not serve: a new group not yet healthy at the
     load balancer, or a freshly baked image; or it is in its soak, the old instances kept warm."""
     state = step.state()
-    unserved_group = state.get("group_name") and state.get("serving") != state.get("group_name")
-    return bool(unserved_group or (state.get("image_baked") and not state.get("serving")) or state.get("warm"))
+    unserved_group = state.group_name and state.serving != state.group_name
+    return bool(unserved_group or (state.image_baked and not state.serving) or state.warm)
 
 
 def roll_back(step: Step, reason: str, outcome: str = "rolled back") -> None:
@@ -27,15 +27,15 @@ def roll_back(step: Step, reason: str, outcome: str = "rolled back") -> None:
     deploy baked it; the history says why (`reason`). The outdated groups are not touched: they
     still serve, or, in a soak, their warm instances go back into the load balancer first."""
     state = step.state()
-    if state.get("warm"):
-        bring_back(step, state["warm"])
+    if state.warm:
+        bring_back(step, state.warm)
         step.remember(warm=None, serving=None)
-    if state.get("group_name"):  # written before the group is created: it may not exist
-        step.say(f"rolling back: removing {state['group_name']}...")
-        retire(step, [state["group_name"]])  # and its launch template, even without the group
-    if state.get("image_baked") and state.get("image_id"):
+    if state.group_name:  # written before the group is created: it may not exist
+        step.say(f"rolling back: removing {state.group_name}...")
+        retire(step, [state.group_name])  # and its launch template, even without the group
+    if state.image_baked and state.image_id:
         for image in environment_images(step):
-            if image["ImageId"] == state["image_id"]:
+            if image["ImageId"] == state.image_id:
                 delete_image(step, image)
     history.settle(step, outcome, reason)
     step.remember(group_name=None, image_baked=False)
@@ -56,8 +56,12 @@ def missing_app_config(step: Step) -> str | None:
 def begin_release(step: Step, kind: str, **fields: str) -> None:
     """Pick this release's stamp (its group and image names carry it; never the last one again)
     and add it to the history, in flight."""
+    try:
+        last = step.state().stamp or ""
+    except StepError:  # a hand-off of another version of the tool: this release replaces it
+        last = ""
     stamp = next_stamp()
-    if stamp <= step.state().get("stamp", ""):
+    if stamp <= last:
         time.sleep(1)
         stamp = next_stamp()
     step.begin_release(stamp)
@@ -73,7 +77,7 @@ def next_stamp() -> str:
 def ended(step: Step) -> str | None:
     """Why the release handed over in state.json cannot go on: it rolled back, was interrupted, or
     a later release began since (it was superseded). None: it may."""
-    stamp = step.state().get("stamp")
+    stamp = step.state().stamp
     if not stamp:
         return None  # the step's own recall says which step to run first
     found = history.releases(step)

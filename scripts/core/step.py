@@ -7,6 +7,7 @@ Each run keeps its own record (scripts/core/record.py): what it printed, every A
 it failed; the last line of a failed run names that record.
 """
 
+import dataclasses
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import botocore.exceptions
 
@@ -26,38 +28,38 @@ class StepError(Exception):
     """The step cannot go on; the message says what is wrong and what to do."""
 
 
-# The hand-off of a release between its steps (deploy/log/$NODE_ENV/state.json): every field, once,
-# with the step that writes it. A field not declared here fails at once, read or written: a
-# renamed field must never read as "missing".
-HANDOFF = {
-    "stamp": "check-deploy, previous-release: the release's stamp (its group, image and record carry it)",
-    "primal_id": "primal-image: the base image this release's app image is baked from",
-    "image_id": "deployment-image, previous-release: the app image the new group launches",
-    "image_baked": "deployment-image: this release baked image_id (a rollback deletes it)",
-    "outdated_groups": "lookup-asg: the environment's groups to retire once the new one serves",
-    "capacity": "lookup-asg: the new group's min, max and desired",
-    "scheduled_actions": "lookup-asg: the serving group's scheduled actions, carried over",
-    "lifecycle_hooks": "lookup-asg: the serving group's lifecycle hooks, carried over",
-    "group_name": "launch-asg: the new group (written before it is created)",
-    "serving": "wait-health: the new group, once it serves",
-    "warm": "soak: the old groups' instances kept warm out of the load balancer",
-}
+@dataclass
+class Release:
+    """The release handed between its steps (deploy/log/$NODE_ENV/state.json): every field, once,
+    with the step that writes it; None: not written yet. A field the file has that is not declared
+    here, or a field asked for that is not, fails at once: a renamed field never reads as missing."""
+    stamp: str | None = None  # check-deploy, previous-release: the release's stamp (its group, image, record carry it)
+    primal_id: str | None = None  # primal-image: the base image this release's app image is baked from
+    image_id: str | None = None  # deployment-image, previous-release: the app image the new group launches
+    image_baked: bool = False  # deployment-image: this release baked image_id (a rollback deletes it)
+    outdated_groups: list[str] | None = None  # lookup-asg: the environment's groups to retire once the new one serves
+    capacity: dict | None = None  # lookup-asg: the new group's min, max and desired (and why)
+    scheduled_actions: list[dict] | None = None  # lookup-asg: the serving group's scheduled actions, carried over
+    lifecycle_hooks: list[dict] | None = None  # lookup-asg: the serving group's lifecycle hooks, carried over
+    group_name: str | None = None  # launch-asg: the new group (written before it is created)
+    serving: str | None = None  # wait-health: the new group, once it serves
+    warm: dict | None = None  # soak: the old groups' instances kept warm out of the load balancer
 
-
-class Handoff(dict):
-    """state.json as read: a dict whose fields must be declared in HANDOFF."""
-
-    @staticmethod
-    def check(key: str) -> str:
-        if key not in HANDOFF:
-            raise KeyError(f"{key!r} is no field of the release hand-off (core/step.py HANDOFF)")
+    @classmethod
+    def check(cls, key: str) -> str:
+        if key not in FIELDS:
+            raise KeyError(f"{key!r} is no field of the release hand-off (core/step.py Release)")
         return key
 
-    def get(self, key, default=None):
-        return super().get(self.check(key), default)
+    @classmethod
+    def read(cls, text: str) -> "Release":
+        fields = json.loads(text)
+        for key in fields:
+            cls.check(key)
+        return cls(**fields)
 
-    def __getitem__(self, key):
-        return super().__getitem__(self.check(key))
+
+FIELDS = {field.name for field in dataclasses.fields(Release)}
 
 
 class Step:
@@ -67,6 +69,9 @@ class Step:
         self.phase = phase
         self.settings = settings
         self.began = None  # the stamp of the release this run began, if it did
+        # What a run looks up once, by what: "load balancer" (core/balancer.py), "security groups"
+        # (core/network.py, which a group setup creates joins).
+        self.looked_up: dict[str, object] = {}
         self.aws = Aws(None, warn=lambda line: say(f"{phase}: {line}"))
         if not self.aws.region:
             raise SettingsError("no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION) or a region in your AWS profile")
@@ -84,32 +89,36 @@ class Step:
     def state_file(self):
         return self.settings.log_dir / "state.json"
 
-    def state(self) -> Handoff:
+    def state(self) -> Release:
         try:
-            return Handoff(json.loads(self.state_file.read_text()))
+            return Release.read(self.state_file.read_text())
         except FileNotFoundError:
-            return Handoff()
+            return Release()
+        except KeyError as error:  # written by another version of the tool
+            raise StepError(f"{self.state_file.relative_to(ROOT)}: {error.args[0]}: run `NODE_ENV="
+                            f"{self.settings.node_env} make deploy` for a new release") from None
 
     def remember(self, **values) -> None:
         for key in values:
-            Handoff.check(key)
-        self._write({**self.state(), **values})
+            Release.check(key)
+        self._write(dataclasses.replace(self.state(), **values))
 
     def begin_release(self, stamp: str) -> None:
         """Start the hand-off of a new release: nothing of an earlier one carries over."""
-        self._write({"stamp": stamp})
+        self._write(Release(stamp=stamp))
         self.began = stamp
         if self.record:
             self.record.restamp(stamp)
 
-    def _write(self, state: dict) -> None:
+    def _write(self, state: Release) -> None:
         self.state_file.parent.mkdir(parents=True, exist_ok=True)
         partial = self.state_file.with_suffix(".tmp")
-        partial.write_text(json.dumps(state, indent=2) + "\n")
+        written = {key: value for key, value in dataclasses.asdict(state).items() if value is not None}
+        partial.write_text(json.dumps(written, indent=2) + "\n")
         partial.replace(self.state_file)
 
     def recall(self, key: str, made_by: str):
-        value = self.state().get(Handoff.check(key))
+        value = getattr(self.state(), Release.check(key))
         if value is None:
             raise StepError(f"no {key.replace('_', ' ')} recorded for {self.settings.node_env} yet: "
                             f"run `NODE_ENV={self.settings.node_env} make {made_by}` first")
