@@ -35,7 +35,7 @@ def soak(step: Step, clock=time.monotonic, sleep=time.sleep) -> None:
     group_name = step.recall("serving", made_by="wait-health")
     desired = step.recall("capacity", made_by="lookup-asg")["desired"]
     alarms = alarm_states(step)  # all there, before anything changes
-    if hold_warm(step, outdated, successor=group_name) is None:
+    if hold_warm(step, outdated, successor=group_name, keep=lambda warm: step.remember(warm=warm)) is None:
         step.say(f"no soak: {' '.join(outdated)} have no instance to go back to.")
         return
     ends = time.strftime(history.TIME, time.gmtime(time.time() + settings.soak_seconds))

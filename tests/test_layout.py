@@ -73,3 +73,20 @@ def test_every_field_of_the_release_hand_off_is_declared_and_an_undeclared_one_f
         pass
     else:
         raise AssertionError("an undeclared field read as missing")
+
+
+RELEASE_CARRIERS = {"step", "release", "history", "packer"}  # the core modules that take the Step itself
+
+
+def test_the_rest_of_the_core_takes_a_context_never_the_run_its_hand_off_or_its_record():
+    """The core's lookups and changes take what they need (core/step.py Context: settings, clients,
+    a way to say a line); only the modules that carry a release reach its hand-off and record."""
+    for path in (SCRIPTS / "core").glob("*.py"):
+        if path.stem in RELEASE_CARRIERS:
+            continue
+        text = path.read_text()
+        reaches = r"\bstep\.(state|remember|recall|begin_release)\(|\bstep\.(record|began)\b"
+        assert not re.search(reaches, text), path.name
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.ImportFrom) and node.module == "step":
+                assert "Step" not in {alias.name for alias in node.names}, path.name

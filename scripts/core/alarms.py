@@ -1,13 +1,13 @@
 """The CloudWatch alarms a soak watches (SOAK_ALARMS), metric or composite, by name."""
 
 from .aws import search
-from .step import Step, StepError
+from .step import Context, StepError
 
 STATES = "[MetricAlarms, CompositeAlarms][][].[AlarmName, StateValue]"
 IN_ALARM = "ALARM"
 
 
-def alarm_states(step: Step) -> dict[str, str]:
+def alarm_states(step: Context) -> dict[str, str]:
     """{name: OK, ALARM or INSUFFICIENT_DATA} of every SOAK_ALARMS alarm; one that does not exist
     is refused (a typo would watch nothing)."""
     names = list(step.settings.soak_alarms)

@@ -26,21 +26,21 @@ import jmespath
 from .aws import ELB_HOSTED_ZONE_IDS, tag_list, wait
 from .network import HTTP_PORT, HTTPS_PORT, group_name, require_group
 from .plan import Change
-from .step import Step, StepError
+from .step import Context, StepError
 
 HEALTH_PATH = "/api/status/health"
 DRAINING_MARGIN = 60  # retirement waits DRAINING_SECONDS and this long for the load balancer to let go
 TAGS = "TagDescriptions[0].Tags[].[Key, Value]"
 
 
-def load_balancer(step: Step) -> "Balancer":
+def load_balancer(step: Context) -> "Balancer":
     """The step's load balancer; one per run, so what it looks up (the target group) is looked up once."""
     if "load balancer" not in step.looked_up:
         step.looked_up["load balancer"] = existing_kind(step)
     return step.looked_up["load balancer"]
 
 
-def existing_kind(step: Step) -> "Balancer":
+def existing_kind(step: Context) -> "Balancer":
     """The environment's shape is what exists: the kind of load balancer named elb-$APP_NAME-$NODE_ENV
     there is, whatever LOAD_BALANCER_KIND says when unset; a setting that contradicts it is refused.
     A new environment gets the kind set, or a classic one."""
@@ -59,7 +59,7 @@ def existing_kind(step: Step) -> "Balancer":
     return first
 
 
-def check_load_balancer(step: Step) -> None:
+def check_load_balancer(step: Context) -> None:
     balancer = load_balancer(step)
     balancer.require()
     balancer.check_ownership()
@@ -143,7 +143,7 @@ class Balancer(ABC):
     @abstractmethod
     def delete(self) -> None: ...
 
-    def __init__(self, step: Step):
+    def __init__(self, step: Context):
         self.step, self.settings, self.name = step, step.settings, step.settings.elb_name
 
     def made(self) -> bool:
@@ -269,7 +269,7 @@ class Classic(Balancer):
     # TLS 1.2 only (a classic load balancer has no TLS 1.3), as a policy of the load balancer's own.
     TLS_POLICY, TLS_POLICY_NAME = "ELBSecurityPolicy-TLS-1-2-2017-01", "tls-1-2-2017-01"
 
-    def __init__(self, step: Step):
+    def __init__(self, step: Context):
         super().__init__(step)
         self.client = step.client("elb")
 
@@ -413,7 +413,7 @@ class Application(Balancer):
     SHAPE = ("[Protocol, Protocol == 'HTTPS' && SslPolicy, Certificates[0].CertificateArn, DefaultActions[].[Type, "
              "TargetGroupArn, RedirectConfig.Protocol, RedirectConfig.Port, RedirectConfig.StatusCode]]")
 
-    def __init__(self, step: Step):
+    def __init__(self, step: Context):
         super().__init__(step)
         self.client = step.client("elbv2")
         self.target_group_name = f"tg-{step.settings.name}"

@@ -16,7 +16,7 @@ from botocore.exceptions import WaiterError
 from .aws import search, tag_list, throttled, wait
 from .dns import change_record, record_set
 from .poll import TimedOut, wait_until
-from .step import Step, StepError
+from .step import Context, StepError
 
 IN_PLAY = ["PENDING_VALIDATION", "ISSUED"]  # what a later setup may reuse (not FAILED, EXPIRED, ...)
 NAMED = ("CertificateSummaryList[?DomainName == '{name}' || contains(SubjectAlternativeNameSummaries || `[]`, "
@@ -28,15 +28,15 @@ VALIDATION_RECORDS = "DomainValidationOptions[].ResourceRecord"
 VALIDATION_TTL = 300
 
 
-def domain_name(step: Step) -> str:
+def domain_name(step: Context) -> str:
     return step.settings.record_name.rstrip(".")
 
 
-def describe(step: Step, arn: str) -> dict:
+def describe(step: Context, arn: str) -> dict:
     return step.client("acm").describe_certificate(CertificateArn=arn)["Certificate"]
 
 
-def own_certificates(step: Step, arns: list[str]) -> list[dict]:
+def own_certificates(step: Context, arns: list[str]) -> list[dict]:
     """Of the certificates `arns` (certificates_named), those setup requested for this environment:
     they carry its ownership tags. Described."""
     acm, owned = step.client("acm"), step.settings.ownership_tags.items()
@@ -48,7 +48,7 @@ def own_certificates(step: Step, arns: list[str]) -> list[dict]:
     return found
 
 
-def certificates_named(step: Step, statuses: list[str] | None = None) -> list[str]:
+def certificates_named(step: Context, statuses: list[str] | None = None) -> list[str]:
     """The ARNs of the account's certificates (in the region) for the record name, of any key type
     (ListCertificates lists RSA_2048 ones alone unless told), of `statuses` (None: any)."""
     filters = {"CertificateStatuses": statuses} if statuses else {}
@@ -56,7 +56,7 @@ def certificates_named(step: Step, statuses: list[str] | None = None) -> list[st
                   Includes={"keyTypes": EVERY_KEY_TYPE}, **filters)
 
 
-def own_certificate(step: Step) -> dict | None:
+def own_certificate(step: Context) -> dict | None:
     """This environment's pending or issued certificate; an issued one first."""
     found = own_certificates(step, certificates_named(step, IN_PLAY))
     return min(found, key=lambda certificate: certificate["Status"] != "ISSUED", default=None)
@@ -72,7 +72,7 @@ def covers(certificate: dict, name: str) -> bool:
                for one in names_of(certificate))
 
 
-def given_certificate(step: Step) -> dict:
+def given_certificate(step: Context) -> dict:
     """The certificate CERTIFICATE names, checked: in the region, ISSUED, covering the record name."""
     settings, acm, name = step.settings, step.client("acm"), domain_name(step)
     arn, region = settings.certificate, settings.certificate.split(":")[3]
@@ -93,7 +93,7 @@ def given_certificate(step: Step) -> dict:
     return certificate
 
 
-def certificate_arn(step: Step) -> str | None:
+def certificate_arn(step: Context) -> str | None:
     """The ISSUED certificate the HTTPS listener uses; None with CERTIFICATE=none."""
     settings = step.settings
     if not settings.https:
@@ -107,7 +107,7 @@ def certificate_arn(step: Step) -> str | None:
     return found["CertificateArn"]
 
 
-def planned_certificate(step: Step) -> str | None:
+def planned_certificate(step: Context) -> str | None:
     """certificate_arn, or what stands for the certificate while request-certificate has not made it."""
     settings = step.settings
     if settings.https and settings.certificate == "auto":
@@ -117,7 +117,7 @@ def planned_certificate(step: Step) -> str | None:
     return certificate_arn(step)
 
 
-def request(step: Step) -> str:
+def request(step: Context) -> str:
     """Request the certificate for the record name, tagged as this environment's; its ARN."""
     step.say(f"requesting a certificate for {domain_name(step)} from ACM (DNS validation)...")
     return step.client("acm").request_certificate(
@@ -125,7 +125,7 @@ def request(step: Step) -> str:
         Tags=tag_list(step.settings.ownership_tags))["CertificateArn"]
 
 
-def validation_records(step: Step, arn: str) -> list[dict]:
+def validation_records(step: Context, arn: str) -> list[dict]:
     """The CNAME records ACM validates the certificate by; it names them a few seconds after the request."""
     settings, records = step.settings, []
 
@@ -141,7 +141,7 @@ def validation_records(step: Step, arn: str) -> list[dict]:
     return records
 
 
-def put_validation_records(step: Step, zone: str, records: list[dict]) -> None:
+def put_validation_records(step: Context, zone: str, records: list[dict]) -> None:
     """UPSERT each validation CNAME in the hosted zone, unless it is there already."""
     for record in records:
         wanted = {"Name": record["Name"], "Type": record["Type"], "TTL": VALIDATION_TTL,
@@ -154,7 +154,7 @@ def put_validation_records(step: Step, zone: str, records: list[dict]) -> None:
         change_record(step, zone, "UPSERT", wanted)
 
 
-def wait_issued(step: Step, arn: str, zone: str) -> dict:
+def wait_issued(step: Context, arn: str, zone: str) -> dict:
     """Wait (botocore's certificate_validated waiter, then until the status says so) until ACM has
     ISSUED the certificate; on time-out, say what to check."""
     settings, acm, name = step.settings, step.client("acm"), domain_name(step)
@@ -188,7 +188,7 @@ def wait_issued(step: Step, arn: str, zone: str) -> dict:
     return last
 
 
-def delete(step: Step, arn: str) -> None:
+def delete(step: Context, arn: str) -> None:
     """Delete the certificate once no load balancer uses it any more."""
     acm, settings = step.client("acm"), step.settings
 

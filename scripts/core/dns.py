@@ -3,13 +3,13 @@
 import jmespath
 
 from . import aws
-from .step import Step, StepError
+from .step import Context, StepError
 
 PUBLIC_ZONES_NAMED = "HostedZones[?Name == '{name}' && Config.PrivateZone == `false`].Id"
 SERVING_TYPES = ("A", "AAAA", "CNAME")
 
 
-def hosted_zone_id(step: Step) -> str:
+def hosted_zone_id(step: Context) -> str:
     """HOSTED_ZONE when set (checked to be TLD's zone), else the one public zone named TLD."""
     settings, route53 = step.settings, step.client("route53")
     if settings.hosted_zone:
@@ -30,7 +30,7 @@ def hosted_zone_id(step: Step) -> str:
     return ids[0].removeprefix("/hostedzone/")
 
 
-def records_at_name(step: Step, zone: str) -> list[dict]:
+def records_at_name(step: Context, zone: str) -> list[dict]:
     """The record sets at the environment's name that would serve or block its A record."""
     name = step.settings.record_name
     found = step.client("route53").list_resource_record_sets(
@@ -38,7 +38,7 @@ def records_at_name(step: Step, zone: str) -> list[dict]:
     return [record for record in found if record["Name"] == name and record["Type"] in SERVING_TYPES]
 
 
-def refuse_a_record_not_ours(step: Step, zone: str, target: dict | None) -> None:
+def refuse_a_record_not_ours(step: Context, zone: str, target: dict | None) -> None:
     """Before anything changes: a record at the name that is not already the A alias to this
     environment's load balancer (`target`; None while it does not exist) is someone's live site.
     A plain A record or an alias elsewhere is replaced only with REPLACE_DNS_RECORD=yes; another
@@ -69,12 +69,12 @@ def alias_of(record: dict) -> dict:
     return {**alias, "DNSName": alias["DNSName"].rstrip(".").lower() + "."}
 
 
-def current_alias(step: Step, zone: str) -> dict | None:
+def current_alias(step: Context, zone: str) -> dict | None:
     found = record_set(step, zone, step.settings.record_name, "A")
     return alias_of(found) if found and "AliasTarget" in found else None
 
 
-def record_set(step: Step, zone: str, name: str, kind: str) -> dict | None:
+def record_set(step: Context, zone: str, name: str, kind: str) -> dict | None:
     """The record set of that name and type in the zone, if there is one."""
     found = step.client("route53").list_resource_record_sets(
         HostedZoneId=zone, StartRecordName=name, StartRecordType=kind, MaxItems="1")["ResourceRecordSets"]
@@ -83,7 +83,7 @@ def record_set(step: Step, zone: str, name: str, kind: str) -> dict | None:
     return None
 
 
-def change_record(step: Step, zone: str, action: str, record: dict, wait: bool = True) -> None:
+def change_record(step: Context, zone: str, action: str, record: dict, wait: bool = True) -> None:
     """One change (UPSERT or DELETE) of one record set; with `wait`, until Route 53 has applied it."""
     route53 = step.client("route53")
     change = route53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{

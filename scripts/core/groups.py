@@ -3,6 +3,7 @@ on, and retired without ever taking the last serving instances out of the load b
 
 import re
 import time
+from collections.abc import Callable
 
 import jmespath
 from botocore.exceptions import WaiterError
@@ -10,7 +11,7 @@ from botocore.exceptions import WaiterError
 from .aws import search, tag_filters
 from .balancer import DRAINING_MARGIN, load_balancer
 from .poll import wait_until
-from .step import Step, StepError
+from .step import Context, StepError
 
 GROUPS = "AutoScalingGroups[]"
 TEMPLATES = "LaunchTemplates[]"
@@ -25,20 +26,20 @@ LAUNCH_TEMPLATE_IDS = ("[].[LaunchTemplate.LaunchTemplateId,"
                        " MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateId][][]")
 
 
-def environment_groups(step: Step) -> list[dict]:
+def environment_groups(step: Context) -> list[dict]:
     """Every group tagged with this app and environment, every page, filtered by AWS."""
     return search(step.client("autoscaling"), "describe_auto_scaling_groups", GROUPS,
                   Filters=tag_filters(step.settings.ownership_tags))
 
 
-def describe_groups(step: Step, names: list[str]) -> list[dict]:
+def describe_groups(step: Context, names: list[str]) -> list[dict]:
     if not names:
         return []
     return search(step.client("autoscaling"), "describe_auto_scaling_groups", GROUPS,
                   AutoScalingGroupNames=names)
 
 
-def retire(step: Step, names: list[str], successor: str | None = None) -> None:
+def retire(step: Context, names: list[str], successor: str | None = None) -> None:
     """Take the groups' instances out of the load balancer (waiting for connection draining), scale
     the groups to 0, wait until their instances are gone, then delete the groups and their launch
     templates or configurations. All groups move together: one wait, not one per group. The
@@ -75,7 +76,7 @@ def retire(step: Step, names: list[str], successor: str | None = None) -> None:
     delete_unused_launch_settings(step, configurations=any(g.get("LaunchConfigurationName") for g in groups))
 
 
-def suspend(step: Step, groups: list[dict]) -> dict[str, list[str]]:
+def suspend(step: Context, groups: list[dict]) -> dict[str, list[str]]:
     """Suspend all the groups could do but shrink; {group name: the processes this suspended} (not
     those someone had suspended before, which bring_back must leave suspended)."""
     autoscaling, suspended = step.client("autoscaling"), {}
@@ -87,19 +88,19 @@ def suspend(step: Step, groups: list[dict]) -> dict[str, list[str]]:
     return suspended
 
 
-def take_out(step: Step, registered: list[str], names: list[str]) -> None:
+def take_out(step: Context, registered: list[str], names: list[str]) -> None:
     """Deregister the groups' instances that are registered."""
     if registered:
         step.say(f"removing {len(registered)} instance(s) of {' '.join(names)} from {step.settings.elb_name}...")
         load_balancer(step).deregister(registered)
 
 
-def hold_warm(step: Step, names: list[str], successor: str) -> dict | None:
+def hold_warm(step: Context, names: list[str], successor: str, keep: Callable[[dict], None]) -> dict | None:
     """The soak's first half of a retirement: once the traffic guard lets the groups go, take
     their instances out of the load balancer but keep them running, their groups suspended
-    (nothing launched, replaced or scaled). What bring_back needs is in the state (`warm`) from
-    the suspension on, so that any failure after it brings them back; None: they have no
-    instance to keep."""
+    (nothing launched, replaced or scaled). What bring_back needs is kept (`keep`: in the
+    hand-off) from the suspension on, so that any failure after it brings them back; None: they
+    have no instance to keep."""
     found = describe_groups(step, [*names, successor])
     groups = [group for group in found if group["AutoScalingGroupName"] in names]
     registered = keep_serving(step, groups, [group for group in found if group["AutoScalingGroupName"] == successor])
@@ -107,12 +108,12 @@ def hold_warm(step: Step, names: list[str], successor: str) -> dict | None:
     if not instances:
         return None
     warm = {"groups": suspend(step, groups), "instances": instances}
-    step.remember(warm=warm)
+    keep(warm)
     take_out(step, [i for i in instances if i in registered], list(warm["groups"]))
     return warm
 
 
-def bring_back(step: Step, warm: dict) -> None:
+def bring_back(step: Context, warm: dict) -> None:
     """Register the warm instances (hold_warm) again, wait until they serve (within HEALTH_TIMEOUT),
     then resume what was suspended of their groups. Should they not pass their checks, nothing
     else changes: the new group keeps serving what it can."""
@@ -138,7 +139,7 @@ def bring_back(step: Step, warm: dict) -> None:
             autoscaling.resume_processes(AutoScalingGroupName=name, ScalingProcesses=processes)
 
 
-def delete_unused_launch_settings(step: Step, configurations: bool = False) -> None:
+def delete_unused_launch_settings(step: Context, configurations: bool = False) -> None:
     """Delete this environment's launch templates and configurations that none of its groups
     launches from: those of retired groups, and any a killed run left behind. Runs hold the deploy
     lock, so no other run's template is between its creation and its group's."""
@@ -148,7 +149,7 @@ def delete_unused_launch_settings(step: Step, configurations: bool = False) -> N
         delete_unused_launch_configurations(step, {g.get("LaunchConfigurationName") for g in groups})
 
 
-def delete_unused_launch_templates(step: Step, in_use: set[str]) -> None:
+def delete_unused_launch_templates(step: Context, in_use: set[str]) -> None:
     """Templates are this environment's by their tags."""
     ec2 = step.client("ec2")
     for template in search(ec2, "describe_launch_templates", TEMPLATES,
@@ -158,7 +159,7 @@ def delete_unused_launch_templates(step: Step, in_use: set[str]) -> None:
             ec2.delete_launch_template(LaunchTemplateId=template["LaunchTemplateId"])
 
 
-def delete_unused_launch_configurations(step: Step, in_use: set[str]) -> None:
+def delete_unused_launch_configurations(step: Context, in_use: set[str]) -> None:
     """Configurations cannot be tagged: they are this environment's by their exact name
     lc-$APP_NAME-$NODE_ENV-<stamp> (the original scripts' names too), never by a prefix."""
     autoscaling = step.client("autoscaling")
@@ -169,7 +170,7 @@ def delete_unused_launch_configurations(step: Step, in_use: set[str]) -> None:
             autoscaling.delete_launch_configuration(LaunchConfigurationName=name)
 
 
-def keep_serving(step: Step, leaving: list[dict], successors: list[dict]) -> set[str]:
+def keep_serving(step: Context, leaving: list[dict], successors: list[dict]) -> set[str]:
     """The traffic guard: refuse to take out the last instances InService at the load balancer;
     with the group that takes over (`successors`), refuse until it has as many InService there as
     the largest leaving group (which may have scaled out meanwhile; each is a whole copy of the
@@ -194,7 +195,7 @@ def keep_serving(step: Step, leaving: list[dict], successors: list[dict]) -> set
     return set(health)
 
 
-def create_launch_configuration(step: Step, **params) -> None:
+def create_launch_configuration(step: Context, **params) -> None:
     """CreateLaunchConfiguration, with AWS's refusal to accounts made after 2024-10-01 said plainly."""
     autoscaling = step.client("autoscaling")
     try:

@@ -4,7 +4,7 @@ with all of its snapshots."""
 import jmespath
 
 from .aws import search, tag_filters
-from .step import Step, StepError
+from .step import Context, StepError
 
 IMAGES = "Images[]"
 SNAPSHOT_IDS = "BlockDeviceMappings[].Ebs.SnapshotId"
@@ -14,13 +14,13 @@ CONFIGURATION_IMAGES = "LaunchConfigurations[].ImageId"
 RELEASED = "Tags[?Key == 'Released'].Value | [0]"
 
 
-def environment_images(step: Step) -> list[dict]:
+def environment_images(step: Context) -> list[dict]:
     """This environment's carnivore images."""
     filters = tag_filters({**step.settings.ownership_tags, "Role": "carnivore"})
     return search(step.client("ec2"), "describe_images", IMAGES, Owners=["self"], Filters=filters)
 
 
-def app_images(step: Step, role: str, *filters: dict) -> list[dict]:
+def app_images(step: Context, role: str, *filters: dict) -> list[dict]:
     """The app's images of a role (primal, or every environment's carnivore) that also match
     `filters`, the newest first."""
     filters = [*tag_filters({"App": step.settings.app_name, "Role": role}), *filters]
@@ -33,7 +33,7 @@ def released(image: dict) -> str:
     return jmespath.search(RELEASED, image) or ""
 
 
-def images_in_use(step: Step, groups: list[dict]) -> set[str]:
+def images_in_use(step: Context, groups: list[dict]) -> set[str]:
     """The images the groups launch from (their pinned template versions or configurations)."""
     ec2, used = step.client("ec2"), set()
     for template_id, version in jmespath.search(TEMPLATE_VERSION, groups) or []:
@@ -46,7 +46,7 @@ def images_in_use(step: Step, groups: list[dict]) -> set[str]:
     return used - {None}
 
 
-def delete_image(step: Step, image: dict) -> None:
+def delete_image(step: Context, image: dict) -> None:
     ec2 = step.client("ec2")
     step.say(f"deregistering image {image['ImageId']} ({image.get('Name')})...")
     ec2.deregister_image(ImageId=image["ImageId"])
@@ -55,7 +55,7 @@ def delete_image(step: Step, image: dict) -> None:
         ec2.delete_snapshot(SnapshotId=snapshot)
 
 
-def require_image(step: Step, image_id: str, setting: str, baked_from: bool = False) -> dict:
+def require_image(step: Context, image_id: str, setting: str, baked_from: bool = False) -> dict:
     """The image, available in the region; `baked_from`: one Packer's amazon-ebs can start from
     (EBS-backed: it refuses an instance-store image only once its build instance runs)."""
     images = step.client("ec2").describe_images(

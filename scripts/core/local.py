@@ -10,7 +10,7 @@ import subprocess
 import time
 
 from .settings import NAMES, ROOT
-from .step import Step, StepError
+from .step import Context, StepError
 
 NODE_ENV = "demo"
 EMULATOR_ENVIRONMENT = {
@@ -32,7 +32,7 @@ def use_only_the_emulator() -> None:
     os.environ.update(EMULATOR_ENVIRONMENT)
 
 
-def forget_earlier_demo(step: Step) -> None:
+def forget_earlier_demo(step: Context) -> None:
     """An earlier demo's log and keys belong to its emulator, which is gone."""
     settings = step.settings
     shutil.rmtree(settings.log_dir, ignore_errors=True)
@@ -40,12 +40,12 @@ def forget_earlier_demo(step: Step) -> None:
         path.unlink(missing_ok=True)
 
 
-def create_hosted_zone(step: Step) -> None:
+def create_hosted_zone(step: Context) -> None:
     step.say(f"creating the hosted zone {step.settings.tld} in the emulator...")
     step.client("route53").create_hosted_zone(Name=step.settings.tld, CallerReference=NODE_ENV)
 
 
-def make(step: Step, target: str, output=None) -> float:
+def make(step: Context, target: str, output=None) -> float:
     """Run `make <target>` (output to ours, or to the file `output`); return its wall time."""
     step.say(f"make {target}")
     started = time.monotonic()

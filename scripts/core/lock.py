@@ -10,7 +10,7 @@ import socket
 import time
 from contextlib import contextmanager
 
-from .step import Step, StepError, uninterrupted
+from .step import Context, StepError, uninterrupted
 
 
 def who() -> str:
@@ -36,12 +36,12 @@ def dead_here(lock: dict) -> bool:
     return False
 
 
-def table_name(step: Step) -> str:
+def table_name(step: Context) -> str:
     return f"deploy-lock-{step.settings.name}"
 
 
 @contextmanager
-def deploy_lock(step: Step):
+def deploy_lock(step: Context):
     """Hold the environment's lock for the duration of the block; say who holds it otherwise."""
     dynamodb, key = step.client("dynamodb"), {"Environment": {"S": step.settings.node_env}}
     me = {"Owner": {"S": f"{who()} pid {os.getpid()}"},
@@ -61,7 +61,7 @@ def deploy_lock(step: Step):
             remove_lock(step, me)
 
 
-def take_over_a_dead_holder(step: Step, me: dict) -> None:
+def take_over_a_dead_holder(step: Context, me: dict) -> None:
     """Take the lock from a holder known dead (dead_here), only if it still holds it; else say who
     holds it."""
     dynamodb, node_env = step.client("dynamodb"), step.settings.node_env
@@ -81,7 +81,7 @@ def take_over_a_dead_holder(step: Step, me: dict) -> None:
                     "make unlock` once the lock is older than LOCK_TIMEOUT") from None
 
 
-def remove_lock(step: Step, holder: dict) -> None:
+def remove_lock(step: Context, holder: dict) -> None:
     """Delete the lock item, only if it is still the one `holder` (Owner and Since) took; a table
     that is gone (`make destroy` removes it last, holding the lock) holds no lock."""
     dynamodb = step.client("dynamodb")
@@ -95,7 +95,7 @@ def remove_lock(step: Step, holder: dict) -> None:
         pass
 
 
-def current_lock(step: Step) -> dict | None:
+def current_lock(step: Context) -> dict | None:
     dynamodb = step.client("dynamodb")
     try:
         item = dynamodb.get_item(
@@ -106,7 +106,7 @@ def current_lock(step: Step) -> dict | None:
     return item.get("Item")
 
 
-def held_by(step: Step, lock: dict | None = None) -> str:
+def held_by(step: Context, lock: dict | None = None) -> str:
     lock = lock or current_lock(step)
     if lock is None:
         return "by no one"

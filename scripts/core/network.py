@@ -18,7 +18,7 @@ import jmespath
 from .aws import search
 from .poll import TimedOut, wait_until
 from .settings import Settings
-from .step import Step, StepError
+from .step import Context, StepError
 
 HTTP_PORT, HTTPS_PORT = 80, 443
 APP_PORT = 80  # the instance port the load balancer forwards to and health-checks
@@ -62,11 +62,11 @@ def listener_ports(settings: Settings) -> tuple[int, ...]:
     return (HTTP_PORT, HTTPS_PORT) if settings.https else (HTTP_PORT,)
 
 
-def group_name(step: Step, role: str) -> str:
+def group_name(step: Context, role: str) -> str:
     return f"{step.settings.name}-{role}"
 
 
-def vpc_id(step: Step) -> str:
+def vpc_id(step: Context) -> str:
     """The VPC of SUBNETS (all in one), or else the region's default VPC."""
     settings, ec2 = step.settings, step.client("ec2")
     if settings.subnets:
@@ -80,7 +80,7 @@ def vpc_id(step: Step) -> str:
     return found
 
 
-def security_groups(step: Step) -> dict[str, dict]:
+def security_groups(step: Context) -> dict[str, dict]:
     """This environment's groups that exist, by role; one of another app or environment is refused."""
     if "security groups" not in step.looked_up:  # one look per run
         names = {group_name(step, role): role for role in ROLES}
@@ -95,7 +95,7 @@ def security_groups(step: Step) -> dict[str, dict]:
     return step.looked_up["security groups"]
 
 
-def require_group(step: Step, role: str) -> str:
+def require_group(step: Context, role: str) -> str:
     group = security_groups(step).get(role)
     if group is None:
         raise StepError(f"no security group {group_name(step, role)}: run "
@@ -103,7 +103,7 @@ def require_group(step: Step, role: str) -> str:
     return group["GroupId"]
 
 
-def instance_security_groups(step: Step) -> list[str]:
+def instance_security_groups(step: Context) -> list[str]:
     """The ids the instances launch with: this environment's instance group, then SECURITY_GROUPS
     (names looked up in the VPC)."""
     own = require_group(step, "instances")
@@ -119,7 +119,7 @@ def instance_security_groups(step: Step) -> list[str]:
     return [own] + [ids[group] for group in step.settings.security_groups if ids[group] != own]
 
 
-def delete_security_groups(step: Step) -> None:
+def delete_security_groups(step: Context) -> None:
     """The instances' group, then the load balancer's (which the first one names); a group still
     held by a network interface of a deleted load balancer or instance is tried again, bounded."""
     ec2 = step.client("ec2")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
 
-from .step import Step, StepError
+from .step import Context, StepError
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Stopped(StepError):
         self.target, self.changes = target, changes
 
 
-def plan_of(step: Step, steps: dict[str, ModuleType], planned: Planned) -> list[Change]:
+def plan_of(step: Context, steps: dict[str, ModuleType], planned: Planned) -> list[Change]:
     """The changes of the steps (by target, in order), each planned with what the ones before it
     planned: a step module's `plan(step, planned)` (a step without one changes nothing)."""
     changes = []

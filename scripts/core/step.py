@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import botocore.exceptions
 
@@ -60,6 +61,20 @@ class Release:
 
 
 FIELDS = {field.name for field in dataclasses.fields(Release)}
+
+
+class Context(Protocol):
+    """What the core's lookups and changes take of a run, and no more: its settings, its AWS clients
+    and region, a way to say a line, what it looked up once. A Step is one; its hand-off (state,
+    remember, recall) and its record are not part of it: only the modules that carry a release
+    (release, history, packer) take the Step itself (a layout test holds them to that)."""
+    settings: Settings
+    aws: Aws
+    looked_up: dict[str, object]
+
+    def client(self, service: str): ...
+
+    def say(self, message: str) -> None: ...
 
 
 class Step:
