@@ -66,7 +66,7 @@ build-app: venv ## build the app for NODE_ENV with BUILD_COMMAND into tmp/$NODE_
 	$(RUN)/build_app.py
 copy-over: venv ## stage APP_FILES, the build and deploy/env/$NODE_ENV.json in tmp/$NODE_ENV/appserver
 	$(RUN)/copy_over.py
-deployment-image: venv ## bake the carnivore app image from primal, unless IMAGE_ID is set
+deployment-image: venv ## bake the carnivore app image from primal, unless IMAGE_ID is set or its inputs are unchanged
 	$(RUN)/deployment_image.py
 lookup-asg: venv ## record this environment's existing groups (by tags) as outdated; carry their capacity over
 	$(RUN)/lookup_asg.py

@@ -1,10 +1,11 @@
 """Build the example app for one environment: python3 app/build.py [NODE_ENV]  (default: $NODE_ENV)
 
-Renders index.html (greeting, NODE_ENV, version) and version.json ({"node_env", "version",
-"built_at"}) from deploy/env/NODE_ENV.json into $BUILD_DIR (the deploy gives each environment its
-own), or app/dist when run by hand. The version is APP_VERSION when set, else the build time
-(YYYYmmddHHMMSS, UTC). This is the deploy's BUILD_COMMAND; the tool then stages app/server.py, the
-build (as app/dist/, where the server reads it) and deploy/env/NODE_ENV.json for the image.
+Renders index.html (greeting, NODE_ENV, version) and version.json ({"node_env", "version"}) from
+deploy/env/NODE_ENV.json into $BUILD_DIR (the deploy gives each environment its own), or app/dist
+when run by hand. The version is APP_VERSION when set, else the build time (YYYYmmddHHMMSS, UTC):
+with APP_VERSION, the same inputs build the same output (and the deploy bakes no new image). This
+is the deploy's BUILD_COMMAND; the tool then stages app/server.py, the build (as app/dist/, where
+the server reads it) and deploy/env/NODE_ENV.json for the image.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ def build(node_env: str) -> dict:
     version = {
         "node_env": node_env,
         "version": os.environ.get("APP_VERSION") or now.strftime("%Y%m%d%H%M%S"),
-        "built_at": now.isoformat(timespec="seconds"),
     }
     out = Path(os.environ["BUILD_DIR"]) if os.environ.get("BUILD_DIR") else DIST
     shutil.rmtree(out, ignore_errors=True)

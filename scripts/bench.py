@@ -2,8 +2,9 @@
 
 The demo environment (env/demo.env, NODE_ENV=demo) against the emulator (emulator/) running in
 this process, which counts every call it serves (the real packer's included):
-- the wall time of `make setup`, a first and a second `make deploy` of the example app, and their
-  API calls by action;
+- the wall time of `make setup`, a first, a second and a third `make deploy` of the example app
+  (the third with the second's inputs: APP_VERSION pins the example build's version), their bakes,
+  and their API calls by action;
 - the way back from a release that fails: from its soak, to the old instances kept warm (the time
   from registering them again until they serve, their two health checks), against `make rollback`,
   a new group from the previous image (the whole run; its instances need the same two checks, and
@@ -26,10 +27,13 @@ from core.step import Step, StepError, run
 sys.path.insert(0, str(ROOT))  # the emulator package is at the project's top
 from emulator import Emulator  # noqa: E402
 
-RUNS = (("setup", "setup"), ("deploy 1", "deploy"), ("deploy 2", "deploy"))
+# (label, target, APP_VERSION): deploy 3 has the inputs of deploy 2, and bakes nothing
+RUNS = (("setup", "setup", None), ("deploy 1", "deploy", None), ("deploy 2", "deploy", "2"),
+        ("deploy 3", "deploy", "2"))
 UNRELATED = (100, 500)  # groups in the account besides the demo's, for the last two deploys
 OTHER_APP = {"App": "bench-other", "Environment": "demo"}
 DESCRIBE_GROUPS = ("autoscaling", "DescribeAutoScalingGroups")
+BAKE = ("ec2", "CreateImage")
 LABEL_WIDTH = 66
 WARM_BACK = re.compile(r"warm instance\(s\) of .* serve again \[([\d.]+)s\]")
 
@@ -42,7 +46,8 @@ def bench(step: Step) -> None:
         os.environ["AWS_ENDPOINT_URL"] = emulator.url
         create_hosted_zone(step)
         with open(step.settings.log_dir / "bench.log", "w") as log:
-            runs = {label: measure(step, emulator, target, log) for label, target in RUNS}
+            runs = {label: measure(step, emulator, target, log, APP_VERSION=version)
+                    for label, target, version in RUNS}
             scaling = {0: runs["deploy 2"]}
             way_back = ways_back(step, emulator, log)
             for count in UNRELATED:
@@ -75,10 +80,16 @@ def ways_back(step: Step, emulator: Emulator, log) -> tuple[float, float]:
     return float(warm[-1]), seconds
 
 
-def measure(step: Step, emulator: Emulator, target: str, log) -> tuple[float, Counter]:
-    """Wall time of `make <target>`, and its API calls by (service, action)."""
+def measure(step: Step, emulator: Emulator, target: str, log, **settings: str | None) -> tuple[float, Counter]:
+    """Wall time of `make <target>` (with `settings` in its environment), and its API calls by (service, action)."""
     emulator.calls.clear()
-    seconds = make(step, target, output=log)
+    given = {key: value for key, value in settings.items() if value is not None}
+    os.environ.update(given)
+    try:
+        seconds = make(step, target, output=log)
+    finally:
+        for key in given:
+            del os.environ[key]
     return seconds, Counter((call.service, call.action) for call in emulator.calls)
 
 
@@ -100,6 +111,7 @@ def show(runs: dict, scaling: dict, way_back: tuple[float, float]) -> None:
     print(f"\nbench: on the emulator, NODE_ENV=demo (env/demo.env), the real packer\n"
           f"  {'':<{LABEL_WIDTH}}" + "".join(f"{label:>10}" for label in runs))
     row("wall time (s)", [f"{seconds:.1f}" for seconds, _ in runs.values()])
+    row("bakes (Packer runs that made an image)", [calls[BAKE] for _, calls in runs.values()])
     row("API calls", [sum(calls.values()) for _, calls in runs.values()])
     for service, action in actions:
         row(f"  {service} {action}", [calls[service, action] or "" for _, calls in runs.values()])

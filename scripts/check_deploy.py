@@ -71,6 +71,7 @@ def check_templates(step: Step) -> None:
     primal = None if settings.primal_id else {"base_ami": settings.base_ami, "fingerprint": "validate",
                                                 "NODE_ENV": settings.node_env}
     carnivore = {"NODE_ENV": settings.node_env, "SOURCE_ID": settings.primal_id or settings.base_ami,
+                 "fingerprint": "validate",
                  "stage": str(settings.stage_dir)}
     validate_templates(step, primal, carnivore)
     step.say("packer templates: valid")

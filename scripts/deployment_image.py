@@ -1,21 +1,50 @@
 """deploy: bake the `carnivore` app image from primal with the app staged in tmp/$NODE_ENV/appserver, unless
-IMAGE_ID is given (then that image is used, and never deleted by this deploy). The image id comes
-from Packer's machine-readable artifact line; a failed or id-less bake stops the deploy here,
-before any group changes."""
+IMAGE_ID is given (then that image is used, and never deleted by this deploy), or an image of this
+environment baked from the same inputs exists: the staged app (APP_FILES, the build, the app
+config), the carnivore template and its files, and the primal image, fingerprinted in the tag
+AppFingerprint. The image id comes from Packer's machine-readable artifact line; a failed or
+id-less bake stops the deploy here, before any group changes."""
+
+import hashlib
+from pathlib import Path
 
 from core import history
-from core.images import require_image
+from core.aws import tag_filters
+from core.images import app_images, require_image
 from core.packer import bake_image
 from core.plan import Change, Planned
 from core.release import alone
-from core.settings import Settings
+from core.settings import ROOT, Settings
 from core.step import Step, StepError, run
 
+TEMPLATE = ROOT / "deploy/templates/carnivore.json"
 
-def decide(settings: Settings, stamp: str, primal: str) -> Change:
+
+def decide(settings: Settings, stamp: str, primal: str, reusable: str = "") -> Change:
     if settings.image_id:
         return Change("reuse", f"app image {settings.image_id}", why="IMAGE_ID")
-    return Change("bake", f"app image of release {stamp}", f"carnivore from {primal}", pending="its image id")
+    subject = f"app image of release {stamp}"
+    if reusable:
+        return Change("bake", subject, f"skipped, an image of the same inputs exists ({reusable})")
+    return Change("bake", subject, f"carnivore from {primal}", pending="its image id")
+
+
+def inputs_fingerprint(primal_id: str, stage: Path) -> str:
+    """A digest of the primal image and every file the carnivore bake reads, by path and content."""
+    digest = hashlib.sha256(primal_id.encode() + b"\0")
+    named = [(str(path.relative_to(ROOT)), path) for path in
+             [TEMPLATE, *sorted(p for p in (ROOT / "deploy/carnivore").rglob("*") if p.is_file())]]
+    named += [(f"stage/{path.relative_to(stage)}", path) for path in sorted(stage.rglob("*")) if path.is_file()]
+    for name, path in named:
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def images_of(step: Step, fingerprint: str) -> list[dict]:
+    """This environment's app images baked from the same inputs, the newest first."""
+    return app_images(step, "carnivore", *tag_filters({"Environment": step.settings.node_env,
+                                                       "AppFingerprint": fingerprint}),
+                      {"Name": "state", "Values": ["available"]})
 
 
 def plan(step: Step, planned: Planned) -> list[Change]:
@@ -23,8 +52,9 @@ def plan(step: Step, planned: Planned) -> list[Change]:
     if step.settings.image_id:
         require_image(step, step.settings.image_id, "IMAGE_ID")
     planned.image = step.settings.image_id or "the app image baked above"
-    planned.image_pending = change.pending
-    return [change]
+    planned.image_pending = change.pending and "its image id; no bake when an image of the same inputs exists " \
+                                               "(known once the app is built)"
+    return [Change(change.action, change.subject, change.detail, pending=planned.image_pending)]
 
 
 def deployment_image(step: Step) -> None:
@@ -40,10 +70,16 @@ def deployment_image(step: Step) -> None:
     if not settings.stage_dir.is_dir():
         raise StepError(f"nothing staged for {settings.node_env}: run "
                         f"`NODE_ENV={settings.node_env} make build-app copy-over` first")
-    step.say(f"-> {decide(settings, stamp, primal_id).line()}")
-    image_id = bake_image(step, "carnivore", {"NODE_ENV": settings.node_env, "SOURCE_ID": primal_id,
-                                              "stage": str(settings.stage_dir)},
-                          remember=lambda image_id: step.remember(image_id=image_id, image_baked=True))
+    fingerprint = inputs_fingerprint(primal_id, settings.stage_dir)
+    reusable = images_of(step, fingerprint)
+    step.say(f"-> {decide(settings, stamp, primal_id, reusable[0]['ImageId'] if reusable else '').line()}")
+    if reusable:
+        image_id = reusable[0]["ImageId"]
+        step.remember(image_id=image_id, image_baked=False)  # never deleted by a rollback of this release
+    else:
+        image_id = bake_image(step, "carnivore", {"NODE_ENV": settings.node_env, "SOURCE_ID": primal_id,
+                                                  "stage": str(settings.stage_dir), "fingerprint": fingerprint},
+                              remember=lambda image_id: step.remember(image_id=image_id, image_baked=True))
     history.update(step, image=image_id)
 
 

@@ -194,6 +194,25 @@ def test_cleanup_keeps_the_live_and_previous_images_and_deletes_older_ones_with_
     assert second in images(project)
 
 
+def test_a_deploy_whose_inputs_did_not_change_bakes_nothing_and_a_changed_input_bakes_again(set_up):
+    project = set_up  # the example build's version is its build time: APP_VERSION pins it
+    ok(project.make("deploy", APP_VERSION="1.0"))
+    [baked] = images(project)
+    project.emulator.calls.clear()
+    again = ok(project.make("deploy", APP_VERSION="1.0")).stdout
+    assert f": skipped, an image of the same inputs exists ({baked})" in again
+    assert "CreateImage" not in project.mutating_actions() and list(images(project)) == [baked]
+    [group] = groups_of(project)
+    template = project.client("ec2").describe_launch_template_versions(
+        LaunchTemplateId=group["LaunchTemplate"]["LaunchTemplateId"], Versions=["1"])["LaunchTemplateVersions"][0]
+    assert template["LaunchTemplateData"]["ImageId"] == baked  # the new group runs the same image
+
+    ok(project.make("deploy", APP_VERSION="1.1"))  # a new build: a new image
+    assert len(images(project)) == 2 and "CreateImage" in project.mutating_actions()
+    tags = {tag["Key"]: tag["Value"] for tag in images(project)[baked]["Tags"]}
+    assert len(tags["AppFingerprint"]) == 32
+
+
 def test_a_failing_bake_changes_no_group(ready):
     project = ready
     ok(project.make("deploy"))

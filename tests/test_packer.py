@@ -131,7 +131,8 @@ def test_bake_primal_then_carnivore_from_it(endpoint, aws_env, tmp_path, capsys)
                       "NODE_ENV": "dev01"},
                      "emulator", tmp_path / "packer-primal.log", env=aws_env)
     carnivore_id = bake(PACKER, REPO / "deploy/templates/carnivore.json",
-                        {**common_variables(endpoint, stamp), "SOURCE_ID": primal_id, "NODE_ENV": "dev01"},
+                        {**common_variables(endpoint, stamp), "SOURCE_ID": primal_id, "NODE_ENV": "dev01",
+                         "fingerprint": "beef"},
                         "emulator", tmp_path / "packer-carnivore.log", env=aws_env)
 
     images = {image["ImageId"]: image
@@ -143,7 +144,7 @@ def test_bake_primal_then_carnivore_from_it(endpoint, aws_env, tmp_path, capsys)
                                                                            "ami-1e749f67)"}
     assert carnivore["Name"] == f"carnivore-demoapp-dev01-{stamp}"
     assert tags_of(carnivore) == {"Name": f"carnivore-demoapp-dev01-{stamp}", "App": "demoapp",
-                                  "Role": "carnivore", "Environment": "dev01",
+                                  "Role": "carnivore", "Environment": "dev01", "AppFingerprint": "beef",
                                   "Description": f"carnivore image of demoapp for dev01 (from {primal_id})"}
     snapshot_id = carnivore["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]
     snapshot, = ec2(endpoint).describe_snapshots(SnapshotIds=[snapshot_id])["Snapshots"]
