@@ -8,8 +8,14 @@ path but the health check answers 301 to the same URL over HTTPS: a classic load
 redirect itself (an application load balancer's HTTP listener does, before the app sees it).
 
 It runs from its install dir (the repo, or /opt/app in a carnivore image, laid out the same way:
-app/server.py, app/dist/, deploy/env/<NODE_ENV>.json) and reads its settings from
-deploy/env/$NODE_ENV.json there ({"port": 80, "greeting": "..."}). NODE_ENV defaults to staging;
+app/server.py, app/dist/). Its environment and settings ({"port": 80, "greeting": "..."}) come,
+at start:
+- on an instance the tool launched: from the instance's user data, {"NODE_ENV": ..., "config":
+  {...}}, which the launch template carries (the deploy puts deploy/env/$NODE_ENV.json there), read
+  over IMDSv2 (a session token first: the launch template requires it). So one image serves every
+  environment, and a change of config alone needs no new image;
+- run by hand (NODE_ENV set): from deploy/env/$NODE_ENV.json in the install dir;
+- APP_USER_DATA, when set: that text stands for the user data (the bake's health check).
 PORT, when set, overrides the configured port (handy locally, where port 80 needs root).
 
     NODE_ENV=dev01 PORT=8080 python3 app/server.py
@@ -22,6 +28,8 @@ import os
 import re
 import signal
 import sys
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -30,6 +38,7 @@ DIST = ROOT / "app" / "dist"
 SAFE_NODE_ENV = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
 HOST = re.compile(r"[A-Za-z0-9.-]{1,253}")  # a host name to redirect to (no port, no user part)
 HEALTH_PATH = "/api/status/health"
+IMDS = os.environ.get("IMDS_ENDPOINT") or "http://169.254.169.254"  # the instance metadata service
 
 
 class ConfigError(Exception):
@@ -48,6 +57,36 @@ def load_config(node_env: str) -> dict:
         raise ConfigError(f"{path} is not valid JSON: {error}") from None
 
 
+def user_data() -> str:
+    """The instance's user data, over IMDSv2: a session token (PUT), then the data with it."""
+    token = urllib.request.Request(f"{IMDS}/latest/api/token", method="PUT",
+                                   headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+    try:
+        with urllib.request.urlopen(token, timeout=2) as answer:
+            session = answer.read().decode()
+        data = urllib.request.Request(f"{IMDS}/latest/user-data", headers={"X-aws-ec2-metadata-token": session})
+        with urllib.request.urlopen(data, timeout=2) as answer:
+            return answer.read().decode()
+    except (urllib.error.URLError, OSError) as error:
+        raise ConfigError(f"no NODE_ENV given and no user data from the instance metadata service ({error}): "
+                          "set NODE_ENV to run by hand") from None
+
+
+def environment() -> tuple[str, dict]:
+    """(NODE_ENV, its settings): see the module's docstring for where they come from."""
+    given = os.environ.get("APP_USER_DATA")
+    if os.environ.get("NODE_ENV") and not given:
+        return os.environ["NODE_ENV"], load_config(os.environ["NODE_ENV"])
+    try:
+        data = json.loads(given or user_data())
+        node_env, config = data["NODE_ENV"], data["config"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        raise ConfigError('the user data is not {"NODE_ENV": ..., "config": {...}}') from None
+    if not isinstance(node_env, str) or not SAFE_NODE_ENV.fullmatch(node_env) or not isinstance(config, dict):
+        raise ConfigError('the user data is not {"NODE_ENV": <a plain name>, "config": {...}}')
+    return node_env, config
+
+
 def render_page(node_env: str, version: str, greeting: str) -> str:
     node_env, version, greeting = (html.escape(text) for text in (node_env, version, greeting))
     return (
@@ -57,15 +96,13 @@ def render_page(node_env: str, version: str, greeting: str) -> str:
 
 
 def built_page(node_env: str, config: dict) -> bytes:
-    """The page from app/dist/, checked to be built for this NODE_ENV; a plain page when unbuilt."""
+    """The page, with the version app/dist/ was built as ("unbuilt" without a build): the build is
+    every environment's, the environment and its greeting are filled in here."""
     try:
-        version = json.loads((DIST / "version.json").read_text(encoding="utf-8"))
+        version = json.loads((DIST / "version.json").read_text(encoding="utf-8"))["version"]
     except FileNotFoundError:
-        return render_page(node_env, "unbuilt", config.get("greeting", "Hello")).encode()
-    if version.get("node_env") != node_env:
-        raise ConfigError(f"app/dist was built for NODE_ENV={version.get('node_env')}, not {node_env}: "
-                          f"run python3 app/build.py {node_env}")
-    return (DIST / "index.html").read_bytes()
+        version = "unbuilt"
+    return render_page(node_env, version, config.get("greeting", "Hello")).encode()
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -107,9 +144,8 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main() -> int:
-    node_env = os.environ.get("NODE_ENV") or "staging"
     try:
-        config = load_config(node_env)
+        node_env, config = environment()
         Handler.page = built_page(node_env, config)
         port = int(os.environ.get("PORT") or config.get("port", 80))
     except (ConfigError, ValueError) as error:

@@ -12,7 +12,7 @@ from core.images import require_image
 from core.network import instance_security_groups
 from core.packer import validate_templates
 from core.plan import Change, Planned
-from core.release import begin_release, missing_app_config
+from core.release import app_user_data, begin_release, missing_app_config
 from core.step import Step, StepError, run
 
 
@@ -21,6 +21,7 @@ def check_app_config(step: Step) -> None:
     missing = missing_app_config(step)
     if missing:
         raise StepError(missing)
+    app_user_data(step.settings)  # valid, and not too large
 
 
 def plan(step: Step, planned: Planned) -> list[Change]:

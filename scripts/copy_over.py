@@ -1,5 +1,7 @@
-"""deploy: stage in tmp/$NODE_ENV/appserver everything the app image needs: APP_FILES, the build
-(tmp/$NODE_ENV/build, at BUILD_OUTPUT) and the environment's app config deploy/env/$NODE_ENV.json."""
+"""deploy: stage in tmp/$NODE_ENV/appserver everything the app image needs: APP_FILES and the build
+(tmp/$NODE_ENV/build, at BUILD_OUTPUT). Not the environment's app config (deploy/env/$NODE_ENV.json):
+the launch template carries it to the instances as their user data (launch-asg), so the image is
+the same for a change of config alone."""
 
 import shutil
 
@@ -10,8 +12,10 @@ from core.step import Step, StepError, run
 
 def copy_over(step: Step) -> None:
     settings = step.settings
+    if settings.image_id:
+        step.say(f"IMAGE_ID={settings.image_id}: nothing to stage.")
+        return
     stage = settings.stage_dir
-    config = settings.app_config
     missing = [path for path in settings.app_files if not (ROOT / path).exists()]
     if missing:
         raise StepError(f"APP_FILES lists {' '.join(missing)}, not in the project: fix APP_FILES")
@@ -22,11 +26,10 @@ def copy_over(step: Step) -> None:
         raise StepError(missing)
     step.say(f"copying files over to {stage.relative_to(ROOT)}")
     shutil.rmtree(stage, ignore_errors=True)
-    (stage / "deploy/env").mkdir(parents=True)
+    stage.mkdir(parents=True)
     for path in settings.app_files:
         copy(ROOT / path, stage / path)
     copy(settings.build_dir, stage / settings.build_output)
-    shutil.copy2(config, stage / "deploy/env")
 
 
 def copy(source, target) -> None:

@@ -1,9 +1,10 @@
 """deploy: bake the `carnivore` app image from primal with the app staged in tmp/$NODE_ENV/appserver, unless
 IMAGE_ID is given (then that image is used, and never deleted by this deploy), or an image of this
-environment baked from the same inputs exists: the staged app (APP_FILES, the build, the app
-config), the carnivore template and its files, and the primal image, fingerprinted in the tag
-AppFingerprint. The image id comes from Packer's machine-readable artifact line; a failed or
-id-less bake stops the deploy here, before any group changes."""
+environment baked from the same inputs exists: the staged app (APP_FILES and the build; not the
+app config, which the instances get at boot), the carnivore template and its files, and the
+primal image, fingerprinted in the tag AppFingerprint. The image id comes from Packer's
+machine-readable artifact line; a failed or id-less bake stops the deploy here, before any group
+changes."""
 
 import hashlib
 from pathlib import Path

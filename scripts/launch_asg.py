@@ -1,13 +1,15 @@
 """deploy: launch the new group asg-$APP_NAME-$NODE_ENV-<stamp> from a new launch template (pinned
 to its version 1, IMDSv2 required) or, with LAUNCH_KIND=configuration, a launch configuration
 lc-$APP_NAME-$NODE_ENV-<stamp>, its instances in the security group $APP_NAME-$NODE_ENV-instances
-(and SECURITY_GROUPS); in SUBNETS (or the load balancer's zones), attached to the load balancer,
+(and SECURITY_GROUPS), with the environment's app config (deploy/env/$NODE_ENV.json) as their user
+data, which the app reads at boot over IMDSv2; in SUBNETS (or the load balancer's zones), attached to the load balancer,
 with health check type ELB and a 300 s grace period, tagged with app, environment, role and image,
 of the capacity lookup-asg chose (carried over from the serving group); with SCALING_METRIC, its
 target-tracking policy goes on at once, before any of its instances takes traffic, and so do the
 serving group's scheduled actions; its lifecycle hooks are the new group's from its creation
 (lookup-asg recorded both)."""
 
+import base64
 from datetime import UTC, datetime
 
 from core.aws import tag_list
@@ -15,7 +17,7 @@ from core.balancer import load_balancer
 from core.groups import create_launch_configuration
 from core.network import instance_security_groups
 from core.plan import Change, Planned
-from core.release import alone
+from core.release import alone, app_user_data
 from core.settings import Settings
 from core.step import Step, StepError, completed, run
 
@@ -119,9 +121,11 @@ def put_scaling_policy(step: Step, group_name: str) -> None:
 
 def launch_template(step: Step, name: str, image_id: str, tags: dict) -> dict:
     settings = step.settings
-    step.say(f"creating launch template lt-{name} using {image_id}...")
+    step.say(f"creating launch template lt-{name} using {image_id}, with deploy/env/{settings.node_env}.json as "
+             "its user data...")
+    user_data = base64.b64encode(app_user_data(settings).encode()).decode()  # a template takes it encoded
     data = {"ImageId": image_id, "InstanceType": settings.instance_type, "KeyName": settings.key_name,
-            "MetadataOptions": IMDS_V2, "SecurityGroupIds": instance_security_groups(step),
+            "MetadataOptions": IMDS_V2, "SecurityGroupIds": instance_security_groups(step), "UserData": user_data,
             "TagSpecifications": [{"ResourceType": "instance", "Tags": tag_list(tags)}]}
     template = step.client("ec2").create_launch_template(
         LaunchTemplateName=f"lt-{name}", LaunchTemplateData=data,
@@ -133,10 +137,12 @@ def launch_template(step: Step, name: str, image_id: str, tags: dict) -> dict:
 def launch_configuration(step: Step, name: str, image_id: str, _tags: dict) -> dict:
     """Launch configurations cannot be tagged: they are this environment's by their exact name."""
     settings = step.settings
-    step.say(f"creating launch configuration lc-{name} using {image_id}...")
+    step.say(f"creating launch configuration lc-{name} using {image_id}, with deploy/env/{settings.node_env}.json "
+             "as its user data...")
     create_launch_configuration(step, LaunchConfigurationName=f"lc-{name}", ImageId=image_id,
                                 InstanceType=settings.instance_type, KeyName=settings.key_name,
-                                MetadataOptions=IMDS_V2, SecurityGroups=instance_security_groups(step))
+                                MetadataOptions=IMDS_V2, SecurityGroups=instance_security_groups(step),
+                                UserData=app_user_data(settings))  # botocore encodes it
     return {"LaunchConfigurationName": f"lc-{name}"}
 
 

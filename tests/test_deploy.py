@@ -1,6 +1,7 @@
 """`make deploy` end to end: the real packer bakes against the corrected emulator, the real Make
 targets run, and health over time is scripted in the emulator."""
 
+import base64
 import json
 import subprocess
 
@@ -213,6 +214,32 @@ def test_a_deploy_whose_inputs_did_not_change_bakes_nothing_and_a_changed_input_
     assert len(tags["AppFingerprint"]) == 32
 
 
+def user_data_of(project, group) -> dict:
+    """What the group's instances read at boot: their user data, as EC2 gives it to them."""
+    [instance] = group["Instances"]
+    found = project.client("ec2").describe_instance_attribute(InstanceId=instance["InstanceId"], Attribute="userData")
+    return json.loads(base64.b64decode(found["UserData"]["Value"]))
+
+
+def test_a_change_of_the_app_config_alone_launches_the_same_image_with_the_new_config(set_up):
+    project = set_up
+    ok(project.make("deploy", APP_VERSION="1.0"))
+    [baked] = images(project)
+    assert user_data_of(project, groups_of(project)[0]) == {"NODE_ENV": "dev01", "config": {
+        "port": 80, "greeting": "Hello from dev01"}}
+    (project.path / "deploy/env/dev01.json").write_text('{"port": 80, "greeting": "Hello again"}\n')
+    again = ok(project.make("deploy", APP_VERSION="1.0")).stdout
+    assert f"skipped, an image of the same inputs exists ({baked})" in again
+    [group] = groups_of(project)
+    data = project.client("ec2").describe_launch_template_versions(
+        LaunchTemplateId=group["LaunchTemplate"]["LaunchTemplateId"], Versions=["1"])["LaunchTemplateVersions"][0][
+        "LaunchTemplateData"]
+    assert data["ImageId"] == baked  # the same image, with the new config
+    assert json.loads(base64.b64decode(data["UserData"]))["config"]["greeting"] == "Hello again"
+    assert user_data_of(project, group)["config"]["greeting"] == "Hello again"
+    assert "Hello again" not in (project.record("deploy") / "aws.jsonl").read_text()  # never in a record
+
+
 def test_a_failing_bake_changes_no_group(ready):
     project = ready
     ok(project.make("deploy"))
@@ -350,7 +377,7 @@ def test_build_command_runs_through_the_shell_into_its_environments_own_build_di
     assert (build / "marker").read_text() == "shell-ran\n"
     staged = ready.path / "tmp/dev01/appserver"
     assert (staged / "app/dist/marker").exists() and (staged / "app/server.py").exists()
-    assert (staged / "deploy/env/dev01.json").exists()
+    assert not (staged / "deploy").exists()  # the app config reaches the instances as user data, not in the image
     failing = ready.make("build-app", BUILD_COMMAND="true && no-such-build-tool")
     assert failing.returncode != 0 and "BUILD_COMMAND failed with exit 127 (command not found)" in failing.stderr
 
@@ -365,8 +392,7 @@ def test_two_environments_deploy_at_once_from_one_checkout_with_their_own_builds
     outputs = [run.communicate(timeout=300)[0] for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
     for node_env in ("dev01", "dev02"):
-        version = json.loads((project.path / f"tmp/{node_env}/appserver/app/dist/version.json").read_text())
-        assert version["node_env"] == node_env
+        assert json.loads((project.path / f"tmp/{node_env}/appserver/app/dist/version.json").read_text())["version"]
         assert len(groups_of(project, node_env)) == 1
 
 

@@ -1,14 +1,15 @@
 #!/bin/sh
 # carnivore provisioning (runs as root on the aws builder's temporary instance, after
 # the template uploaded tmp/appserver to /tmp/appserver and app.service to /tmp):
-# install the app in /opt/app, enable it as a systemd service, and check its health
-# endpoint answers, so a broken build fails the bake instead of the deploy.
+# install the app in /opt/app, enable it as a systemd service (it starts at boot and reads its
+# environment and settings from the instance's user data, which the launch template carries),
+# and check its health endpoint answers with stand-in settings, so a broken build fails the
+# bake instead of the deploy. The image holds no environment's settings: every environment
+# runs the same image.
 set -eu
-: "${NODE_ENV:?NODE_ENV must be set}"
 
-config="/tmp/appserver/deploy/env/$NODE_ENV.json"
-if [ ! -f "$config" ] || [ ! -f /tmp/appserver/app/server.py ]; then
-  echo "carnivore: tmp/appserver is incomplete (need app/server.py and deploy/env/$NODE_ENV.json)" >&2
+if [ ! -f /tmp/appserver/app/server.py ]; then
+  echo "carnivore: tmp/appserver is incomplete (need app/server.py)" >&2
   exit 1
 fi
 
@@ -20,24 +21,26 @@ chown -R root:root /opt/app
 chmod -R u=rwX,go=rX /opt/app
 rm -rf /tmp/appserver
 
-echo "carnivore: installing app.service (NODE_ENV=$NODE_ENV)..."
-printf 'NODE_ENV=%s\n' "$NODE_ENV" > /etc/default/app
+echo "carnivore: installing app.service (started at boot)..."
 install -m 0644 /tmp/app.service /etc/systemd/system/app.service
 rm -f /tmp/app.service
 systemctl daemon-reload
 systemctl enable app.service
-systemctl restart app.service
 
-echo "carnivore: checking the health endpoint..."
+echo "carnivore: checking the health endpoint, with stand-in settings..."
+port=8079
+APP_USER_DATA="{\"NODE_ENV\": \"bake\", \"config\": {\"port\": $port}}" python3 /opt/app/app/server.py &
+app=$!
 tries=0
-port=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("port", 80))' "/opt/app/deploy/env/$NODE_ENV.json")
 until python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' "http://127.0.0.1:$port/api/status/health" 2>/dev/null; do
   tries=$((tries + 1))
-  if [ "$tries" -ge 15 ]; then
-    echo "carnivore: the app did not answer on port $port; its log follows" >&2
-    journalctl -u app.service --no-pager -n 50 >&2 || true
+  if [ "$tries" -ge 15 ] || ! kill -0 "$app" 2>/dev/null; then
+    echo "carnivore: the app did not answer on port $port" >&2
+    kill "$app" 2>/dev/null || true
     exit 1
   fi
   sleep 1
 done
+kill "$app"
+wait "$app" || true
 echo "carnivore: done."

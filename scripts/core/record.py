@@ -22,7 +22,9 @@ import time
 from pathlib import Path
 
 FOLDER = re.compile(r"^(\d{8}T\d{6}Z)(?:\.(\d+))?-([a-z][a-z-]*)$")  # time, the same second's count, target
-SECRET_FIELDS = {"KeyMaterial", "SecretAccessKey", "SessionToken"}
+# Never kept: key material, credentials, and the instances' user data (the app config: not a place
+# for secrets, but a record is no place for it either).
+SECRET_FIELDS = {"KeyMaterial", "SecretAccessKey", "SessionToken", "UserData"}
 READS = ("Describe", "List", "Get")
 DETAILS = ("details: progress.log (what the run said), aws.jsonl (every AWS call, its parameters and answer), "
            "packer-*.log (each bake's whole output), in this folder")

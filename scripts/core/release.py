@@ -2,6 +2,7 @@
 serve yet. Undoing it is the rollback every failure and interruption before cutover gets. Its
 start and its outcome go to the release history in AWS (core/history.py)."""
 
+import json
 import time
 from collections.abc import Callable
 
@@ -9,6 +10,7 @@ from . import history
 from .groups import bring_back, retire
 from .images import delete_image, environment_images
 from .lock import deploy_lock
+from .settings import ROOT, Settings
 from .step import Step, StepError
 
 ENDED = ("rolled back", "interrupted", "rollback failed")
@@ -41,9 +43,29 @@ def roll_back(step: Step, reason: str, outcome: str = "rolled back") -> None:
     step.remember(group_name=None, image_baked=False)
 
 
+USER_DATA_LIMIT = 16 * 1024  # what EC2 takes as an instance's user data, at most
+
+
+def app_user_data(settings: Settings) -> str:
+    """What the new group's instances read at boot as their user data: {"NODE_ENV": ..., "config":
+    deploy/env/$NODE_ENV.json}. Anyone who may describe the launch template reads it: no secrets."""
+    path = settings.app_config
+    try:
+        config = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise StepError(f"{path.relative_to(ROOT)} is not valid JSON ({error}): fix it") from None
+    if not isinstance(config, dict):
+        raise StepError(f"{path.relative_to(ROOT)} is not a JSON object: fix it")
+    data = json.dumps({"NODE_ENV": settings.node_env, "config": config}, sort_keys=True)
+    if len(data.encode()) > USER_DATA_LIMIT:
+        raise StepError(f"{path.relative_to(ROOT)} makes {len(data.encode())} bytes of user data, more than EC2's "
+                        f"{USER_DATA_LIMIT}: keep large or secret settings in a parameter store (README)")
+    return data
+
+
 def missing_app_config(step: Step) -> str | None:
-    """What to do when deploy/env/$NODE_ENV.json (the app's config, baked into the image) is missing:
-    which file to create, and from which existing one to start."""
+    """What to do when deploy/env/$NODE_ENV.json (the app's config, which the instances get at boot)
+    is missing: which file to create, and from which existing one to start."""
     node_env = step.settings.node_env
     configs = step.settings.app_config.parent
     if (configs / f"{node_env}.json").is_file():
