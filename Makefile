@@ -56,7 +56,7 @@ create-lock-table: venv ## create the DynamoDB table that lets one deploy of an 
 ##@ deploy: every release, zero downtime
 DEPLOY_STEPS := check-deploy build-app primal-image copy-over deployment-image lookup-asg \
                 launch-asg wait-health soak cleanup-asgs cleanup-image
-deploy: venv ## run every deploy step, in this order, holding the lock; roll back on failure:
+deploy: venv ## run every deploy step, in this order, holding the lock; roll back on failure (IMAGE_FROM=staging: staging's live image, no build, no bake):
 	$(RUN)/pipeline.py deploy --lock --rollback $(DEPLOY_STEPS)
 check-deploy: venv ## check setup ran, given images exist, packer validates the templates; pick the release stamp
 	$(RUN)/check_deploy.py

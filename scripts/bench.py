@@ -10,14 +10,22 @@ this process, which counts every call it serves (the real packer's included):
   a new group from the previous image (the whole run; its instances need the same two checks, and
   boot at once here, where on AWS that takes minutes);
 - the DescribeAutoScalingGroups calls of a deploy with 0, 100 and 500 unrelated groups in the
-  account (another app's, desired 0): they must not grow with them.
+  account (another app's, desired 0): they must not grow with them;
+- a chain of three environments of the demo app (bench-dev, bench-staging, bench-prod, each set
+  up first) taking one release: bench-dev bakes it, bench-staging promotes bench-dev's
+  (IMAGE_FROM), bench-prod bench-staging's; the bakes and the wall time of each deploy, against
+  the original's two bakes per deploy.
 make's output goes to deploy/log/demo/bench.log; like the demo, the bench first clears
-deploy/log/demo and deploy/keys/demo-demo*, which belong to a throwaway emulator."""
+deploy/log/demo and deploy/keys/demo-demo* (and the chain's bench-* environments'), which belong
+to a throwaway emulator."""
 
 import os
 import re
+import shutil
 import sys
 from collections import Counter
+
+from dotenv import dotenv_values
 
 from core.aws import tag_list
 from core.local import create_hosted_zone, forget_earlier_demo, make, use_only_the_emulator
@@ -35,11 +43,14 @@ OTHER_APP = {"App": "bench-other", "Environment": "demo"}
 DESCRIBE_GROUPS = ("autoscaling", "DescribeAutoScalingGroups")
 BAKE = ("ec2", "CreateImage")
 LABEL_WIDTH = 66
+CHAIN = (("bench-dev", None), ("bench-staging", "bench-dev"), ("bench-prod", "bench-staging"))
+ORIGINAL_BAKES = 2  # the original bakes primal and the app image in every deploy of every environment
 WARM_BACK = re.compile(r"warm instance\(s\) of .* serve again \[([\d.]+)s\]")
 
 
 def bench(step: Step) -> None:
     forget_earlier_demo(step)
+    forget_the_chain(step)
     step.settings.log_dir.mkdir(parents=True)
     emulator = Emulator().start()
     try:
@@ -53,9 +64,30 @@ def bench(step: Step) -> None:
             for count in UNRELATED:
                 add_unrelated_groups(step, range(max(scaling), count))
                 scaling[count] = measure(step, emulator, "deploy", log)
+            promoted = chain(step, emulator, log)
     finally:
         emulator.stop()
-    show(runs, scaling, way_back)
+        forget_the_chain(step)
+    show(runs, scaling, way_back, promoted)
+
+
+def chain(step: Step, emulator: Emulator, log) -> dict[str, tuple[float, Counter]]:
+    """Each environment of the chain set up, then deploying the release the one before it runs."""
+    demo = {key: value for key, value in dotenv_values(ROOT / "env/demo.env").items() if value}
+    found = {}
+    for node_env, source in CHAIN:
+        given = {**demo, "NODE_ENV": node_env, "APP_VERSION": "chain", "IMAGE_FROM": source}
+        measure(step, emulator, "setup", log, **given)
+        found[node_env] = measure(step, emulator, "deploy", log, **given)
+    return found
+
+
+def forget_the_chain(step: Step) -> None:
+    """The chain's environments belong to the throwaway emulator: their logs and keys go with it."""
+    for node_env, _ in CHAIN:
+        shutil.rmtree(ROOT / "deploy/log" / node_env, ignore_errors=True)
+        for path in (ROOT / "deploy/keys").glob(f"{step.settings.app_name}-{node_env}*"):
+            path.unlink()
 
 
 def ways_back(step: Step, emulator: Emulator, log) -> tuple[float, float]:
@@ -84,12 +116,16 @@ def measure(step: Step, emulator: Emulator, target: str, log, **settings: str | 
     """Wall time of `make <target>` (with `settings` in its environment), and its API calls by (service, action)."""
     emulator.calls.clear()
     given = {key: value for key, value in settings.items() if value is not None}
+    before = {key: os.environ.get(key) for key in given}
     os.environ.update(given)
     try:
         seconds = make(step, target, output=log)
     finally:
-        for key in given:
-            del os.environ[key]
+        for key, value in before.items():
+            if value is None:
+                del os.environ[key]
+            else:
+                os.environ[key] = value
     return seconds, Counter((call.service, call.action) for call in emulator.calls)
 
 
@@ -106,7 +142,7 @@ def add_unrelated_groups(step: Step, numbers: range) -> None:
             AvailabilityZones=list(step.settings.availability_zones), Tags=tag_list(OTHER_APP))
 
 
-def show(runs: dict, scaling: dict, way_back: tuple[float, float]) -> None:
+def show(runs: dict, scaling: dict, way_back: tuple[float, float], promoted: dict) -> None:
     actions = sorted(set().union(*(calls for _, calls in runs.values())))
     print(f"\nbench: on the emulator, NODE_ENV=demo (env/demo.env), the real packer\n"
           f"  {'':<{LABEL_WIDTH}}" + "".join(f"{label:>10}" for label in runs))
@@ -123,6 +159,15 @@ def show(runs: dict, scaling: dict, way_back: tuple[float, float]) -> None:
     row("DescribeAutoScalingGroups calls", [calls[DESCRIBE_GROUPS] for _, calls in scaling.values()])
     row("API calls", [sum(calls.values()) for _, calls in scaling.values()])
     row("wall time (s)", [f"{seconds:.1f}" for seconds, _ in scaling.values()])
+    print("\nbench: one release through three environments (the first bakes, the others promote: IMAGE_FROM)\n"
+          f"  {'':<{LABEL_WIDTH}}" + "".join(f"{label.removeprefix('bench-'):>10}" for label in promoted) +
+          f"{'in all':>10}")
+    bakes = [calls[BAKE] for _, calls in promoted.values()]
+    row("bakes", [*bakes, sum(bakes)])
+    row("bakes of the original (primal and app, every deploy)", [ORIGINAL_BAKES] * len(promoted) +
+        [ORIGINAL_BAKES * len(promoted)])
+    seconds = [seconds for seconds, _ in promoted.values()]
+    row("the tool's wall time of the deploy (s)", [f"{s:.1f}" for s in seconds] + [f"{sum(seconds):.1f}"])
 
 
 def row(label: str, values: list) -> None:

@@ -15,7 +15,7 @@ COMMAND_NOT_FOUND = 127  # the shell's exit code
 
 def plan(step: Step, planned: Planned | None = None) -> list[Change]:
     settings = step.settings
-    if settings.image_id:
+    if not settings.bakes:
         return []  # the image is given: nothing to build
     return [Change("build", f"the app for {settings.node_env}", f"`{settings.build_command}` into "
                    f"{settings.build_dir.relative_to(ROOT)}")]
@@ -23,8 +23,8 @@ def plan(step: Step, planned: Planned | None = None) -> list[Change]:
 
 def build_app(step: Step) -> None:
     settings = step.settings
-    if settings.image_id:
-        step.say(f"IMAGE_ID={settings.image_id}: nothing to build.")
+    if not settings.bakes:
+        step.say(f"{settings.image_given}: nothing to build.")
         return
     carry_out(plan(step), step.say)
     shutil.rmtree(settings.build_dir, ignore_errors=True)

@@ -12,7 +12,7 @@ from core.images import require_image
 from core.network import instance_security_groups
 from core.packer import validate_templates
 from core.plan import Change, Planned
-from core.release import app_user_data, begin_release, missing_app_config
+from core.release import app_user_data, begin_release, missing_app_config, promoted
 from core.step import Step, StepError, run
 
 
@@ -25,17 +25,31 @@ def check_app_config(step: Step) -> None:
 
 
 def plan(step: Step, planned: Planned) -> list[Change]:
-    """Planned ahead: the checks that read AWS, once setup has made the load balancer; no change."""
+    """Planned ahead: the checks that read AWS, once setup has made the load balancer, and the
+    release IMAGE_FROM promotes (its image); no change."""
     check_app_config(step)
     if load_balancer(step).made():
         checks(step)
+    if step.settings.image_from:
+        source = promoted(step)
+        planned.image = source["image"]
+        planned.origin = f"{step.settings.image_from} release {source['stamp']}"
     return []
 
 
 def check_deploy(step: Step) -> None:
+    settings = step.settings
     check_app_config(step)
     checks(step)
-    begin_release(step, "deploy")
+    source = promoted(step) if settings.image_from else None
+    if source:
+        origin = f"{settings.image_from} release {source['stamp']}"
+        step.say(f"promoting the image of {origin}, {source['image']}: live there"
+                 + (f", its soak passed at {source['soak_ends']}" if source.get("soak_ends") else ""))
+        begin_release(step, "deploy", image=source["image"], image_from=origin)
+        step.remember(image_id=source["image"], image_baked=False)
+    else:
+        begin_release(step, "deploy")
     check_templates(step)
 
 
@@ -51,7 +65,7 @@ def checks(step: Step) -> None:
     for key, image in (("PRIMAL_ID", settings.primal_id), ("IMAGE_ID", settings.image_id)):
         if image:
             require_image(step, image, key, baked_from=key == "PRIMAL_ID" and not settings.image_id)
-    if not settings.image_id:
+    if settings.bakes:
         if not settings.primal_id and not settings.base_ami:
             raise StepError("BASE_AMI is not set: name the image primal is baked from, or set PRIMAL_ID")
         if not settings.primal_id:  # before anything is baked: a bake finds out minutes later
@@ -67,7 +81,7 @@ def check_templates(step: Step) -> None:
     """packer validate the templates this release will bake, with its variables (an image it
     does not have yet stands in as the source)."""
     settings = step.settings
-    if settings.image_id:
+    if not settings.bakes:
         return
     primal = None if settings.primal_id else {"base_ami": settings.base_ami, "fingerprint": "validate",
                                                 "NODE_ENV": settings.node_env}

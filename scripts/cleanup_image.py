@@ -1,16 +1,18 @@
 """deploy: remove this environment's old app images and all their snapshots, but never an image a
 live group launches from (the original deleted the one just deployed, breaking every later
 scale-out), nor one of the KEEP_IMAGES most recently released (the live and the previous release,
-for rollback). The release order is kept on the images as the tag Released=<stamp>. Then the app's
+for rollback), nor one another environment of the app runs or can roll back to (it may have
+promoted it: IMAGE_FROM). The release order is kept on the images as the tag Released=<stamp>. Then the app's
 primal images past the KEEP_PRIMAL_IMAGES newest (and the one this release used). CLEANUP=no keeps
 every image."""
 
 from collections.abc import Callable
 
-from core.groups import environment_groups
+from core.aws import tag_value
+from core.groups import app_groups
 from core.images import app_images, delete_image, environment_images, images_in_use, released
 from core.plan import Change, Planned, carry_out
-from core.release import alone
+from core.release import alone, needed_elsewhere
 from core.settings import Settings
 from core.step import Step, run
 
@@ -57,7 +59,7 @@ def plan(step: Step, planned: Planned) -> list[Change]:
         new = next(image for image in images if image["ImageId"] == planned.image)
     stamps[planned.image] = planned.stamp
     ordered = by_release([new, *(image for image in images if image["ImageId"] != planned.image)], stamps)
-    _, deletions = image_deletions(settings, ordered, {planned.image})
+    _, deletions = image_deletions(settings, ordered, {planned.image} | needed_elsewhere(step))
     primal = app_images(step, "primal")
     if planned.primal and not any(image["ImageId"] == planned.primal for image in primal):
         primal = [{"ImageId": planned.primal, "CreationDate": "~"}, *primal]  # baked by this release
@@ -71,7 +73,9 @@ def cleanup_image(step: Step) -> None:
     if not settings.cleanup:
         step.say("CLEANUP=no: keeping every image.")
         return
-    in_use = images_in_use(step, environment_groups(step))
+    groups = app_groups(step)  # this environment's, and the others' (they may run its images)
+    own = [group for group in groups if tag_value(group, "Environment") == settings.node_env]
+    in_use = images_in_use(step, own) | needed_elsewhere(step, groups)
     remove = lambda image: delete_image(step, image)  # noqa: E731
     keep, deletions = image_deletions(settings, by_release(images, stamps), in_use, remove)
     step.say(f"keeping image(s) {' '.join(sorted(keep)) or 'none'}; {len(deletions)} to remove")

@@ -12,8 +12,8 @@ from core.step import Step, StepError, run
 
 def copy_over(step: Step) -> None:
     settings = step.settings
-    if settings.image_id:
-        step.say(f"IMAGE_ID={settings.image_id}: nothing to stage.")
+    if not settings.bakes:
+        step.say(f"{settings.image_given}: nothing to stage.")
         return
     stage = settings.stage_dir
     missing = [path for path in settings.app_files if not (ROOT / path).exists()]

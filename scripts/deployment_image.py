@@ -49,6 +49,8 @@ def images_of(step: Step, fingerprint: str) -> list[dict]:
 
 
 def plan(step: Step, planned: Planned) -> list[Change]:
+    if step.settings.image_from:
+        return [Change("reuse", f"app image {planned.image}", why=f"live in {planned.origin}")]
     change = decide(step.settings, planned.stamp, planned.primal)
     if step.settings.image_id:
         require_image(step, step.settings.image_id, "IMAGE_ID")
@@ -61,11 +63,16 @@ def plan(step: Step, planned: Planned) -> list[Change]:
 def deployment_image(step: Step) -> None:
     settings = step.settings
     stamp = step.recall("stamp", made_by="check-deploy")
+    if settings.image_from:  # check-deploy found it: the image of that environment's live release
+        image_id = step.recall("image_id", made_by="check-deploy")
+        origin = (history.release_of(history.releases(step), stamp) or {}).get("image_from", settings.image_from)
+        step.say(f"-> {Change('reuse', f'app image {image_id}', why=f'live in {origin}').line()}")
+        return
     if settings.image_id:
         require_image(step, settings.image_id, "IMAGE_ID")
         step.say(f"-> {decide(settings, stamp, '').line()}")
         step.remember(image_id=settings.image_id, image_baked=False)
-        history.update(step, image=settings.image_id)
+        history.update(step, image=settings.image_id, image_from="IMAGE_ID")
         return
     primal_id = step.recall("primal_id", made_by="primal-image")
     if not settings.stage_dir.is_dir():
@@ -81,7 +88,7 @@ def deployment_image(step: Step) -> None:
         image_id = bake_image(step, "carnivore", {"NODE_ENV": settings.node_env, "SOURCE_ID": primal_id,
                                                   "stage": str(settings.stage_dir), "fingerprint": fingerprint},
                               remember=lambda image_id: step.remember(image_id=image_id, image_baked=True))
-    history.update(step, image=image_id)
+    history.update(step, image=image_id, image_from="same inputs as an earlier bake" if reusable else "baked")
 
 
 if __name__ == "__main__":

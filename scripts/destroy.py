@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 import jmespath
 
-from core.aws import search, tag_filters
+from core import history
+from core.aws import search, tag_filters, tag_value
 from core.balancer import load_balancer
 from core.certificate import VALIDATION_RECORDS, certificates_named, delete, domain_name, own_certificates
 from core.dns import change_record, current_alias, hosted_zone_id, record_set
@@ -29,6 +30,7 @@ from core.lock import current_lock, deploy_lock, held_by, table_name
 from core.network import delete_security_groups, security_groups
 from core.plan import Change, Planned
 from core.poll import TimedOut, wait_until
+from core.release import needed_elsewhere
 from core.settings import ROOT
 from core.step import Step, StepError, run
 
@@ -150,20 +152,41 @@ def key_removals(step: Step) -> list[Removal]:
 
 
 def image_removals(step: Step) -> list[Removal]:
-    """The app images with their snapshots, and any snapshot an interrupted removal left behind."""
+    """The app images with their snapshots, and any snapshot an interrupted removal left behind;
+    not an image another environment of the app runs or can roll back to (it promoted it), but one
+    of a destroyed environment that none needs any more (left there when it was destroyed)."""
+    needed = needed_elsewhere(step)
     images = environment_images(step)
+    for image in [image for image in images if image["ImageId"] in needed]:
+        step.say(f"leaving image {image['ImageId']} alone: another environment of {step.settings.app_name} runs it "
+                 "or can roll back to it")
     ours = {image["ImageId"] for image in images}
-    if all(image["ImageId"] in ours for image in app_images(step, "carnivore")):  # the app's last environment
-        images = images + app_images(step, "primal")
+    carnivores = app_images(step, "carnivore")
+    strays = [image for image in carnivores if image["ImageId"] not in ours | needed and gone(step, image)]
+    every = images + strays
+    if all(image["ImageId"] in {i["ImageId"] for i in every} for image in carnivores):  # the app's last environment
+        every += app_images(step, "primal")
     removals = [(f"image {image['ImageId']} ({image.get('Name')}) and its snapshot(s)",
-                 lambda image=image: delete_image(step, image)) for image in images]
+                 lambda image=image: delete_image(step, image)) for image in every if image["ImageId"] not in needed]
     carnivore = tag_filters({**step.settings.ownership_tags, "Role": "carnivore"})
     leftover = set(search(step.client("ec2"), "describe_snapshots", SNAPSHOTS, OwnerIds=["self"], Filters=carnivore))
-    leftover -= set(jmespath.search(IMAGE_SNAPSHOTS, images))
+    leftover -= set(jmespath.search(IMAGE_SNAPSHOTS, every))
     if leftover:
         removals.append((f"snapshot(s) {' '.join(sorted(leftover))} of removed images",
                          lambda: delete_snapshots(step, sorted(leftover))))
     return removals
+
+
+def gone(step: Step, image: dict) -> bool:
+    """The environment that baked the image was destroyed (its lock table, with its history, is gone)."""
+    baker = tag_value(image, "Environment")
+    if not baker or baker == step.settings.node_env:
+        return False
+    try:
+        history.releases(step, baker)
+    except StepError:
+        return True
+    return False
 
 
 def confirm(step: Step) -> None:

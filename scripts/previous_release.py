@@ -22,6 +22,7 @@ def choose(step: Step) -> tuple[str, str, str]:
     alarm_states(step)  # SOAK_ALARMS exist
     groups = environment_groups(step)
     running, kept = images_in_use(step, groups), {image["ImageId"]: image for image in environment_images(step)}
+    kept |= promoted_images(step, history.releases(step), kept)
     releases = history.releases(step)
     leaving = history.live(releases, history.live_stamps(step, groups))
     if leaving is None:
@@ -35,6 +36,16 @@ def choose(step: Step) -> tuple[str, str, str]:
     target = max(earlier, key=history.origin)
     return (target["image"], history.origin(target), f"leaving release {leaving['stamp']} ({leaving['image']}); "
             f"going back to release {history.origin(target)} ({target['image']})")
+
+
+def promoted_images(step: Step, releases: list[dict], kept: dict[str, dict]) -> dict[str, dict]:
+    """The images of this environment's releases that another environment baked (IMAGE_FROM), still there."""
+    others = sorted({r["image"] for r in releases if r.get("image") and r["image"] not in kept})
+    if not others:
+        return {}
+    found = step.client("ec2").describe_images(Filters=[{"Name": "image-id", "Values": others},
+                                                        {"Name": "state", "Values": ["available"]}])["Images"]
+    return {image["ImageId"]: image for image in found}
 
 
 def by_images(step: Step, running: set[str], kept: dict[str, dict]) -> tuple[str, str, str]:

@@ -31,7 +31,7 @@ def decide(step: Step) -> tuple[Change, str | None]:
 
 
 def plan(step: Step, planned: Planned) -> list[Change]:
-    if step.settings.image_id:
+    if not step.settings.bakes:
         return []  # the app image is given: no base image needed
     change, reused = decide(step)
     planned.primal = reused or "the primal image baked above"
@@ -40,8 +40,8 @@ def plan(step: Step, planned: Planned) -> list[Change]:
 
 def primal_image(step: Step) -> None:
     settings = step.settings
-    if settings.image_id:
-        step.say(f"IMAGE_ID={settings.image_id}: no primal image needed.")
+    if not settings.bakes:
+        step.say(f"{settings.image_given}: no primal image needed.")
         return
     change, reused = decide(step)
     step.say(f"-> {change.line()}")

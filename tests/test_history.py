@@ -98,7 +98,7 @@ def test_history_status_and_the_lock_are_the_same_from_a_second_checkout(serving
     stamp = live["AutoScalingGroupName"].removeprefix(GROUP_PREFIX)
     assert history_lines(other) == history_lines(first)
     [line] = history_lines(other)
-    assert re.fullmatch(rf"  {stamp} deploy: live, image ami-\w+, by \S+@\S+ at [\d-]+ [\d:]+ UTC", line)
+    assert re.fullmatch(rf"  {stamp} deploy: live, image ami-\w+ \(baked\), by \S+@\S+ at [\d-]+ [\d:]+ UTC", line)
     status = ok(other.make("status")).stdout
     assert re.search(rf"live release +{stamp} deploy: live", status)
     assert re.search(r"deploy lock +free", status) and re.search(r"last record here +none in this checkout", status)
@@ -121,7 +121,8 @@ def test_history_status_and_the_lock_are_the_same_from_a_second_checkout(serving
         running.communicate(timeout=120)
     assert running.returncode != 0
     newest, older = history_lines(other)
-    assert re.fullmatch(rf"  {STAMP} deploy: interrupted \(stopped by Ctrl-C, SIGTERM or SIGHUP\), image ami-\w+, "
+    assert re.fullmatch(rf"  {STAMP} deploy: interrupted \(stopped by Ctrl-C, SIGTERM or SIGHUP\), "
+                        rf"image ami-\w+ \(baked\), "
                         r"by .+", newest), newest
     assert older == line
     status = ok(other.make("status")).stdout
@@ -134,7 +135,7 @@ def test_a_failed_release_says_why_in_the_history(serving):
     assert serving.make("deploy", HEALTH_TIMEOUT="1", POLL_INTERVAL="0.2").returncode != 0
     newest = history_lines(serving)[0]
     assert re.fullmatch(rf"  {STAMP} deploy: rolled back \(asg-app-dev01-{STAMP} did not become healthy: "
-                        rf".+HEALTH_TIMEOUT=1s\)\), image ami-\w+, by .+", newest), newest
+                        rf".+HEALTH_TIMEOUT=1s\)\), image ami-\w+ \(baked\), by .+", newest), newest
 
 
 def test_rollback_twice_goes_back_twice_then_says_nothing_older_is_kept(serving):

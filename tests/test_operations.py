@@ -77,8 +77,8 @@ def test_status_shows_the_live_group_its_image_and_in_service_count_and_changes_
                          r"tcp 80 from 0\.0\.0\.0/0, tcp 80 from ::/0\n", output)
     assert lb_group, output
     assert re.search(rf"security group instances +sg-\w+: tcp 80 from {lb_group.group(1)}\n", output)
-    assert re.search(rf"live release +\d{{14}} deploy: live, image {image_id}, by \S+@\S+ at [\d-]+ [\d:]+ UTC\n",
-                     output), output
+    assert re.search(rf"live release +\d{{14}} deploy: live, image {image_id} \(baked\), "
+                     rf"by \S+@\S+ at [\d-]+ [\d:]+ UTC\n", output), output
     assert "last run" not in output  # the live release is the last run
     assert re.search(r"deploy lock +free\n", output)
     assert re.search(r"last record here +deploy/log/dev01/\d{8}T\d{6}Z-deploy/\n", output)

@@ -107,9 +107,10 @@ def test_polling_is_one_describe_per_poll(serving):
     actions = [c.action for c in serving.emulator.calls]
     # Each poll reads the group; once it is healthy there, the load balancer too: 7 polls until two
     # instances are InService in the group, 5 more until they are at the load balancer.
-    # DescribeAutoScalingGroups: polls 12, lookup 1, traffic guard 1, retirement 2, template sweep 1,
-    # image retention 1; DescribeInstanceHealth: polls 5, traffic guards 2, draining 1.
-    assert actions.count("DescribeAutoScalingGroups") <= 12 + 1 + 1 + 2 + 1 + 1, actions
+    # DescribeAutoScalingGroups: polls 12 at most, the plan 2 (the environment's groups, and the app's
+    # for image retention), lookup 1, retirement 3 (its change lines, the traffic guard, the wait),
+    # template sweep 1, image retention 1; DescribeInstanceHealth: polls 5, traffic guards 2, draining 1.
+    assert actions.count("DescribeAutoScalingGroups") <= 12 + 2 + 1 + 3 + 1 + 1, actions
     assert actions.count("DescribeInstanceHealth") <= 5 + 2 + 1, actions
 
 

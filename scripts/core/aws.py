@@ -125,3 +125,8 @@ def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
 def tag_filters(tags: dict[str, str]) -> list[dict]:
     """Describe filters that match resources carrying every one of `tags`."""
     return [{"Name": f"tag:{key}", "Values": [value]} for key, value in tags.items()]
+
+
+def tag_value(resource: dict, key: str) -> str | None:
+    """The value of a resource's tag `key` (as Describe calls give tags: a list of Key and Value)."""
+    return next((tag["Value"] for tag in resource.get("Tags") or [] if tag["Key"] == key), None)

@@ -26,10 +26,17 @@ LAUNCH_TEMPLATE_IDS = ("[].[LaunchTemplate.LaunchTemplateId,"
                        " MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateId][][]")
 
 
-def environment_groups(step: Context) -> list[dict]:
-    """Every group tagged with this app and environment, every page, filtered by AWS."""
+def environment_groups(step: Context, node_env: str | None = None) -> list[dict]:
+    """Every group tagged with this app and environment (or `node_env`, another of the app's), every
+    page, filtered by AWS."""
+    tags = {**step.settings.ownership_tags, **({"Environment": node_env} if node_env else {})}
+    return search(step.client("autoscaling"), "describe_auto_scaling_groups", GROUPS, Filters=tag_filters(tags))
+
+
+def app_groups(step: Context) -> list[dict]:
+    """Every group of the app, of any of its environments (they may run one another's images)."""
     return search(step.client("autoscaling"), "describe_auto_scaling_groups", GROUPS,
-                  Filters=tag_filters(step.settings.ownership_tags))
+                  Filters=tag_filters({"App": step.settings.app_name}))
 
 
 def describe_groups(step: Context, names: list[str]) -> list[dict]:

@@ -32,26 +32,29 @@ def now() -> str:
     return time.strftime(TIME, time.gmtime())
 
 
-def _key(step: Step) -> dict:
-    return {"Environment": {"S": f"{step.settings.node_env}/releases"}}
+def _key(step: Step, node_env: str | None = None) -> dict:
+    return {"Environment": {"S": f"{node_env or step.settings.node_env}/releases"}}
 
 
-def _read(step: Step) -> tuple[list[dict], int]:
-    dynamodb = step.client("dynamodb")
+def _read(step: Step, node_env: str | None = None) -> tuple[list[dict], int]:
+    """The history of this environment (or of `node_env`, another of the app's), and its revision."""
+    dynamodb, node_env = step.client("dynamodb"), node_env or step.settings.node_env
     try:
-        item = dynamodb.get_item(TableName=table_name(step), Key=_key(step), ConsistentRead=True).get("Item")
+        item = dynamodb.get_item(TableName=table_name(step, node_env), Key=_key(step, node_env),
+                                 ConsistentRead=True).get("Item")
     except dynamodb.exceptions.ResourceNotFoundException:
-        raise StepError(f"no lock table {table_name(step)} (it keeps the release history): run "
-                        f"`NODE_ENV={step.settings.node_env} make setup` first") from None
+        of = "" if node_env == step.settings.node_env else f" of {node_env}"
+        raise StepError(f"no lock table {table_name(step, node_env)} (it keeps the release history{of}): "
+                        f"run `NODE_ENV={node_env} make setup` first") from None
     if not item:
         return [], 0
     found = {name: TypeDeserializer().deserialize(value) for name, value in item.items()}
     return found["Releases"], int(found["Revision"])
 
 
-def releases(step: Step) -> list[dict]:
-    """Every release kept, the oldest first."""
-    return _read(step)[0]
+def releases(step: Step, node_env: str | None = None) -> list[dict]:
+    """Every release kept, the oldest first: of this environment, or of `node_env`."""
+    return _read(step, node_env)[0]
 
 
 def _change(step: Step, change: Callable[[list[dict]], bool]) -> None:
@@ -117,9 +120,11 @@ def settle(step: Step, outcome: str, reason: str | None = None) -> None:
     _change(step, change)
 
 
-def live_stamps(step: Step, groups: list[dict]) -> set[str]:
-    """The stamps of the releases whose groups are in AWS (a release's group is named by its stamp)."""
-    return {group["AutoScalingGroupName"].removeprefix(step.settings.group_prefix) for group in groups}
+def live_stamps(step: Step, groups: list[dict], node_env: str | None = None) -> set[str]:
+    """The stamps of the releases whose groups are in AWS (a release's group is named by its stamp):
+    of this environment, or of `node_env`."""
+    prefix = f"asg-{step.settings.app_name}-{node_env}-" if node_env else step.settings.group_prefix
+    return {group["AutoScalingGroupName"].removeprefix(prefix) for group in groups}
 
 
 def shown(release: dict, running: set[str], locked: bool) -> str:
@@ -147,5 +152,7 @@ def line(release: dict, running: set[str], locked: bool) -> str:
     """One release in a line: stamp, kind, outcome as AWS has it now, image, who and when, why it failed."""
     kind = f"{release['kind']} of {release['restores']}" if release.get("restores") else release["kind"]
     reason = f" ({release['reason']})" if release.get("reason") else ""
+    image = release.get("image") or "none"
+    image += f" ({release['image_from']})" if release.get("image_from") else ""
     return (f"{release['stamp']} {kind}: {shown(release, running, locked)}{reason}, "
-            f"image {release.get('image') or 'none'}, by {release['by']} at {release['started']}")
+            f"image {image}, by {release['by']} at {release['started']}")

@@ -172,6 +172,9 @@ def documents(*, app: str, node_env: str, record_name: str, zone_id: str, accoun
         statement("ReadAlarms", ["cloudwatch:DescribeAlarms"], f"arn:aws:cloudwatch:{at}:alarm:*"),
         statement("ReadHistory", ["dynamodb:DescribeTable", "dynamodb:GetItem"],
                   f"arn:aws:dynamodb:{at}:table/deploy-lock-{name}"),
+        # The app's other environments' release histories, read alone: the release IMAGE_FROM
+        # promotes, and the images they run or can roll back to, which cleanup keeps.
+        statement("ReadAppHistories", ["dynamodb:GetItem"], f"arn:aws:dynamodb:{at}:table/deploy-lock-{app}-*"),
     ]
     return {kind: {"Version": VERSION, "Statement": statements}
             for kind, statements in (("setup", setup), ("deploy", deploy), ("bake", bake), ("read", read))}

@@ -36,8 +36,9 @@ def dead_here(lock: dict) -> bool:
     return False
 
 
-def table_name(step: Context) -> str:
-    return f"deploy-lock-{step.settings.name}"
+def table_name(step: Context, node_env: str | None = None) -> str:
+    """The lock table of this environment (or of `node_env`, another of the app's)."""
+    return f"deploy-lock-{step.settings.app_name}-{node_env or step.settings.node_env}"
 
 
 @contextmanager

@@ -58,6 +58,7 @@ class Planned:
     primal: str = ""
     image: str = ""
     image_pending: str = ""  # the image is made by a change of the plan: what its id waits on
+    origin: str = ""  # where a given image comes from (IMAGE_FROM's release)
     capacity: dict = field(default_factory=dict)
     outdated: list[dict] = field(default_factory=list)  # the groups to retire, as AWS describes them
     group: str = ""

@@ -7,10 +7,11 @@ import time
 from collections.abc import Callable
 
 from . import history
-from .groups import bring_back, retire
-from .images import delete_image, environment_images
+from .aws import tag_value
+from .groups import app_groups, bring_back, environment_groups, retire
+from .images import delete_image, environment_images, images_in_use, require_image
 from .lock import deploy_lock
-from .settings import ROOT, Settings
+from .settings import ROOT, Settings, values
 from .step import Step, StepError
 
 ENDED = ("rolled back", "interrupted", "rollback failed")
@@ -61,6 +62,53 @@ def app_user_data(settings: Settings) -> str:
         raise StepError(f"{path.relative_to(ROOT)} makes {len(data.encode())} bytes of user data, more than EC2's "
                         f"{USER_DATA_LIMIT}: keep large or secret settings in a parameter store (README)")
     return data
+
+
+def needed_elsewhere(step: Step, groups: list[dict] | None = None) -> set[str]:
+    """The images the app's other environments run or can roll back to (their groups' images, and
+    those of their last KEEP_IMAGES releases that went live): an environment's cleanup or destroy
+    keeps them, whoever baked them. `groups`: the app's (app_groups), when looked up already."""
+    own = step.settings.node_env
+    groups = app_groups(step) if groups is None else groups
+    others = [group for group in groups if tag_value(group, "Environment") != own]
+    needed = images_in_use(step, others)
+    for node_env in sorted({tag_value(group, "Environment") for group in others} - {None}):
+        keep = int(values({"NODE_ENV": node_env})["KEEP_IMAGES"].text or 1)
+        try:
+            served = [r["image"] for r in history.releases(step, node_env) if r["outcome"] == history.SERVED
+                      and r.get("image")]
+        except StepError:  # no history (an environment of an older version of the tool): its groups' images
+            continue
+        needed |= set(served[-keep:])
+    return needed
+
+
+def promoted(step: Step) -> dict:
+    """IMAGE_FROM's live release, whose image this one deploys, checked to qualify: live there now,
+    and past its soak when that environment soaks; else one line naming it and why it does not."""
+    source = step.settings.image_from
+    found = history.releases(step, source)
+    running = history.live_stamps(step, environment_groups(step, source), source)
+    newest = found[-1] if found else None
+    if newest and newest["outcome"] in history.UNSETTLED and newest["stamp"] in running:
+        raise StepError(f"IMAGE_FROM={source}: {source}'s release {newest['stamp']} is still {newest['outcome']}: "
+                        "promote it once it is live")
+    live = history.live(found, running)
+    if live is None:
+        last = (f"its newest, {newest['stamp']}, is {newest['outcome']}" + (f" ({newest['reason']})" if
+                newest.get("reason") else "") if newest else "it has no release yet")
+        raise StepError(f"IMAGE_FROM={source}: {source} has no live release to promote ({last})")
+    soaks = int(values({"NODE_ENV": source})["SOAK_SECONDS"].text or 0)
+    if soaks and not live.get("soak_ends"):
+        raise StepError(f"IMAGE_FROM={source}: {source}'s live release {live['stamp']} ({live['image']}) has not "
+                        f"passed a soak, and {source} soaks (SOAK_SECONDS={soaks}): deploy it there again, with "
+                        "the release before it serving, to soak it")
+    try:
+        require_image(step, live["image"], "IMAGE_FROM")
+    except StepError:
+        raise StepError(f"IMAGE_FROM={source}: the image of its live release {live['stamp']}, {live['image']}, is "
+                        f"not available in {step.aws.region}") from None
+    return live
 
 
 def missing_app_config(step: Step) -> str | None:

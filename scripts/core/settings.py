@@ -138,6 +138,11 @@ def image(key: str, value: str | None) -> str | None:
     return value
 
 
+def environment_name(key: str, value: str | None) -> str | None:
+    """Another environment's NODE_ENV, or None."""
+    return None if value is None else safe_name(key, value)
+
+
 def yes_or_no(empty: str) -> Reader:
     """yes or no; `empty` when unset."""
     def read(key: str, value: str | None) -> bool:
@@ -262,6 +267,8 @@ class Settings:
     # Images.
     primal_id: str | None = setting(image, "a primal image to use: skips the primal bake")
     image_id: str | None = setting(image, "an app image to use: skips the app bake (never deleted)")
+    image_from: str | None = setting(environment_name, "deploy the image live in that environment of the app "
+                                     "(e.g. staging), once it passed its soak there: no build, no bake")
     base_ami: str | None = setting(image, "the Debian or Ubuntu image primal is baked from (unless PRIMAL_ID)")
     cleanup: bool = setting(yes_or_no("yes"), "no: keep every image; yes: delete images past KEEP_IMAGES")
     keep_images: int = setting(whole, "this environment's newest app images kept for rollback (at least 1)")
@@ -305,10 +312,24 @@ class Settings:
         if self.health_timeout < self.poll_interval:
             raise SettingsError(f"HEALTH_TIMEOUT={self.health_timeout:g} is shorter than POLL_INTERVAL="
                                 f"{self.poll_interval:g}: a wait would give up before it looked; raise HEALTH_TIMEOUT")
+        if self.image_from and (self.image_from == self.node_env or self.image_id):
+            raise SettingsError(f"IMAGE_FROM={self.image_from} names " + (
+                "this environment itself" if self.image_from == self.node_env else "an image as IMAGE_ID does") +
+                ": set one of IMAGE_FROM (another environment) and IMAGE_ID")
         if self.keep_images < 1:
             raise SettingsError("KEEP_IMAGES must be at least 1: the live release's image is always kept")
         if self.keep_records < 1:
             raise SettingsError("KEEP_RECORDS must be at least 1: the running one is always kept")
+
+    @property
+    def bakes(self) -> bool:
+        """A release builds and bakes its image: neither IMAGE_ID nor IMAGE_FROM gives it one."""
+        return not (self.image_id or self.image_from)
+
+    @property
+    def image_given(self) -> str:
+        """What gives a release its image, when it bakes none: IMAGE_ID=..., or IMAGE_FROM=..."""
+        return f"IMAGE_ID={self.image_id}" if self.image_id else f"IMAGE_FROM={self.image_from}"
 
     @property
     def https(self) -> bool:
