@@ -1,6 +1,6 @@
 """deploy: bake the `carnivore` app image from primal with the app staged in tmp/$NODE_ENV/appserver, unless
-IMAGE_ID is given (then that image is used, and never deleted by this deploy), or an image of this
-environment baked from the same inputs exists: the staged app (APP_FILES and the build; not the
+IMAGE_ID is given (then that image is used, and never deleted by this deploy), or an image of the
+app (baked by any of its environments) from the same inputs exists: the staged app (APP_FILES and the build; not the
 app config, which the instances get at boot), the carnivore template and its files, and the
 primal image, fingerprinted in the tag AppFingerprint. The image id comes from Packer's
 machine-readable artifact line; a failed or id-less bake stops the deploy here, before any group
@@ -42,9 +42,9 @@ def inputs_fingerprint(primal_id: str, stage: Path) -> str:
 
 
 def images_of(step: Step, fingerprint: str) -> list[dict]:
-    """This environment's app images baked from the same inputs, the newest first."""
-    return app_images(step, "carnivore", *tag_filters({"Environment": step.settings.node_env,
-                                                       "AppFingerprint": fingerprint}),
+    """The app's images baked from the same inputs, by any of its environments (an image holds no
+    environment's settings), the newest first."""
+    return app_images(step, "carnivore", *tag_filters({"AppFingerprint": fingerprint}),
                       {"Name": "state", "Values": ["available"]})
 
 

@@ -65,3 +65,17 @@ def test_production_takes_the_image_that_passed_staging_and_staging_keeps_what_p
     assert image_of(project, "production") != passed
     ok(project.make("rollback", "production"))
     assert image_of(project, "production") == passed  # a promoted release is rolled back to like any
+
+
+def test_two_environments_taking_the_same_inputs_share_one_bake(project):
+    (project.path / "deploy/env/dev02.json").write_text('{"port": 80, "greeting": "dev02"}\n')
+    for node_env in ("dev01", "dev02"):
+        ok(project.make("setup", node_env))
+    ok(project.make("deploy", "dev01", APP_VERSION="7"))
+    [baked] = images(project)
+    project.emulator.calls.clear()
+    second = ok(project.make("deploy", "dev02", APP_VERSION="7")).stdout
+    assert f"skipped, an image of the same inputs exists ({baked})" in second
+    assert "CreateImage" not in project.mutating_actions() and list(images(project)) == [baked]
+    assert image_of(project, "dev02") == image_of(project, "dev01") == baked  # each with its own config
+    assert f"image {baked} (same inputs as an earlier bake)" in ok(project.make("history", "dev02")).stdout
