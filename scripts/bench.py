@@ -76,6 +76,7 @@ def chain(step: Step, emulator: Emulator, log) -> dict[str, tuple[float, Counter
     demo = {key: value for key, value in dotenv_values(ROOT / "env/demo.env").items() if value}
     found = {}
     for node_env, source in CHAIN:
+        shutil.copy(ROOT / "deploy/env/demo.json", ROOT / f"deploy/env/{node_env}.json")  # the demo's app config
         given = {**demo, "NODE_ENV": node_env, "APP_VERSION": "chain", "IMAGE_FROM": source}
         measure(step, emulator, "setup", log, **given)
         found[node_env] = measure(step, emulator, "deploy", log, **given)
@@ -83,9 +84,11 @@ def chain(step: Step, emulator: Emulator, log) -> dict[str, tuple[float, Counter
 
 
 def forget_the_chain(step: Step) -> None:
-    """The chain's environments belong to the throwaway emulator: their logs and keys go with it."""
+    """The chain's environments belong to the throwaway emulator: their logs, keys and app configs go
+    with it."""
     for node_env, _ in CHAIN:
         shutil.rmtree(ROOT / "deploy/log" / node_env, ignore_errors=True)
+        (ROOT / f"deploy/env/{node_env}.json").unlink(missing_ok=True)
         for path in (ROOT / "deploy/keys").glob(f"{step.settings.app_name}-{node_env}*"):
             path.unlink()
 
