@@ -38,6 +38,13 @@ def test_production_takes_the_image_that_passed_staging_and_staging_keeps_what_p
     refused(project, f"staging's live release {first} ({image_of(project, 'staging')}) has not passed a soak, and "
                      "staging soaks (SOAK_SECONDS=1): deploy it there again, with the release before it serving, "
                      "to soak it")
+    project.emulator.health.set("asg-app-staging-", good_polls=6)  # the next release fails its soak
+    assert project.make("deploy", "staging", SOAK_SECONDS="600").returncode != 0
+    project.emulator.health.clear()
+    failed = ok(project.make("history", "staging")).stdout.splitlines()[1].split()[0]
+    refused(project, f"staging's live release {first} ({image_of(project, 'staging')}) has not passed a soak, and "
+                     f"staging soaks (SOAK_SECONDS=1) (its newest release, {failed}, is rolled back): deploy it "
+                     "there again, with the release before it serving, to soak it")
 
     ok(project.make("deploy", "staging"))  # soaks, and passes
     passed = image_of(project, "staging")

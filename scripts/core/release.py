@@ -100,9 +100,10 @@ def promoted(step: Step) -> dict:
         raise StepError(f"IMAGE_FROM={source}: {source} has no live release to promote ({last})")
     soaks = int(values({"NODE_ENV": source})["SOAK_SECONDS"].text or 0)
     if soaks and not live.get("soak_ends"):
+        since = f" (its newest release, {newest['stamp']}, is {newest['outcome']})" if newest is not live else ""
         raise StepError(f"IMAGE_FROM={source}: {source}'s live release {live['stamp']} ({live['image']}) has not "
-                        f"passed a soak, and {source} soaks (SOAK_SECONDS={soaks}): deploy it there again, with "
-                        "the release before it serving, to soak it")
+                        f"passed a soak, and {source} soaks (SOAK_SECONDS={soaks}){since}: deploy it there again, "
+                        "with the release before it serving, to soak it")
     try:
         require_image(step, live["image"], "IMAGE_FROM")
     except StepError:
