@@ -96,15 +96,12 @@ def forget_the_chain(step: Step) -> None:
 def ways_back(step: Step, emulator: Emulator, log) -> tuple[float, float]:
     """(seconds until the warm instances serve again after a failed soak, seconds of a make rollback)."""
     emulator.health.set(step.settings.group_prefix, good_polls=6)  # a release that turns bad in its soak
-    os.environ["SOAK_SECONDS"] = "600"
     try:
-        make(step, "deploy", output=log)
+        make(step, "deploy", output=log, SOAK_SECONDS="600")
     except StepError:
         pass  # as it should
     else:
         raise StepError("the deploy whose release turns bad passed its soak: see deploy/log/demo/bench.log")
-    finally:
-        del os.environ["SOAK_SECONDS"]
     log.flush()
     warm = WARM_BACK.findall((step.settings.log_dir / "bench.log").read_text())
     if not warm:
@@ -118,17 +115,7 @@ def ways_back(step: Step, emulator: Emulator, log) -> tuple[float, float]:
 def measure(step: Step, emulator: Emulator, target: str, log, **settings: str | None) -> tuple[float, Counter]:
     """Wall time of `make <target>` (with `settings` in its environment), and its API calls by (service, action)."""
     emulator.calls.clear()
-    given = {key: value for key, value in settings.items() if value is not None}
-    before = {key: os.environ.get(key) for key in given}
-    os.environ.update(given)
-    try:
-        seconds = make(step, target, output=log)
-    finally:
-        for key, value in before.items():
-            if value is None:
-                del os.environ[key]
-            else:
-                os.environ[key] = value
+    seconds = make(step, target, output=log, **settings)
     return seconds, Counter((call.service, call.action) for call in emulator.calls)
 
 

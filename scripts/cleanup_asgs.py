@@ -30,7 +30,7 @@ def cleanup_asgs(step: Step) -> None:
         step.say("no outdated autoscaling groups.")
         return
     successor = step.recall("serving", made_by="wait-health")
-    desired = (step.state().capacity or {}).get("desired", 0)
+    desired = step.recall("capacity", made_by="lookup-asg")["desired"]
     for change in retire_changes(step.settings, describe_groups(step, outdated), successor, desired):
         step.say(f"-> {change.line()}")
     retire(step, outdated, successor=successor)

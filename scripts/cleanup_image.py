@@ -19,27 +19,31 @@ from core.step import Step, run
 Remove = Callable[[dict], None] | None  # what deletes an image (None: a plan, deleting nothing)
 
 
+def deletions(images: list[dict], newest: int, kept: set[str | None], what: str, detail: Callable[[dict], str],
+              why: str, remove: Remove) -> tuple[set[str], list[Change]]:
+    """Of `images`, the newest first: (those kept, the deletion of the others): the `newest` first
+    ones and `kept` stay."""
+    keep = ({image["ImageId"] for image in images[:newest]} | kept) - {None}
+    return keep, [Change("delete", f"{what} {image['ImageId']}", detail(image), why,
+                         do=remove and (lambda image=image: remove(image)))
+                  for image in images if image["ImageId"] not in keep]
+
+
 def image_deletions(settings: Settings, by_release: list[dict], in_use: set[str],
                     remove: Remove = None) -> tuple[set[str], list[Change]]:
     """Given the environment's app images, the latest released first: (those kept, the deletions)."""
-    keep = {image["ImageId"] for image in by_release[:settings.keep_images]} | in_use | {settings.image_id}
-    return keep - {None}, [
-        Change("delete", f"image {image['ImageId']}", f"released {released(image) or 'never'}, with its snapshots",
-               f"beyond KEEP_IMAGES={settings.keep_images}, in use nowhere",
-               do=remove and (lambda image=image: remove(image)))
-        for image in by_release if image["ImageId"] not in keep]
+    return deletions(by_release, settings.keep_images, in_use | {settings.image_id}, "image",
+                     lambda image: f"released {released(image) or 'never'}, with its snapshots",
+                     f"beyond KEEP_IMAGES={settings.keep_images}, in use nowhere", remove)
 
 
 def primal_deletions(settings: Settings, primal: list[dict], used: set[str],
                      remove: Remove = None) -> tuple[set[str], list[Change]]:
     """The app's primal images are shared by its environments: keep the KEEP_PRIMAL_IMAGES newest,
     the one this release was baked from and PRIMAL_ID (`used`); the older ones bill for nothing."""
-    keep = {image["ImageId"] for image in primal[:settings.keep_primal_images]} | used | {settings.primal_id}
-    return keep - {None}, [
-        Change("delete", f"primal image {image['ImageId']}", f"made {image['CreationDate'][:10]}, with its snapshots",
-               f"beyond KEEP_PRIMAL_IMAGES={settings.keep_primal_images}",
-               do=remove and (lambda image=image: remove(image)))
-        for image in primal if image["ImageId"] not in keep]
+    return deletions(primal, settings.keep_primal_images, used | {settings.primal_id}, "primal image",
+                     lambda image: f"made {image['CreationDate'][:10]}, with its snapshots",
+                     f"beyond KEEP_PRIMAL_IMAGES={settings.keep_primal_images}", remove)
 
 
 def by_release(images: list[dict], stamps: dict[str, str]) -> list[dict]:

@@ -6,12 +6,11 @@ primal image, fingerprinted in the tag AppFingerprint. The image id comes from P
 machine-readable artifact line; a failed or id-less bake stops the deploy here, before any group
 changes."""
 
-import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 from core import history
-from core.aws import tag_filters
-from core.images import app_images, require_image
+from core.images import baked_from, fingerprint, require_image
 from core.packer import bake_image
 from core.plan import Change, Planned
 from core.release import alone
@@ -31,21 +30,11 @@ def decide(settings: Settings, stamp: str, primal: str, reusable: str = "") -> C
 
 
 def inputs_fingerprint(primal_id: str, stage: Path) -> str:
-    """A digest of the primal image and every file the carnivore bake reads, by path and content."""
-    digest = hashlib.sha256(primal_id.encode() + b"\0")
+    """The primal image and every file the carnivore bake reads: the template, its files, the stage."""
     named = [(str(path.relative_to(ROOT)), path) for path in
              [TEMPLATE, *sorted(p for p in (ROOT / "deploy/carnivore").rglob("*") if p.is_file())]]
     named += [(f"stage/{path.relative_to(stage)}", path) for path in sorted(stage.rglob("*")) if path.is_file()]
-    for name, path in named:
-        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:32]
-
-
-def images_of(step: Step, fingerprint: str) -> list[dict]:
-    """The app's images baked from the same inputs, by any of its environments (an image holds no
-    environment's settings), the newest first."""
-    return app_images(step, "carnivore", *tag_filters({"AppFingerprint": fingerprint}),
-                      {"Name": "state", "Values": ["available"]})
+    return fingerprint(primal_id, named)
 
 
 def plan(step: Step, planned: Planned) -> list[Change]:
@@ -54,10 +43,11 @@ def plan(step: Step, planned: Planned) -> list[Change]:
     change = decide(step.settings, planned.stamp, planned.primal)
     if step.settings.image_id:
         require_image(step, step.settings.image_id, "IMAGE_ID")
-    planned.image = step.settings.image_id or "the app image baked above"
-    planned.image_pending = change.pending and "its image id; no bake when an image of the same inputs exists " \
-                                               "(known once the app is built)"
-    return [Change(change.action, change.subject, change.detail, pending=planned.image_pending)]
+    if change.pending:  # whether an image of the same inputs exists is known once the app is built
+        change = replace(change, pending="its image id; no bake when an image of the same inputs exists (known "
+                                         "once the app is built)")
+    planned.image, planned.image_pending = step.settings.image_id or "the app image baked above", change.pending
+    return [change]
 
 
 def deployment_image(step: Step) -> None:
@@ -78,15 +68,15 @@ def deployment_image(step: Step) -> None:
     if not settings.stage_dir.is_dir():
         raise StepError(f"nothing staged for {settings.node_env}: run "
                         f"`NODE_ENV={settings.node_env} make build-app copy-over` first")
-    fingerprint = inputs_fingerprint(primal_id, settings.stage_dir)
-    reusable = images_of(step, fingerprint)
+    inputs = inputs_fingerprint(primal_id, settings.stage_dir)
+    reusable = baked_from(step, "carnivore", "AppFingerprint", inputs)  # by any environment: it holds no settings
     step.say(f"-> {decide(settings, stamp, primal_id, reusable[0]['ImageId'] if reusable else '').line()}")
     if reusable:
         image_id = reusable[0]["ImageId"]
         step.remember(image_id=image_id, image_baked=False)  # never deleted by a rollback of this release
     else:
         image_id = bake_image(step, "carnivore", {"NODE_ENV": settings.node_env, "SOURCE_ID": primal_id,
-                                                  "stage": str(settings.stage_dir), "fingerprint": fingerprint},
+                                                  "stage": str(settings.stage_dir), "fingerprint": inputs},
                               remember=lambda image_id: step.remember(image_id=image_id, image_baked=True))
     history.update(step, image=image_id, image_from="same inputs as an earlier bake" if reusable else "baked")
 

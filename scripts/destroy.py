@@ -160,11 +160,11 @@ def image_removals(step: Step) -> list[Removal]:
     for image in [image for image in images if image["ImageId"] in needed]:
         step.say(f"leaving image {image['ImageId']} alone: another environment of {step.settings.app_name} runs it "
                  "or can roll back to it")
-    ours = {image["ImageId"] for image in images}
     carnivores = app_images(step, "carnivore")
-    strays = [image for image in carnivores if image["ImageId"] not in ours | needed and gone(step, image)]
-    every = images + strays
-    if all(image["ImageId"] in {i["ImageId"] for i in every} for image in carnivores):  # the app's last environment
+    others = [image for image in carnivores if image["ImageId"] not in {i["ImageId"] for i in images} | needed]
+    gone = destroyed(step, {tag_value(image, "Environment") for image in others})
+    every = images + [image for image in others if tag_value(image, "Environment") in gone]
+    if len(every) == len(carnivores):  # the app's last environment
         every += app_images(step, "primal")
     removals = [(f"image {image['ImageId']} ({image.get('Name')}) and its snapshot(s)",
                  lambda image=image: delete_image(step, image)) for image in every if image["ImageId"] not in needed]
@@ -177,16 +177,15 @@ def image_removals(step: Step) -> list[Removal]:
     return removals
 
 
-def gone(step: Step, image: dict) -> bool:
-    """The environment that baked the image was destroyed (its lock table, with its history, is gone)."""
-    baker = tag_value(image, "Environment")
-    if not baker or baker == step.settings.node_env:
-        return False
-    try:
-        history.releases(step, baker)
-    except StepError:
-        return True
-    return False
+def destroyed(step: Step, environments: set[str | None]) -> set[str]:
+    """Of the app's other environments named, those destroyed (their lock table, with the history, is gone)."""
+    gone = set()
+    for node_env in environments - {None, step.settings.node_env}:
+        try:
+            history.releases(step, node_env)
+        except StepError:
+            gone.add(node_env)
+    return gone
 
 
 def confirm(step: Step) -> None:

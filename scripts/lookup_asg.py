@@ -27,7 +27,7 @@ HOOKS = ("LifecycleHooks[].{LifecycleHookName: LifecycleHookName, LifecycleTrans
          "DefaultResult: DefaultResult, NotificationTargetARN: NotificationTargetARN, RoleARN: RoleARN}")
 
 
-def new_capacity(settings: Settings, groups: list[dict]) -> tuple[dict, str]:
+def new_capacity(settings: Settings, groups: list[dict]) -> dict:
     """The new group's min, desired and max, and why: as many as the largest serving group runs now,
     or DESIRED_CAPACITY if that is more."""
     serving = max(groups, key=lambda group: group["DesiredCapacity"], default=None)
@@ -39,14 +39,14 @@ def new_capacity(settings: Settings, groups: list[dict]) -> tuple[dict, str]:
                f"(DESIRED_CAPACITY={settings.desired_capacity})")
     else:
         why = f"DESIRED_CAPACITY={settings.desired_capacity}"
-    return {**capacity, "why": why}, why
+    return {**capacity, "why": why}
 
 
 def plan(step: Step, planned: Planned) -> list[Change]:
     """No change: what the changes after it act on (the groups to retire, the new group's capacity)."""
     new_group = step.settings.group_prefix + planned.stamp
     planned.outdated = [g for g in environment_groups(step) if g["AutoScalingGroupName"] != new_group]
-    planned.capacity, _ = new_capacity(step.settings, planned.outdated)
+    planned.capacity = new_capacity(step.settings, planned.outdated)
     return []
 
 
@@ -56,13 +56,14 @@ def lookup_asg(step: Step) -> None:
     new_group = settings.group_prefix + step.recall("stamp", made_by="check-deploy")
     groups = [g for g in environment_groups(step) if g["AutoScalingGroupName"] != new_group]
     outdated = [g["AutoScalingGroupName"] for g in groups]
-    capacity, why = new_capacity(settings, groups)
+    capacity = new_capacity(settings, groups)
     newest = max(groups, key=lambda group: group["CreatedTime"], default=None)
     scheduled, hooks = carried_over(step, newest["AutoScalingGroupName"]) if newest else ([], [])
     step.remember(outdated_groups=outdated, capacity=capacity, scheduled_actions=scheduled, lifecycle_hooks=hooks)
     step.say(f"outdated groups: {' '.join(outdated) or 'none'}")
     desired = capacity["desired"]
-    step.say(f"new group capacity: {desired} instance(s) ({why}), min {capacity['min']}, max {capacity['max']}")
+    step.say(f"new group capacity: {desired} instance(s) ({capacity['why']}), min {capacity['min']}, "
+             f"max {capacity['max']}")
     if desired > settings.max_capacity:
         step.say(f"note: {desired} is more than MAX_CAPACITY={settings.max_capacity}: the new group's max is "
                  f"{desired}, so it can hold what serves now")

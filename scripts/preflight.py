@@ -23,6 +23,12 @@ SUBNET_IDS = "Subnets[].SubnetId"
 
 def plan(step: Step, planned: Planned | None = None) -> list[Change]:
     """Every check (reads alone); the one change is the probe LAUNCH_KIND=configuration needs."""
+    checks(step)
+    return probe(step)
+
+
+def checks(step: Step) -> tuple[str, str]:
+    """Refuse what the account cannot do as the settings ask; (the VPC, the hosted zone)."""
     settings = step.settings
     known = jmespath.search(ZONE_NAMES, step.client("ec2").describe_availability_zones())
     unknown = [zone for zone in settings.availability_zones if zone not in known]
@@ -31,7 +37,7 @@ def plan(step: Step, planned: Planned | None = None) -> list[Change]:
                         f"(its zones: {' '.join(known)}); fix AVAILABILITY_ZONES or AWS_REGION")
     if settings.subnets:
         check_subnets(step)
-    vpc_id(step)
+    vpc = vpc_id(step)
     security_groups(step)  # refuses groups of that name that are another environment's
     balancer = load_balancer(step)
     exists = balancer.describe() is not None
@@ -40,9 +46,16 @@ def plan(step: Step, planned: Planned | None = None) -> list[Change]:
         balancer.check_drift()
     else:
         balancer.check_placement()
-    refuse_a_record_not_ours(step, hosted_zone_id(step), balancer.alias_target() if exists else None)
+    zone = hosted_zone_id(step)
+    refuse_a_record_not_ours(step, zone, balancer.alias_target() if exists else None)
     if settings.certificate not in ("auto", "none"):
         given_certificate(step)
+    return vpc, zone
+
+
+def probe(step: Step) -> list[Change]:
+    """LAUNCH_KIND=configuration: the one change preflight makes, last."""
+    settings = step.settings
     if settings.launch_kind != "configuration":
         return []
     probe = f"lc-{settings.name}-probe"
@@ -54,10 +67,11 @@ def plan(step: Step, planned: Planned | None = None) -> list[Change]:
 def preflight(step: Step) -> None:
     settings = step.settings
     step.say(f"checking {step.aws.region} zones and the hosted zone of {settings.tld}...")
-    carry_out(plan(step), step.say)
+    vpc, zone = checks(step)
+    carry_out(probe(step), step.say)
     for note in first_deploy_needs(step):
         step.say(f"note: the first deploy will stop here: {note}")
-    step.say(f"ok: zones {' '.join(settings.availability_zones)}, {vpc_id(step)}, hosted zone {hosted_zone_id(step)}")
+    step.say(f"ok: zones {' '.join(settings.availability_zones)}, {vpc}, hosted zone {zone}")
 
 
 def first_deploy_needs(step: Step) -> list[str]:

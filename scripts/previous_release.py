@@ -22,8 +22,8 @@ def choose(step: Step) -> tuple[str, str, str]:
     alarm_states(step)  # SOAK_ALARMS exist
     groups = environment_groups(step)
     running, kept = images_in_use(step, groups), {image["ImageId"]: image for image in environment_images(step)}
-    kept |= promoted_images(step, history.releases(step), kept)
     releases = history.releases(step)
+    kept |= promoted_images(step, releases, kept)
     leaving = history.live(releases, history.live_stamps(step, groups))
     if leaving is None:
         return by_images(step, running, kept)

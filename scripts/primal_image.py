@@ -2,12 +2,10 @@
 baked from the same inputs (template and the files it provisions, fingerprinted in the tag
 PrimalFingerprint), means no bake."""
 
-import hashlib
 
-from core.aws import tag_filters
-from core.images import app_images, require_image
+from core.images import baked_from, fingerprint, require_image
 from core.packer import bake_image
-from core.plan import Change, Planned
+from core.plan import Change, Planned, carry_out
 from core.release import alone
 from core.settings import ROOT
 from core.step import Step, run
@@ -18,16 +16,22 @@ TEMPLATE = ROOT / "deploy/templates/primal.json"
 def decide(step: Step) -> tuple[Change, str | None]:
     """Bake primal, or reuse PRIMAL_ID or an image of the same inputs; (the change, the image reused)."""
     settings = step.settings
+    reuse = lambda image_id: lambda: step.remember(primal_id=image_id)  # noqa: E731
     if settings.primal_id:
         require_image(step, settings.primal_id, "PRIMAL_ID")
-        return Change("reuse", f"primal image {settings.primal_id}", why="PRIMAL_ID"), settings.primal_id
-    fingerprint = inputs_fingerprint(settings.base_ami)
-    reusable = primal_images(step, fingerprint)
+        return Change("reuse", f"primal image {settings.primal_id}", why="PRIMAL_ID",
+                      do=reuse(settings.primal_id)), settings.primal_id
+    inputs = inputs_fingerprint(settings.base_ami)
+    reusable = baked_from(step, "primal", "PrimalFingerprint", inputs)
     if reusable:
         image_id = reusable[0]["ImageId"]
-        return Change("reuse", f"primal image {image_id}", why="an image of the same inputs exists"), image_id
+        return Change("reuse", f"primal image {image_id}", why="an image of the same inputs exists",
+                      do=reuse(image_id)), image_id
+    variables = {"base_ami": settings.base_ami, "fingerprint": inputs, "NODE_ENV": settings.node_env}
     return Change("bake", "primal image", f"from {settings.base_ami}", f"no primal image of these inputs "
-                  f"(PrimalFingerprint {fingerprint})", pending="its image id"), None
+                  f"(PrimalFingerprint {inputs})", pending="its image id",
+                  do=lambda: bake_image(step, "primal", variables,
+                                        remember=lambda image_id: step.remember(primal_id=image_id))), None
 
 
 def plan(step: Step, planned: Planned) -> list[Change]:
@@ -43,29 +47,13 @@ def primal_image(step: Step) -> None:
     if not settings.bakes:
         step.say(f"{settings.image_given}: no primal image needed.")
         return
-    change, reused = decide(step)
-    step.say(f"-> {change.line()}")
-    if reused:
-        step.remember(primal_id=reused)
-        return
-    variables = {"base_ami": settings.base_ami, "fingerprint": inputs_fingerprint(settings.base_ami),
-                 "NODE_ENV": settings.node_env}
-    bake_image(step, "primal", variables,
-               remember=lambda image_id: step.remember(primal_id=image_id))
+    carry_out([decide(step)[0]], step.say)
 
 
 def inputs_fingerprint(base_ami: str) -> str:
-    """A digest of the base image and every file the primal bake reads, by path and content."""
-    digest = hashlib.sha256(base_ami.encode() + b"\0")
+    """The base image and every file the primal bake reads."""
     files = [TEMPLATE] + sorted(p for p in (ROOT / "deploy/primal").rglob("*") if p.is_file())
-    for path in files:
-        digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:32]
-
-
-def primal_images(step: Step, fingerprint: str) -> list[dict]:
-    return app_images(step, "primal", *tag_filters({"PrimalFingerprint": fingerprint}),
-                      {"Name": "state", "Values": ["available"]})
+    return fingerprint(base_ami, [(str(path.relative_to(ROOT)), path) for path in files])
 
 
 if __name__ == "__main__":

@@ -64,8 +64,7 @@ def soak(step: Step, clock=time.monotonic, sleep=time.sleep) -> None:
 
 def plan(step: Step, planned: Planned) -> list[Change]:
     """A soak when SOAK_SECONDS is set and an old group has instances to keep warm."""
-    warm = [group["AutoScalingGroupName"] for group in planned.outdated if group["Instances"]]
-    if not step.settings.soak_seconds or not warm:
+    if not step.settings.soak_seconds or not any(group["Instances"] for group in planned.outdated):
         return []
     return [soak_change(step.settings, planned.group, [group["AutoScalingGroupName"] for group in planned.outdated],
                         pending="the soak passing; the warm instances serve again otherwise")]

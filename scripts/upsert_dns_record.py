@@ -8,7 +8,6 @@ from core.dns import (
     current_alias,
     describe_record,
     hosted_zone_id,
-    records_at_name,
     refuse_a_record_not_ours,
 )
 from core.plan import Change, Planned, carry_out
@@ -21,8 +20,7 @@ def plan(step: Step, planned: Planned | None = None) -> list[Change]:
     target = balancer.alias_target() if balancer.made() else None
     if target and current_alias(step, zone) == target:
         return []
-    refuse_a_record_not_ours(step, zone, target)
-    was = " ".join(describe_record(record) for record in records_at_name(step, zone))
+    was = " ".join(describe_record(record) for record in refuse_a_record_not_ours(step, zone, target))
 
     def upsert():
         record = {"Name": settings.record_name, "Type": "A", "AliasTarget": balancer.alias_target()}

@@ -110,13 +110,15 @@ def test_classic_listeners_a_new_https_listener_with_its_policy_a_changed_certif
 # deploy: the new group's capacity
 
 def test_the_new_group_starts_with_desired_capacity_when_nothing_serves():
-    capacity, why = lookup_asg.new_capacity(settings(DESIRED_CAPACITY="2", MAX_CAPACITY="4"), [])
+    capacity = lookup_asg.new_capacity(settings(DESIRED_CAPACITY="2", MAX_CAPACITY="4"), [])
+    why = capacity["why"]
     assert (capacity["min"], capacity["desired"], capacity["max"], why) == (1, 2, 4, "DESIRED_CAPACITY=2")
 
 
 def test_a_fleet_that_scaled_out_is_carried_over_and_max_widened_to_hold_it():
     serving = [group("asg-app-dev01-20261201100000", desired=1), group("asg-app-dev01-20261201110000", desired=5)]
-    capacity, why = lookup_asg.new_capacity(settings(DESIRED_CAPACITY="2", MAX_CAPACITY="4"), serving)
+    capacity = lookup_asg.new_capacity(settings(DESIRED_CAPACITY="2", MAX_CAPACITY="4"), serving)
+    why = capacity["why"]
     assert (capacity["min"], capacity["desired"], capacity["max"]) == (1, 5, 5)
     assert why == "carried from the serving group asg-app-dev01-20261201110000, which scaled out (DESIRED_CAPACITY=2)"
     change = launch_asg.launch_change(settings(), "20261202000000", capacity, "ami-1")

@@ -112,8 +112,8 @@ def planned_certificate(step: Context) -> str | None:
     settings = step.settings
     if settings.https and settings.certificate == "auto":
         found = own_certificate(step)
-        if found is None or found["Status"] != "ISSUED":
-            return f"the certificate for {domain_name(step)}, once ISSUED"
+        issued = found and found["Status"] == "ISSUED"
+        return found["CertificateArn"] if issued else f"the certificate for {domain_name(step)}, once ISSUED"
     return certificate_arn(step)
 
 

@@ -38,13 +38,13 @@ def records_at_name(step: Context, zone: str) -> list[dict]:
     return [record for record in found if record["Name"] == name and record["Type"] in SERVING_TYPES]
 
 
-def refuse_a_record_not_ours(step: Context, zone: str, target: dict | None) -> None:
+def refuse_a_record_not_ours(step: Context, zone: str, target: dict | None) -> list[dict]:
     """Before anything changes: a record at the name that is not already the A alias to this
     environment's load balancer (`target`; None while it does not exist) is someone's live site.
     A plain A record or an alias elsewhere is replaced only with REPLACE_DNS_RECORD=yes; another
-    type (a CNAME, AAAA) never: the one line says what to do."""
-    settings = step.settings
-    for record in records_at_name(step, zone):
+    type (a CNAME, AAAA) never: the one line says what to do. Returns the records there."""
+    settings, found = step.settings, records_at_name(step, zone)
+    for record in found:
         if record["Type"] == "A" and "AliasTarget" in record and target and alias_of(record) == target:
             continue
         what = describe_record(record)
@@ -55,6 +55,7 @@ def refuse_a_record_not_ours(step: Context, zone: str, target: dict | None) -> N
             raise StepError(f"{settings.record_name} already is a {what}, not an alias to {settings.elb_name}: "
                             "set REPLACE_DNS_RECORD=yes to point it at this environment, or choose another "
                             "NODE_ENV or TLD")
+    return found
 
 
 def describe_record(record: dict) -> str:

@@ -1,6 +1,10 @@
 """This environment's app images (carnivore), which of them live groups use, and removing one
 with all of its snapshots."""
 
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
 import jmespath
 
 from .aws import search, tag_filters
@@ -26,6 +30,20 @@ def app_images(step: Context, role: str, *filters: dict) -> list[dict]:
     filters = [*tag_filters({"App": step.settings.app_name, "Role": role}), *filters]
     found = search(step.client("ec2"), "describe_images", IMAGES, Owners=["self"], Filters=filters)
     return sorted(found, key=lambda image: image["CreationDate"], reverse=True)
+
+
+def fingerprint(seed: str, files: Iterable[tuple[str, Path]]) -> str:
+    """A digest of what an image is baked from: the image it starts from (`seed`) and every file
+    the bake reads, each by its name and content."""
+    digest = hashlib.sha256(seed.encode() + b"\0")
+    for name, path in files:
+        digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:32]
+
+
+def baked_from(step: Context, role: str, tag: str, inputs: str) -> list[dict]:
+    """The app's available images of `role` whose tag `tag` is the fingerprint `inputs`, the newest first."""
+    return app_images(step, role, *tag_filters({tag: inputs}), {"Name": "state", "Values": ["available"]})
 
 
 def released(image: dict) -> str:

@@ -45,12 +45,15 @@ def create_hosted_zone(step: Context) -> None:
     step.client("route53").create_hosted_zone(Name=step.settings.tld, CallerReference=NODE_ENV)
 
 
-def make(step: Context, target: str, output=None) -> float:
-    """Run `make <target>` (output to ours, or to the file `output`); return its wall time."""
+def make(step: Context, target: str, output=None, **settings: str | None) -> float:
+    """Run `make <target>` (output to ours, or to the file `output`), `settings` in its environment
+    (None: left out); return its wall time."""
     step.say(f"make {target}")
     started = time.monotonic()
+    environment = {**os.environ, **{key: value for key, value in settings.items() if value is not None}}
     child = subprocess.Popen(["make", "--no-print-directory", target], cwd=ROOT, stdin=subprocess.DEVNULL,
-                             stdout=output, stderr=subprocess.STDOUT if output else None, start_new_session=True)
+                             stdout=output, stderr=subprocess.STDOUT if output else None, start_new_session=True,
+                             env=environment)
     try:
         code = child.wait()
     finally:
