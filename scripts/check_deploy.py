@@ -8,7 +8,7 @@ import shutil
 
 from core.alarms import alarm_states
 from core.balancer import check_load_balancer, load_balancer
-from core.images import require_image
+from core.images import require_image, reusable_primal
 from core.network import instance_security_groups
 from core.packer import validate_templates
 from core.plan import Change, Planned
@@ -79,17 +79,18 @@ check_deploy.before_lock = check_app_config  # see scripts/pipeline.py
 
 def check_templates(step: Step) -> None:
     """packer validate the templates this release will bake, with its variables (an image it
-    does not have yet stands in as the source)."""
+    does not have yet stands in as the source): primal's only when no image of its inputs exists."""
     settings = step.settings
     if not settings.bakes:
         return
-    primal = None if settings.primal_id else {"base_ami": settings.base_ami, "fingerprint": "validate",
-                                                "NODE_ENV": settings.node_env}
+    baked = not settings.primal_id and not reusable_primal(step, settings.base_ami)[1]
+    primal = {"base_ami": settings.base_ami, "fingerprint": "validate", "NODE_ENV": settings.node_env} if baked \
+        else None
     carnivore = {"NODE_ENV": settings.node_env, "SOURCE_ID": settings.primal_id or settings.base_ami,
                  "fingerprint": "validate",
                  "stage": str(settings.stage_dir)}
     validate_templates(step, primal, carnivore)
-    step.say("packer templates: valid")
+    step.say(f"packer templates: valid ({'primal and carnivore' if primal else 'carnivore; primal is not baked'})")
 
 
 if __name__ == "__main__":

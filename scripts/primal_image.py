@@ -3,14 +3,11 @@ baked from the same inputs (template and the files it provisions, fingerprinted 
 PrimalFingerprint), means no bake."""
 
 
-from core.images import baked_from, fingerprint, require_image
+from core.images import require_image, reusable_primal
 from core.packer import bake_image
 from core.plan import Change, Planned, carry_out
 from core.release import alone
-from core.settings import ROOT
 from core.step import Step, run
-
-TEMPLATE = ROOT / "deploy/templates/primal.json"
 
 
 def decide(step: Step) -> tuple[Change, str | None]:
@@ -21,10 +18,8 @@ def decide(step: Step) -> tuple[Change, str | None]:
         require_image(step, settings.primal_id, "PRIMAL_ID")
         return Change("reuse", f"primal image {settings.primal_id}", why="PRIMAL_ID",
                       do=reuse(settings.primal_id)), settings.primal_id
-    inputs = inputs_fingerprint(settings.base_ami)
-    reusable = baked_from(step, "primal", "PrimalFingerprint", inputs)
-    if reusable:
-        image_id = reusable[0]["ImageId"]
+    inputs, image_id = reusable_primal(step, settings.base_ami)
+    if image_id:
         return Change("reuse", f"primal image {image_id}", why="an image of the same inputs exists",
                       do=reuse(image_id)), image_id
     variables = {"base_ami": settings.base_ami, "fingerprint": inputs, "NODE_ENV": settings.node_env}
@@ -48,12 +43,6 @@ def primal_image(step: Step) -> None:
         step.say(f"{settings.image_given}: no primal image needed.")
         return
     carry_out([decide(step)[0]], step.say)
-
-
-def inputs_fingerprint(base_ami: str) -> str:
-    """The base image and every file the primal bake reads."""
-    files = [TEMPLATE] + sorted(p for p in (ROOT / "deploy/primal").rglob("*") if p.is_file())
-    return fingerprint(base_ami, [(str(path.relative_to(ROOT)), path) for path in files])
 
 
 if __name__ == "__main__":

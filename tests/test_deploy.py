@@ -73,7 +73,8 @@ KINDS = [("template", "classic"), ("configuration", "classic"), ("template", "ap
 @pytest.fixture(params=KINDS, ids=["-".join(kinds) for kinds in KINDS])
 def kinds(request):
     """Launch templates (the default) or configurations, and a classic load balancer (the default)
-    or an application one: each of the four at least once."""
+    or an application one: each of the four at least once. Only the tests whose path differs by
+    kind take them (`ready`); the others run on the defaults (`set_up`)."""
     return request.param
 
 
@@ -90,6 +91,7 @@ def test_first_deploy_serves_from_one_healthy_group(ready):
     project = ready
     result = ok(project.make("deploy", DESIRED_CAPACITY="2"))
     assert f"deploy: ensuring new instance(s) are healthy at elb (2/2 are {serving_word(project)})" in result.stdout
+    assert "packer templates: valid (primal and carnivore)" in result.stdout  # both baked
 
     [group] = groups_of(project)
     assert group["AutoScalingGroupName"].startswith(GROUP_PREFIX)
@@ -142,13 +144,14 @@ def test_second_deploy_replaces_the_group_without_ever_dropping_to_zero(ready):
     history = serving_history(project)[before:]
     assert len(history) > 10 and min(history) >= 2, history  # after every call of the deploy
     assert launch_settings(project) == [launch_of(new)]
-    # the primal image was reused: only the app image was baked
+    # the primal image was reused: only the app image was baked, and only its template validated
+    assert "packer templates: valid (carnivore; primal is not baked)" in result.stdout
     assert project.mutating_actions().count("CreateImage") == 1
     assert len(images(project, "primal")) == 1
 
 
-def test_outdated_groups_are_found_by_ownership_among_hundreds(ready):
-    project = ready
+def test_outdated_groups_are_found_by_ownership_among_hundreds(set_up):
+    project = set_up  # the groups are found by their tags, whatever launches them and whichever balancer
     autoscaling = project.client("autoscaling")
     (project.path / "deploy/env/dev.json").write_text('{"port": 80, "greeting": "dev"}\n')
     ok(project.make("setup", node_env="dev"))
@@ -174,7 +177,12 @@ def test_outdated_groups_are_found_by_ownership_among_hundreds(ready):
     assert len(describes) <= 9, len(describes)  # a tag filter: no listing of the 260 (3 pages at least per look)
 
 
+LAUNCH_KINDS = [("template", "classic"), ("configuration", "classic")]
+
+
+@pytest.mark.parametrize("kinds", LAUNCH_KINDS, ids=["-".join(kinds) for kinds in LAUNCH_KINDS])
 def test_cleanup_keeps_the_live_and_previous_images_and_deletes_older_ones_with_snapshots(ready):
+    """An image in use is found through the groups' launch templates or configurations: both kinds."""
     project = ready
     baked = []
     for _ in range(3):
@@ -240,8 +248,8 @@ def test_a_change_of_the_app_config_alone_launches_the_same_image_with_the_new_c
     assert "Hello again" not in (project.record("deploy") / "aws.jsonl").read_text()  # never in a record
 
 
-def test_a_failing_bake_changes_no_group(ready):
-    project = ready
+def test_a_failing_bake_changes_no_group(set_up):
+    project = set_up
     ok(project.make("deploy"))
     [group] = groups_of(project)
     project.emulator.calls.clear()
@@ -303,11 +311,11 @@ def test_instances_their_group_does_not_admit_the_load_balancer_from_fail_and_ar
     ({"PACKER": "no-such-packer"}, "packer not found"),
     ({"DESIRED_CAPACITY": "5"}, "MIN_CAPACITY <= DESIRED_CAPACITY <= MAX_CAPACITY"),
 ])
-def test_bad_deploy_input_changes_nothing(ready, settings, says):
-    result = ready.make("deploy", **settings)
+def test_bad_deploy_input_changes_nothing(set_up, settings, says):
+    result = set_up.make("deploy", **settings)
     assert result.returncode != 0 and says in result.stderr and "Traceback" not in result.stderr
-    assert ready.mutating_actions() == []
-    assert ready.lock_holder() is None
+    assert set_up.mutating_actions() == []
+    assert set_up.lock_holder() is None
 
 
 def test_deploy_before_setup_says_to_run_setup(project):
@@ -323,12 +331,12 @@ def test_deploy_before_setup_says_to_run_setup(project):
     ("cleanup-asgs", "make lookup-asg"),
     ("deployment-image", "make primal-image"),
 ])
-def test_a_step_run_alone_names_the_step_it_needs(ready, target, says):
+def test_a_step_run_alone_names_the_step_it_needs(set_up, target, says):
     if target == "deployment-image":
-        ok(ready.make("check-deploy"))
-    result = ready.make(target)
+        ok(set_up.make("check-deploy"))
+    result = set_up.make(target)
     assert result.returncode != 0 and says in result.stderr
-    assert ready.mutating_actions() == []
+    assert set_up.mutating_actions() == []
 
 
 def test_steps_run_alone_make_a_whole_deploy(ready):
@@ -370,15 +378,15 @@ def test_an_unknown_subnet_is_refused_before_anything_is_created(project):
     assert project.mutating_actions() == []
 
 
-def test_build_command_runs_through_the_shell_into_its_environments_own_build_dir(ready):
+def test_build_command_runs_through_the_shell_into_its_environments_own_build_dir(set_up):
     command = 'test "$NODE_ENV" = dev01 && python3 app/build.py && echo shell-ran > "$BUILD_DIR/marker"'
-    ok(ready.make("deploy", BUILD_COMMAND=command))
-    build = ready.path / "tmp/dev01/build"
+    ok(set_up.make("deploy", BUILD_COMMAND=command))
+    build = set_up.path / "tmp/dev01/build"
     assert (build / "marker").read_text() == "shell-ran\n"
-    staged = ready.path / "tmp/dev01/appserver"
+    staged = set_up.path / "tmp/dev01/appserver"
     assert (staged / "app/dist/marker").exists() and (staged / "app/server.py").exists()
     assert not (staged / "deploy").exists()  # the app config reaches the instances as user data, not in the image
-    failing = ready.make("build-app", BUILD_COMMAND="true && no-such-build-tool")
+    failing = set_up.make("build-app", BUILD_COMMAND="true && no-such-build-tool")
     assert failing.returncode != 0 and "BUILD_COMMAND failed with exit 127 (command not found)" in failing.stderr
 
 
@@ -429,26 +437,26 @@ def test_aws_region_comes_before_aws_default_region_for_everything_packer_includ
     (lambda text: text.replace('"communicator": "none",', '"communicator": "none", "no_such_option": 1,'),
      "packer validate of carnivore.json failed: "),
 ], ids=["no-amazon-builder", "template-error"])
-def test_packer_validate_stops_a_broken_bake_before_anything_changes(ready, broken, says):
-    template = ready.path / "deploy/templates/carnivore.json"
+def test_packer_validate_stops_a_broken_bake_before_anything_changes(set_up, broken, says):
+    template = set_up.path / "deploy/templates/carnivore.json"
     original = template.read_text()
     template.write_text(broken(original))
     try:
-        result = ready.make("deploy")
+        result = set_up.make("deploy")
     finally:
         template.write_text(original)
     assert result.returncode != 0
     [error] = errors(result)
     assert says in error and "nothing was baked" in error
-    assert ready.mutating_actions() == [] and images(ready, "primal") == {}
+    assert set_up.mutating_actions() == [] and images(set_up, "primal") == {}
 
 
-def test_the_bake_runs_in_the_environment_s_bake_group_which_admits_ssh_from_one_range_alone(ready):
-    ec2 = ready.client("ec2")
-    ok(ready.make("setup", BAKE_SSH_CIDR="203.0.113.7/32"))  # setup applies the range
-    before = len(ready.emulator.calls)
-    ok(ready.make("deploy", BAKE_SSH_USER="ubuntu", BAKE_SSH_CIDR="203.0.113.7/32"))
-    made = [c.action for c in ready.emulator.calls[before:]]
+def test_the_bake_runs_in_the_environment_s_bake_group_which_admits_ssh_from_one_range_alone(set_up):
+    ec2 = set_up.client("ec2")
+    ok(set_up.make("setup", BAKE_SSH_CIDR="203.0.113.7/32"))  # setup applies the range
+    before = len(set_up.emulator.calls)
+    ok(set_up.make("deploy", BAKE_SSH_USER="ubuntu", BAKE_SSH_CIDR="203.0.113.7/32"))
+    made = [c.action for c in set_up.emulator.calls[before:]]
     assert "CreateImage" in made and "CreateSecurityGroup" not in made  # Packer made no group of its own
     [bake] = ec2.describe_security_groups(Filters=[{"Name": "group-name", "Values": ["app-dev01-bake"]}])[
         "SecurityGroups"]
@@ -459,7 +467,7 @@ def test_the_bake_runs_in_the_environment_s_bake_group_which_admits_ssh_from_one
     assert [g["GroupId"] for g in instance["SecurityGroups"]] == [bake["GroupId"]]
     assert instance["KeyName"] == "app-dev01" and "CreateKeyPair" not in made  # the environment's own key pair
     assert {t["Key"]: t["Value"] for t in instance["Tags"]}["Environment"] == "dev01"
-    refused = ready.make("deploy", BAKE_SSH_CIDR="0.0.0.0/0")
+    refused = set_up.make("deploy", BAKE_SSH_CIDR="0.0.0.0/0")
     assert refused.returncode != 0 and "BAKE_SSH_CIDR=0.0.0.0/0 opens SSH to the whole internet" in refused.stderr
 
 

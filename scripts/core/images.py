@@ -8,6 +8,7 @@ from pathlib import Path
 import jmespath
 
 from .aws import search, tag_filters
+from .settings import ROOT
 from .step import Context, StepError
 
 IMAGES = "Images[]"
@@ -44,6 +45,26 @@ def fingerprint(seed: str, files: Iterable[tuple[str, Path]]) -> str:
 def baked_from(step: Context, role: str, tag: str, inputs: str) -> list[dict]:
     """The app's available images of `role` whose tag `tag` is the fingerprint `inputs`, the newest first."""
     return app_images(step, role, *tag_filters({tag: inputs}), {"Name": "state", "Values": ["available"]})
+
+
+PRIMAL_TEMPLATE = ROOT / "deploy/templates/primal.json"
+
+
+def primal_fingerprint(base_ami: str) -> str:
+    """What a primal image is baked from: the base image and every file the primal bake reads."""
+    files = [PRIMAL_TEMPLATE] + sorted(p for p in (ROOT / "deploy/primal").rglob("*") if p.is_file())
+    return fingerprint(base_ami, [(str(path.relative_to(ROOT)), path) for path in files])
+
+
+def reusable_primal(step: Context, base_ami: str) -> tuple[str, str | None]:
+    """(the primal inputs' fingerprint, the newest available primal image baked from them or None),
+    looked up once per run: check-deploy validates the primal template only when it will be baked,
+    and the run's plan and its primal-image step take the same answer."""
+    inputs = primal_fingerprint(base_ami)
+    if f"primal {inputs}" not in step.looked_up:
+        found = baked_from(step, "primal", "PrimalFingerprint", inputs)
+        step.looked_up[f"primal {inputs}"] = found[0]["ImageId"] if found else None
+    return inputs, step.looked_up[f"primal {inputs}"]
 
 
 def released(image: dict) -> str:
