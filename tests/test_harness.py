@@ -96,3 +96,20 @@ def test_a_file_a_test_left_in_the_project_is_gone_for_the_next_and_its_runs_rep
     assert "a change of the test's own" not in server.read_text()
     ok(project.make("setup"))
     assert project.ran == "replayed"  # the same fresh project as the first run's
+
+
+def test_every_test_begins_with_the_zone_and_the_deployer_alone_whatever_the_one_before_left(project):
+    zone, deployer = project.zone_id(), project.deployer("dev01")
+    ok(project.make("setup"))
+    project.client("ec2").create_security_group(GroupName="mine", Description="a group of the test's own")
+    project.deployer("staging")
+    project.emulator.health.set("asg-app-dev01-", never=True)
+
+    project.begin()  # as the next test begins: the state the worker's first test began with, put back
+    assert "asg-app-dev01-" not in project.emulator.mark()[1] and project.emulator.calls == []
+    assert state(project) == {"load balancers": [], "groups": [("default", state(project)["groups"][0][1], 1)],
+                              "key pairs": [], "tables": [], "certificates": [], "records": [
+                                  ("example.com.", "NS"), ("example.com.", "SOA")],
+                              "users": [("deployer-dev01", [deployer["AccessKeyId"]])], "files": []}
+    assert (project.zone_id(), project.deployer("dev01")) == (zone, deployer)
+    ok(project.make("setup"))  # the deployer's key and policies work as before
