@@ -12,7 +12,8 @@
 - groups    the environment's Auto Scaling groups and launch settings; retiring groups, or keeping
             them warm for a soak and bringing them back
 - alarms    the CloudWatch alarms a soak watches
-- images    the environment's images, which are in use, deleting one with its snapshots
+- images    the app's images: fingerprints of their inputs, the environment's, which are in use, deleting one
+            with its snapshots
 - packer    baking an image with the real Packer (-machine-readable)
 - lock      the deploy lock (a DynamoDB conditional put)
 - release   the release in flight (or in its soak): starting one, rolling it back

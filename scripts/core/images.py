@@ -1,5 +1,6 @@
-"""This environment's app images (carnivore), which of them live groups use, and removing one
-with all of its snapshots."""
+"""The app's images: the fingerprints of what they are baked from (primal's, reused when an image of
+the same inputs exists), this environment's app images (carnivore), which of them live groups use,
+and removing one with all of its snapshots."""
 
 import hashlib
 from collections.abc import Iterable
