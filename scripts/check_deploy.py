@@ -83,9 +83,9 @@ def check_templates(step: Step) -> None:
     settings = step.settings
     if not settings.bakes:
         return
-    baked = not settings.primal_id and not reusable_primal(step, settings.base_ami)[1]
-    primal = {"base_ami": settings.base_ami, "fingerprint": "validate", "NODE_ENV": settings.node_env} if baked \
-        else None
+    primal = None
+    if not settings.primal_id and not reusable_primal(step, settings.base_ami)[1]:  # primal will be baked
+        primal = {"base_ami": settings.base_ami, "fingerprint": "validate", "NODE_ENV": settings.node_env}
     carnivore = {"NODE_ENV": settings.node_env, "SOURCE_ID": settings.primal_id or settings.base_ami,
                  "fingerprint": "validate",
                  "stage": str(settings.stage_dir)}

@@ -10,14 +10,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from core import history
-from core.images import baked_from, fingerprint, require_image
+from core.images import bake_files, baked_from, fingerprint, require_image
 from core.packer import bake_image
 from core.plan import Change, Planned
 from core.release import alone
-from core.settings import ROOT, Settings
+from core.settings import Settings
 from core.step import Step, StepError, run
-
-TEMPLATE = ROOT / "deploy/templates/carnivore.json"
 
 
 def decide(settings: Settings, stamp: str, primal: str, reusable: str = "") -> Change:
@@ -31,10 +29,8 @@ def decide(settings: Settings, stamp: str, primal: str, reusable: str = "") -> C
 
 def inputs_fingerprint(primal_id: str, stage: Path) -> str:
     """The primal image and every file the carnivore bake reads: the template, its files, the stage."""
-    named = [(str(path.relative_to(ROOT)), path) for path in
-             [TEMPLATE, *sorted(p for p in (ROOT / "deploy/carnivore").rglob("*") if p.is_file())]]
-    named += [(f"stage/{path.relative_to(stage)}", path) for path in sorted(stage.rglob("*")) if path.is_file()]
-    return fingerprint(primal_id, named)
+    staged = [(f"stage/{path.relative_to(stage)}", path) for path in sorted(stage.rglob("*")) if path.is_file()]
+    return fingerprint(primal_id, bake_files("carnivore") + staged)
 
 
 def plan(step: Step, planned: Planned) -> list[Change]:
@@ -69,10 +65,11 @@ def deployment_image(step: Step) -> None:
         raise StepError(f"nothing staged for {settings.node_env}: run "
                         f"`NODE_ENV={settings.node_env} make build-app copy-over` first")
     inputs = inputs_fingerprint(primal_id, settings.stage_dir)
-    reusable = baked_from(step, "carnivore", "AppFingerprint", inputs)  # by any environment: it holds no settings
-    step.say(f"-> {decide(settings, stamp, primal_id, reusable[0]['ImageId'] if reusable else '').line()}")
+    found = baked_from(step, "carnivore", "AppFingerprint", inputs)  # by any environment: it holds no settings
+    reusable = found[0]["ImageId"] if found else ""
+    step.say(f"-> {decide(settings, stamp, primal_id, reusable).line()}")
     if reusable:
-        image_id = reusable[0]["ImageId"]
+        image_id = reusable
         step.remember(image_id=image_id, image_baked=False)  # never deleted by a rollback of this release
     else:
         image_id = bake_image(step, "carnivore", {"NODE_ENV": settings.node_env, "SOURCE_ID": primal_id,

@@ -161,7 +161,8 @@ def image_removals(step: Step) -> list[Removal]:
         step.say(f"leaving image {image['ImageId']} alone: another environment of {step.settings.app_name} runs it "
                  "or can roll back to it")
     carnivores = app_images(step, "carnivore")
-    others = [image for image in carnivores if image["ImageId"] not in {i["ImageId"] for i in images} | needed]
+    kept = {image["ImageId"] for image in images} | needed  # this environment's are removed below or needed
+    others = [image for image in carnivores if image["ImageId"] not in kept]
     gone = destroyed(step, {tag_value(image, "Environment") for image in others})
     every = images + [image for image in others if tag_value(image, "Environment") in gone]
     if len(every) == len(carnivores):  # the app's last environment

@@ -183,7 +183,6 @@ class Project:
                 "HostedZone"]["Id"].split("/")[-1]
             self.deployers = {}
             self.deployer("dev01")  # the one most tests use, made before anything is kept
-            self.emulator.calls.clear()
             FRESH[self.emulator.url] = self.emulator.snapshot(), dict(self.deployers), self.zone
         self.emulator.calls.clear()
         files = PRISTINE[self.path]  # as the check above made sure

@@ -48,24 +48,25 @@ def baked_from(step: Context, role: str, tag: str, inputs: str) -> list[dict]:
     return app_images(step, role, *tag_filters({tag: inputs}), {"Name": "state", "Values": ["available"]})
 
 
-PRIMAL_TEMPLATE = ROOT / "deploy/templates/primal.json"
-
-
-def primal_fingerprint(base_ami: str) -> str:
-    """What a primal image is baked from: the base image and every file the primal bake reads."""
-    files = [PRIMAL_TEMPLATE] + sorted(p for p in (ROOT / "deploy/primal").rglob("*") if p.is_file())
-    return fingerprint(base_ami, [(str(path.relative_to(ROOT)), path) for path in files])
+def bake_files(role: str) -> list[tuple[str, Path]]:
+    """The project's files a bake of `role` reads, by their names in it: its template
+    (deploy/templates/<role>.json) and every file of deploy/<role>/."""
+    files = [ROOT / f"deploy/templates/{role}.json", *sorted(p for p in (ROOT / "deploy" / role).rglob("*")
+                                                            if p.is_file())]
+    return [(str(path.relative_to(ROOT)), path) for path in files]
 
 
 def reusable_primal(step: Context, base_ami: str) -> tuple[str, str | None]:
-    """(the primal inputs' fingerprint, the newest available primal image baked from them or None),
-    looked up once per run: check-deploy validates the primal template only when it will be baked,
-    and the run's plan and its primal-image step take the same answer."""
-    inputs = primal_fingerprint(base_ami)
-    if f"primal {inputs}" not in step.looked_up:
+    """(the fingerprint of what primal is baked from: the base image and its bake's files; the newest
+    available primal image baked from it, or None), looked up once per run: check-deploy validates
+    the primal template only when it will be baked, and the run's plan and its primal-image step
+    take the same answer."""
+    inputs = fingerprint(base_ami, bake_files("primal"))
+    key = f"primal {inputs}"
+    if key not in step.looked_up:
         found = baked_from(step, "primal", "PrimalFingerprint", inputs)
-        step.looked_up[f"primal {inputs}"] = found[0]["ImageId"] if found else None
-    return inputs, step.looked_up[f"primal {inputs}"]
+        step.looked_up[key] = found[0]["ImageId"] if found else None
+    return inputs, step.looked_up[key]
 
 
 def released(image: dict) -> str:
