@@ -4,6 +4,8 @@ from tests/."""
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,6 +32,17 @@ def test_no_step_imports_another_step():
 def test_the_core_never_imports_a_step():
     for path in (SCRIPTS / "core").glob("*.py"):
         assert imported_modules(path) & STEPS == set(), path.name
+
+
+def test_steps_use_botocore_without_loading_boto3():
+    """boto3's own import loads its S3 transfer manager: a tenth of every step's start, for nothing.
+    The bench hosts the emulator, which uses boto3; no step does."""
+    steps = sorted(STEPS - {"bench"})
+    loaded = subprocess.run(
+        [sys.executable, "-c", f"import sys; {'; '.join(f'import {step}' for step in steps)}; "
+                               "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 's3transfer'}))"],
+        cwd=SCRIPTS, capture_output=True, text=True, check=True).stdout
+    assert loaded == "[]\n"
 
 
 def test_nothing_outside_tests_imports_from_tests():

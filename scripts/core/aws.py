@@ -1,8 +1,10 @@
 """AWS clients for every step: one session, explicit retries, every call kept in the run's record.
 
-Credentials and endpoint come from boto3's own chain (profiles, SSO, AWS_ENDPOINT_URL and
-AWS_ENDPOINT_URL_<SERVICE>). The region is AWS_REGION, then AWS_DEFAULT_REGION, then the profile's,
-as the AWS CLI v2 reads them (botocore alone reads only AWS_DEFAULT_REGION and the profile).
+The clients are botocore's, the core of boto3 (boto3.client hands out the same clients; importing
+boto3 itself loads its S3 transfer manager too, a tenth of a step's start). Credentials and endpoint
+come from its own chain (profiles, SSO, AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>). The region
+is AWS_REGION, then AWS_DEFAULT_REGION, then the profile's, as the AWS CLI v2 reads them (botocore
+alone reads only AWS_DEFAULT_REGION and the profile).
 Retries are botocore's `standard` mode with up to DEFAULT_MAX_ATTEMPTS attempts, unless the user's
 AWS_RETRY_MODE / AWS_MAX_ATTEMPTS (or the profile's retry_mode / max_attempts) say otherwise.
 """
@@ -11,7 +13,6 @@ import os
 import time
 from collections.abc import Callable
 
-import boto3
 import botocore.exceptions
 import botocore.session
 from botocore.config import Config
@@ -35,7 +36,7 @@ ELB_HOSTED_ZONE_IDS = {
 }
 
 class Aws:
-    """boto3 clients sharing one session; each call, with its parameters and its response or error,
+    """botocore clients sharing one session; each call, with its parameters and its response or error,
     goes to the run's record (none for a read-only run)."""
 
     def __init__(self, record: Record | None, warn: Callable[[str], None] = lambda line: None):
@@ -47,18 +48,20 @@ class Aws:
         if self.attempts is None:
             retries["total_max_attempts"] = self.attempts = DEFAULT_MAX_ATTEMPTS
         self.config = Config(retries=retries, connect_timeout=10, read_timeout=60)
-        self.session = boto3.Session(botocore_session=core, region_name=os.environ.get("AWS_REGION") or None)
+        if os.environ.get("AWS_REGION"):
+            core.set_config_variable("region", os.environ["AWS_REGION"])
+        self.session = core
         self.record = record
         self.warn = warn
         self._clients = {}
 
     @property
     def region(self) -> str | None:
-        return self.session.region_name
+        return self.session.get_config_variable("region")
 
     def client(self, service: str):
         if service not in self._clients:
-            client = self.session.client(service, config=self.config)
+            client = self.session.create_client(service, config=self.config)
             client.meta.events.register("needs-retry.*.*", self._unreachable)
             if self.record:
                 client.meta.events.register("before-parameter-build.*.*", _keep_params)

@@ -11,12 +11,13 @@ stamp of the release whose image it put back), image, who started it and when, a
   interrupted  Ctrl-C, SIGTERM or SIGHUP stopped it, and what it had launched was removed
   rollback failed  it failed and so did the removal: see its run record
 
-Writes are conditional on the revision read, so two writers never lose each other's release."""
+Writes are conditional on the revision read, so two writers never lose each other's release. Every
+field of a release is a string: the item holds the list as DynamoDB's attribute values (a list of
+maps of strings), written and read here as the lock's item is, without boto3's type serializer (its
+import loads the whole of boto3)."""
 
 import time
 from collections.abc import Callable
-
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from .lock import table_name, who
 from .step import Step, StepError
@@ -48,8 +49,8 @@ def _read(step: Step, node_env: str | None = None) -> tuple[list[dict], int]:
                         f"run `NODE_ENV={node_env} make setup` first") from None
     if not item:
         return [], 0
-    found = {name: TypeDeserializer().deserialize(value) for name, value in item.items()}
-    return found["Releases"], int(found["Revision"])
+    releases = [{name: value["S"] for name, value in release["M"].items()} for release in item["Releases"]["L"]]
+    return releases, int(item["Revision"]["N"])
 
 
 def releases(step: Step, node_env: str | None = None) -> list[dict]:
@@ -65,10 +66,11 @@ def _change(step: Step, change: Callable[[list[dict]], bool]) -> None:
         found, revision = _read(step)
         if not change(found):
             return
-        item = {"Releases": found[-KEPT:], "Revision": revision + 1}
+        kept = [{"M": {name: {"S": value} for name, value in release.items()}} for release in found[-KEPT:]]
         try:
             dynamodb.put_item(
-                TableName=table_name(step), Item={**_key(step), **TypeSerializer().serialize(item)["M"]},
+                TableName=table_name(step),
+                Item={**_key(step), "Releases": {"L": kept}, "Revision": {"N": str(revision + 1)}},
                 ConditionExpression="attribute_not_exists(Revision) OR Revision = :seen",
                 ExpressionAttributeValues={":seen": {"N": str(revision)}})
             return
