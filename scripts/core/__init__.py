@@ -1,7 +1,7 @@
 """The shared core of the step scripts; it never imports a step.
 
 - settings  every setting declared once: read, checked, and the resource names derived from them
-- aws       boto3 clients (region, endpoint, retries), paginate + JMESPath, tags; every call recorded
+- aws       botocore clients (region, endpoint, retries), paginate + JMESPath, tags; every call recorded
 - step      what a step script shares: settings, clients, progress lines, hand-off state, one way to fail
 - plan      decide, then do: a run's changes as data (Change), planned ahead and carried out in order
 - record    the record of one run: its progress lines, every AWS call, Packer's logs, its failure
