@@ -283,12 +283,14 @@ def test_a_deploy_without_suspend_processes_fails_naming_it_and_the_old_group_ke
     assert project.lock_holder() is None
 
 
-def test_the_read_policy_alone_shows_status_and_history_and_changes_nothing(project):
+def test_the_read_policy_alone_shows_status_history_and_the_plan_and_changes_nothing(project):
     ok(project.make("setup"))
     ok(project.make("deploy"))
     project.change_policy(project.policy("read"))  # an on-call's, or a dashboard's, principal
     assert "live release" in ok(project.make("status")).stdout
     assert ": live, image " in ok(project.make("history")).stdout
+    planned = ok(project.make("plan")).stdout  # setup's nothing (exit 0); a release's lookups, primal's too
+    assert "setup: 0 change(s)" in planned and "reuse primal image ami-" in planned
     assert project.emulator.iam.denied_actions() == set()
 
     refused = project.make("deploy")

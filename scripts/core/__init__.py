@@ -25,8 +25,8 @@
 import atexit
 import gc
 
-# Every step is a short-lived process whose start (boto3, then botocore's service models: EC2's is
-# 4 MB of JSON) allocates objects by the hundred thousand: at Python's default threshold (700) the
+# Every step is a short-lived process whose start (botocore's imports, then its service models: EC2's
+# is 4 MB of JSON) allocates objects by the hundred thousand: at Python's default threshold (700) the
 # garbage collector makes some 200 passes over them before the first AWS call. A higher first
 # threshold still collects cycles, in a twentieth of the passes: about 0.1 s of CPU less per step.
 gc.set_threshold(50_000, 20, 20)

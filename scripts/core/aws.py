@@ -40,17 +40,16 @@ class Aws:
     goes to the run's record (none for a read-only run)."""
 
     def __init__(self, record: Record | None, warn: Callable[[str], None] = lambda line: None):
-        core = botocore.session.get_session()
+        self.session = botocore.session.get_session()
         retries = {}
-        if not (os.environ.get("AWS_RETRY_MODE") or core.get_scoped_config().get("retry_mode")):
+        if not (os.environ.get("AWS_RETRY_MODE") or self.session.get_scoped_config().get("retry_mode")):
             retries["mode"] = "standard"
-        self.attempts = core.get_config_variable("max_attempts")
+        self.attempts = self.session.get_config_variable("max_attempts")
         if self.attempts is None:
             retries["total_max_attempts"] = self.attempts = DEFAULT_MAX_ATTEMPTS
         self.config = Config(retries=retries, connect_timeout=10, read_timeout=60)
         if os.environ.get("AWS_REGION"):
-            core.set_config_variable("region", os.environ["AWS_REGION"])
-        self.session = core
+            self.session.set_config_variable("region", os.environ["AWS_REGION"])
         self.record = record
         self.warn = warn
         self._clients = {}

@@ -61,12 +61,12 @@ def reusable_primal(step: Context, base_ami: str) -> tuple[str, str | None]:
     available primal image baked from it, or None), looked up once per run: check-deploy validates
     the primal template only when it will be baked, and the run's plan and its primal-image step
     take the same answer."""
-    inputs = fingerprint(base_ami, bake_files("primal"))
-    key = f"primal {inputs}"
+    key = f"primal from {base_ami}"
     if key not in step.looked_up:
+        inputs = fingerprint(base_ami, bake_files("primal"))
         found = baked_from(step, "primal", "PrimalFingerprint", inputs)
-        step.looked_up[key] = found[0]["ImageId"] if found else None
-    return inputs, step.looked_up[key]
+        step.looked_up[key] = inputs, found[0]["ImageId"] if found else None
+    return step.looked_up[key]
 
 
 def released(image: dict) -> str:
